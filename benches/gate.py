@@ -1,0 +1,102 @@
+"""Benchmark gate: run the engine benchmarks once and check ratios measured in that run.
+
+Usage: python benches/gate.py [--grid W] [--json PATH]
+
+Absolute seconds depend on the machine; ratios between contenders measured in the same
+process on the same input do not (much). Each ratio has the *target* from the project's
+issue and a *floor* that fails the gate. Where the floor is looser than the target, the
+target is not yet met and the report says so: the floor then guards against regressions.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+
+
+def _min(results: dict[str, dict], name: str) -> float:
+    return results[name]["stats"]["min"]
+
+
+def _extra(results: dict[str, dict], name: str, key: str) -> float:
+    return float(results[name]["extra_info"][key])
+
+
+#: (label, how to compute from the min times, target, floor, higher_is_better)
+CHECKS = [
+    (
+        "nearest-50: scipy time / hexaccess time",
+        lambda r: _min(r, "test_nearest50_scipy") / _min(r, "test_nearest50_hexaccess"),
+        5.0,
+        0.6,
+        True,
+    ),
+    (
+        "nearest-50: hexaccess time / edge-scan bound",
+        lambda r: _min(r, "test_nearest50_hexaccess") / _min(r, "test_nearest50_edge_scan_bound"),
+        5.0,
+        20.0,
+        False,
+    ),
+    (
+        "batch 60 min: hexaccess searches/s / scipy searches/s",
+        lambda r: (
+            (_extra(r, "test_batch_hexaccess", "searches") / _min(r, "test_batch_hexaccess"))
+            / (_extra(r, "test_batch_scipy", "searches") / _min(r, "test_batch_scipy"))
+        ),
+        1.0,
+        0.5,
+        True,
+    ),
+]
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--grid", type=int, default=300, help="road grid width (W×W nodes)")
+    ap.add_argument("--json", type=Path, default=None, help="keep the raw pytest-benchmark JSON")
+    args = ap.parse_args(argv)
+    out = args.json or Path(tempfile.mkdtemp()) / "bench.json"
+    env = dict(os.environ, HEXACCESS_BENCH_GRID=str(args.grid))
+    cmd = [
+        sys.executable,
+        "-m",
+        "pytest",
+        str(HERE / "bench_engine.py"),
+        "-q",
+        "-p",
+        "no:cacheprovider",
+        f"--benchmark-json={out}",
+        "--benchmark-columns=min,median,rounds",
+    ]
+    proc = subprocess.run(cmd, env=env, check=False)
+    if proc.returncode != 0:
+        print(f"gate: benchmark run failed (exit {proc.returncode})", file=sys.stderr)
+        return proc.returncode
+    results = {b["name"]: b for b in json.loads(out.read_text())["benchmarks"]}
+    failed = False
+    print(f"\nbenchmark gate on a {args.grid}×{args.grid} road grid")
+    for label, ratio_of, target, floor, higher in CHECKS:
+        ratio = ratio_of(results)
+        ok = ratio >= floor if higher else ratio <= floor
+        met = ratio >= target if higher else ratio <= target
+        sign = "≥" if higher else "≤"
+        status = "PASS" if ok else "FAIL"
+        note = "target met" if met else "target NOT met"
+        print(
+            f"  {status}  {label}: {ratio:.2f} "
+            f"(floor {sign} {floor}; target {sign} {target}, {note})"
+        )
+        failed |= not ok
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,960 @@
+"""Road networks: vector roads or OpenStreetMap → graph arrays for the engine.
+
+A :class:`RoadNetwork` holds nodes (x, y in a metric CRS) and one row per road *edge*
+(a piece of road between two graph nodes, shape points folded into its length), with a
+one-way flag. :meth:`RoadNetwork.to_edge_arrays` turns it into directed arcs
+``(tail, head, time_s, length_m)`` for the engine.
+
+Readers
+-------
+- :func:`read_roads`: Shapefile / GeoPackage / GeoParquet (anything GDAL reads) via
+  ``pyogrio.raw.read`` + shapely 2 vectorised functions. Graph nodes are line end points;
+  end points closer than ``snap_m`` (grid rounding) are one node. Lines must be *noded*
+  (meet at end points), as the NLS 1:1 M network is.
+- :func:`read_osm_pbf`: OpenStreetMap PBF/XML via pyosmium. Graph nodes are OSM nodes used
+  by two or more ways (junctions) and way ends; intermediate nodes are folded into lengths
+  (geodesic, WGS84).
+
+Nothing is dropped silently: rows the profile excludes for the mode (``[exclude]``) and,
+for OSM, ways with unknown or forbidden tags are counted in ``RoadNetwork.meta``; unknown
+classes in vector files are an error.
+
+Units: metres, seconds, km/h in profiles, people/km² for densities.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+import warnings
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+
+from hexaccess.profiles import SpeedProfile, _class_key, load_profile
+
+__all__ = [
+    "RoadDataError",
+    "RoadNetwork",
+    "apply_urban_slowdown",
+    "apply_urban_slowdown_polygons",
+    "connect_points",
+    "diagnostics",
+    "read_osm_pbf",
+    "read_roads",
+]
+
+F64 = npt.NDArray[np.float64]
+I64 = npt.NDArray[np.int64]
+
+
+class RoadDataError(ValueError):
+    """Invalid road data; the message names the file and the offending rows/values."""
+
+
+# ====================================================================== network
+@dataclass
+class RoadNetwork:
+    """Road graph: nodes in a metric CRS and one row per (undirected or one-way) edge.
+
+    Edge ``i`` runs from node ``tail[i]`` to ``head[i]`` (for one-way edges: the allowed
+    direction). ``time_s`` already includes the profile's class speed, ferry boarding and,
+    once applied, the urban slowdown. ``source_row`` is the 0-based feature row (vector
+    files) or the OSM way id (OSM) each edge comes from; ``mid_x, mid_y`` the point halfway
+    along the edge geometry (used for density look-ups).
+    """
+
+    x: F64
+    y: F64
+    crs: str
+    tail: I64
+    head: I64
+    length_m: F64
+    time_s: F64
+    road_class: np.ndarray
+    oneway: npt.NDArray[np.bool_]
+    ferry: npt.NDArray[np.bool_]
+    mid_x: F64
+    mid_y: F64
+    source_row: I64
+    class_column: str
+    profile: SpeedProfile
+    meta: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.x = np.ascontiguousarray(self.x, dtype=np.float64)
+        self.y = np.ascontiguousarray(self.y, dtype=np.float64)
+        self.tail = np.ascontiguousarray(self.tail, dtype=np.int64)
+        self.head = np.ascontiguousarray(self.head, dtype=np.int64)
+        self.length_m = np.ascontiguousarray(self.length_m, dtype=np.float64)
+        self.time_s = np.ascontiguousarray(self.time_s, dtype=np.float64)
+        self.oneway = np.ascontiguousarray(self.oneway, dtype=bool)
+        self.ferry = np.ascontiguousarray(self.ferry, dtype=bool)
+        self.mid_x = np.ascontiguousarray(self.mid_x, dtype=np.float64)
+        self.mid_y = np.ascontiguousarray(self.mid_y, dtype=np.float64)
+        self.source_row = np.ascontiguousarray(self.source_row, dtype=np.int64)
+        self.road_class = np.asarray(self.road_class)
+        if self.x.shape != self.y.shape or self.x.ndim != 1:
+            raise ValueError("node x and y must be 1-D arrays of equal length")
+        m = self.tail.shape[0]
+        for name in (
+            "head",
+            "length_m",
+            "time_s",
+            "road_class",
+            "oneway",
+            "ferry",
+            "mid_x",
+            "mid_y",
+            "source_row",
+        ):
+            if getattr(self, name).shape != (m,):
+                raise ValueError(f"edge array {name!r} must have shape ({m},)")
+        n = self.x.shape[0]
+        for name in ("tail", "head"):
+            a = getattr(self, name)
+            bad = (a < 0) | (a >= n)
+            if bad.any():
+                i = int(np.flatnonzero(bad)[0])
+                raise ValueError(f"edge {i}: {name} = {a[i]} is not a node id in [0, {n})")
+        for name in ("length_m", "time_s"):
+            a = getattr(self, name)
+            bad = ~(np.isfinite(a) & (a >= 0))
+            if bad.any():
+                i = int(np.flatnonzero(bad)[0])
+                raise ValueError(f"edge {i}: {name} = {a[i]} must be finite and >= 0")
+
+    @property
+    def num_nodes(self) -> int:
+        """Number of graph nodes."""
+        return int(self.x.shape[0])
+
+    @property
+    def num_edges(self) -> int:
+        """Number of edge rows (a two-way edge counts once)."""
+        return int(self.tail.shape[0])
+
+    def to_edge_arrays(
+        self, both_directions: bool = True, return_edge_ids: bool = False
+    ) -> tuple[I64, I64, F64, F64] | tuple[I64, I64, F64, F64, I64]:
+        """Directed arcs ``(tail, head, time_s, length_m)`` for the engine.
+
+        ``both_directions=True`` (default): every edge gives its forward arc, then every
+        two-way edge gives its reverse arc (forward block first, then reverse block, each
+        in edge order); pass the result to the engine with ``bidirectional=False``.
+        ``both_directions=False``: one row per edge, for the engine's
+        ``bidirectional=True``; only valid when no edge is one-way (else ``ValueError``).
+        With ``return_edge_ids`` a fifth array gives each arc's edge row.
+        """
+        if both_directions:
+            rev = np.flatnonzero(~self.oneway)
+            fwd = np.arange(self.num_edges, dtype=np.int64)
+            ids = np.concatenate([fwd, rev])
+            tail = np.concatenate([self.tail, self.head[rev]])
+            head = np.concatenate([self.head, self.tail[rev]])
+        else:
+            if self.oneway.any():
+                raise ValueError(
+                    f"{int(self.oneway.sum())} edges are one-way; use both_directions=True "
+                    "(engine bidirectional=False) so one-way edges get only their forward arc"
+                )
+            ids = np.arange(self.num_edges, dtype=np.int64)
+            tail, head = self.tail.copy(), self.head.copy()
+        out = (tail, head, self.time_s[ids], self.length_m[ids])
+        return (*out, ids) if return_edge_ids else out
+
+    def node_lonlat(self) -> tuple[F64, F64]:
+        """(lon, lat) in degrees (WGS84) of every node."""
+        return _to_lonlat(self.x, self.y, self.crs)
+
+    def replace(self, **changes: Any) -> RoadNetwork:
+        """A copy with some fields replaced (validated again)."""
+        return dataclasses.replace(self, **changes)
+
+
+# ================================================================== CRS helpers
+def _parse_crs(crs: Any, where: str) -> Any:
+    import pyproj
+
+    if crs is None or crs == "":
+        raise RoadDataError(
+            f"{where}: unknown CRS (the file declares none); pass crs=..., "
+            "e.g. crs='EPSG:3067' for Finnish TM35FIN data"
+        )
+    try:
+        return pyproj.CRS.from_user_input(crs)
+    except pyproj.exceptions.CRSError as e:
+        raise RoadDataError(f"{where}: cannot interpret CRS {str(crs)[:80]!r}: {e}") from e
+
+
+def _is_metric_projected(crs: Any) -> bool:
+    if not crs.is_projected:
+        return False
+    units = {a.unit_name.lower() for a in crs.axis_info}
+    return units <= {"metre", "meter", "m"}
+
+
+def _local_utm(lon: F64, lat: F64) -> Any:
+    """UTM CRS (WGS84) of the zone containing the data's bounding-box centre."""
+    import pyproj
+    from pyproj.aoi import AreaOfInterest
+    from pyproj.database import query_utm_crs_info
+
+    aoi = AreaOfInterest(
+        float(np.min(lon)), float(np.min(lat)), float(np.max(lon)), float(np.max(lat))
+    )
+    clon, clat = (
+        (aoi.west_lon_degree + aoi.east_lon_degree) / 2,
+        (aoi.south_lat_degree + aoi.north_lat_degree) / 2,
+    )
+    zone = int((clon + 180) // 6) % 60 + 1
+    epsg = (32600 if clat >= 0 else 32700) + zone
+    infos = query_utm_crs_info(datum_name="WGS 84", area_of_interest=aoi)
+    codes = {int(i.code) for i in infos}
+    return pyproj.CRS.from_epsg(epsg if not codes or epsg in codes else min(codes))
+
+
+def _to_lonlat(x: F64, y: F64, crs: str) -> tuple[F64, F64]:
+    import pyproj
+
+    tr = pyproj.Transformer.from_crs(crs, "EPSG:4326", always_xy=True)
+    lon, lat = tr.transform(np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.float64))
+    return np.asarray(lon, dtype=np.float64), np.asarray(lat, dtype=np.float64)
+
+
+def _geodesic_segments(lon: F64, lat: F64) -> F64:
+    """Geodesic (WGS84) lengths of the segments between consecutive points, metres."""
+    import pyproj
+
+    if lon.size < 2:
+        return np.zeros(0)
+    _, _, d = pyproj.Geod(ellps="WGS84").inv(lon[:-1], lat[:-1], lon[1:], lat[1:])
+    return np.asarray(d, dtype=np.float64)
+
+
+# ============================================================== class handling
+def _class_keys(values: np.ndarray) -> np.ndarray:
+    """Canonical string key of each class value (vectorised over unique values)."""
+    inv, uniq = pd.factorize(pd.Series(values), use_na_sentinel=False)
+    keys = np.array([_class_key(u) for u in uniq], dtype=object)
+    return keys[inv] if len(keys) else np.zeros(0, dtype=object)
+
+
+def _rows_text(rows: np.ndarray, limit: int = 5) -> str:
+    rows = np.asarray(rows)
+    txt = ", ".join(str(int(r)) for r in rows[:limit])
+    return txt + (f", ... ({rows.size} rows)" if rows.size > limit else "")
+
+
+def _speeds_for(
+    keys: np.ndarray,
+    profile: SpeedProfile,
+    class_column: str,
+    where: str,
+    rows: np.ndarray,
+) -> F64:
+    table = profile.class_speeds_kmh[class_column]
+    speed = pd.Series(keys, dtype=object).map(table).to_numpy(dtype=np.float64, na_value=np.nan)
+    unknown = np.isnan(speed)
+    if unknown.any():
+        counts = Counter(keys[unknown].tolist())
+        listing = ", ".join(
+            f"{v!r} ({n} rows, first row {int(rows[unknown][keys[unknown] == v][0])})"
+            for v, n in sorted(counts.items())
+        )
+        v0 = sorted(counts)[0]
+        raise RoadDataError(
+            f"{where}: {class_column} values not in speed profile {profile.name!r} "
+            f"({profile.source}): {listing}. Add a speed under [speeds_kmh.{class_column}] "
+            f"(or list the value under [exclude] {class_column} = [...] if the mode may not "
+            f"use it), e.g. profile.with_overrides(speeds_kmh__{class_column}__{v0}=50)"
+        )
+    return speed
+
+
+def _edge_times(length_m: F64, speed_kmh: F64, ferry: np.ndarray, profile: SpeedProfile) -> F64:
+    t = np.empty_like(length_m)
+    road = ~ferry
+    t[road] = length_m[road] / (speed_kmh[road] / 3.6)
+    t[ferry] = length_m[ferry] / (profile.ferry_speed_kmh / 3.6) + profile.ferry_boarding_s
+    return t
+
+
+_ONEWAY_FWD = {"1", "yes", "true", "t", "y", "ft"}
+_ONEWAY_REV = {"-1", "reverse", "tf"}
+_ONEWAY_NO = {"0", "no", "false", "f", "n", "", "none", "nan", "b"}
+
+
+def _parse_oneway(values: np.ndarray, where: str, column: str) -> npt.NDArray[np.int8]:
+    """Oneway column → +1 forward, -1 reverse, 0 two-way (unknown values raise)."""
+    keys = _class_keys(values)
+    out = np.zeros(keys.shape[0], dtype=np.int8)
+    lower = np.array([k.strip().lower() for k in pd.unique(keys)], dtype=object)
+    uniq = pd.unique(keys)
+    for k, low in zip(uniq, lower, strict=True):
+        if low in _ONEWAY_FWD:
+            out[keys == k] = 1
+        elif low in _ONEWAY_REV:
+            out[keys == k] = -1
+        elif low not in _ONEWAY_NO:
+            rows = np.flatnonzero(keys == k)
+            raise RoadDataError(
+                f"{where}: column {column!r} has value {k!r} (rows {_rows_text(rows)}); "
+                "expected yes/true/1 (one-way along the line), -1/reverse (against it) "
+                "or no/false/0/empty (two-way)"
+            )
+    return out
+
+
+# ================================================================= read_roads
+_GEOM_NAMES = {
+    0: "Point",
+    1: "LineString",
+    2: "LinearRing",
+    3: "Polygon",
+    4: "MultiPoint",
+    5: "MultiLineString",
+    6: "MultiPolygon",
+    7: "GeometryCollection",
+}
+
+
+def read_roads(
+    path: str | Path,
+    profile: SpeedProfile | str | Path,
+    layer: str | int | None = None,
+    class_column: str | None = None,
+    crs: Any = None,
+    *,
+    oneway_column: str | None = None,
+    snap_m: float = 0.1,
+) -> RoadNetwork:
+    """Read a noded line layer (Shapefile, GeoPackage, GeoParquet, ...) into a network.
+
+    Parameters
+    ----------
+    path, layer
+        File and layer (default: the first layer).
+    profile
+        :class:`SpeedProfile` or a name/path for :func:`load_profile`.
+    class_column
+        Column holding the road class; it must have a table ``[speeds_kmh.<column>]`` in
+        the profile. Default: the first of the profile's class tables present in the file.
+    crs
+        Overrides the file's CRS (needed when the file declares none). Geographic or
+        non-metre CRSs are reprojected to the local UTM zone; lengths of geographic input
+        are geodesic.
+    oneway_column
+        Column of one-way flags (yes/true/1, -1/reverse, no/false/0/empty). Default: a
+        column named ``oneway`` (any case) when present, else all edges are two-way.
+        Ignored (all two-way) when the profile has ``respect_oneway = false``.
+    snap_m
+        End points are merged into one node when their coordinates round to the same
+        ``snap_m`` grid cell.
+
+    MultiLineStrings are split into parts (one edge each). Ferry edges (profile
+    ``[ferry.detect]``) take ``length / ferry speed + boarding``. Rows whose class is in
+    the profile's ``[exclude]`` are left out and counted in ``meta["excluded"]``.
+    """
+    import pyogrio
+    import pyogrio.raw
+    import shapely
+
+    t0 = time.perf_counter()
+    profile = load_profile(profile)
+    path = str(path)
+    where = f"{path}" + (f" (layer {layer!r})" if layer is not None else "")
+    if not np.isfinite(snap_m) or snap_m <= 0:
+        raise ValueError(f"snap_m must be > 0, got {snap_m}")
+    try:
+        info = pyogrio.read_info(path, layer=layer)
+    except Exception as e:  # pyogrio raises DataSourceError / DataLayerError
+        raise RoadDataError(f"{where}: cannot open road layer: {e}") from e
+    fields = [str(f) for f in info["fields"]]
+    if class_column is None:
+        present = [s for s in profile.class_speeds_kmh if s in fields]
+        if not present:
+            raise RoadDataError(
+                f"{where}: none of the class columns of profile {profile.name!r} "
+                f"({list(profile.class_speeds_kmh)}) is in the file (columns: {fields}); "
+                "pass class_column=... and add a matching [speeds_kmh.<column>] table"
+            )
+        class_column = present[0]
+    if class_column not in fields:
+        raise RoadDataError(f"{where}: class column {class_column!r} missing; columns are {fields}")
+    if class_column not in profile.class_speeds_kmh:
+        raise RoadDataError(
+            f"{where}: profile {profile.name!r} ({profile.source}) has no speed table for "
+            f"class column {class_column!r}; it has {list(profile.class_speeds_kmh)}. "
+            f"Add [speeds_kmh.{class_column}] to the profile"
+        )
+    if oneway_column is None:
+        oneway_column = next((f for f in fields if f.lower() == "oneway"), None)
+    elif oneway_column not in fields:
+        raise RoadDataError(
+            f"{where}: oneway column {oneway_column!r} missing; columns are {fields}"
+        )
+    ferry_cols = [c for c in profile.ferry_detect if c in fields]
+    columns = list(
+        dict.fromkeys([class_column, *ferry_cols] + ([oneway_column] if oneway_column else []))
+    )
+
+    meta_in, _, wkb, field_data = pyogrio.raw.read(path, layer=layer, columns=columns)
+    t_read = time.perf_counter() - t0
+    data = dict(zip([str(c) for c in meta_in["fields"]], field_data, strict=True))
+    file_crs = crs if crs is not None else meta_in.get("crs")
+    src_crs = _parse_crs(file_crs, where)
+    n_rows = len(wkb)
+
+    geoms = shapely.from_wkb(wkb)
+    # ---------------------------------------------------------- geometry checks
+    missing = shapely.is_missing(geoms) | shapely.is_empty(geoms)
+    if missing.any():
+        raise RoadDataError(
+            f"{where}: rows {_rows_text(np.flatnonzero(missing))} have no geometry "
+            "(null or empty); fix or remove them"
+        )
+    type_id = shapely.get_type_id(geoms)
+    bad = ~np.isin(type_id, [1, 2, 5])  # LineString, LinearRing, MultiLineString
+    if bad.any():
+        kinds = sorted(set(shapely.get_type_id(geoms[bad]).tolist()))
+        names = [_GEOM_NAMES.get(k, str(k)) for k in kinds]
+        raise RoadDataError(
+            f"{where}: rows {_rows_text(np.flatnonzero(bad))} are not lines "
+            f"(geometry types {names}); road layers must contain LineString or "
+            "MultiLineString features"
+        )
+    geoms = shapely.force_2d(geoms)
+    parts, part_row = shapely.get_parts(geoms, return_index=True)
+    part_row = part_row.astype(np.int64)
+    ncoord = shapely.get_num_coordinates(parts)
+    short = ncoord < 2
+    if short.any():
+        raise RoadDataError(
+            f"{where}: rows {_rows_text(part_row[short])} have line parts with fewer than 2 points"
+        )
+    coords = shapely.get_coordinates(parts)
+
+    # ------------------------------------------------------------ CRS / lengths
+    if _is_metric_projected(src_crs):
+        out_crs = src_crs
+        length = shapely.length(parts)
+    else:
+        import pyproj
+
+        if src_crs.is_geographic:
+            lonlat = pyproj.Transformer.from_crs(src_crs, "EPSG:4326", always_xy=True)
+            lon, lat = lonlat.transform(coords[:, 0], coords[:, 1])
+            seg = _geodesic_segments(np.asarray(lon), np.asarray(lat))
+            same = np.ones(coords.shape[0] - 1, dtype=bool)
+            ends = np.cumsum(ncoord)[:-1] - 1  # index of each part's last point
+            same[ends] = False  # segments crossing part boundaries
+            seg_part = np.repeat(np.arange(parts.size), ncoord - 1)
+            length = np.bincount(seg_part, weights=seg[same], minlength=parts.size)
+        else:
+            lon, lat = pyproj.Transformer.from_crs(src_crs, "EPSG:4326", always_xy=True).transform(
+                coords[:, 0], coords[:, 1]
+            )
+            length = None
+        out_crs = _local_utm(np.asarray(lon), np.asarray(lat))
+        tr = pyproj.Transformer.from_crs("EPSG:4326", out_crs, always_xy=True)
+        px, py = tr.transform(np.asarray(lon), np.asarray(lat))
+        coords = np.column_stack([px, py])
+        parts = shapely.set_coordinates(parts.copy(), coords)
+        if length is None:
+            length = shapely.length(parts)
+    bad_xy = ~np.isfinite(coords).all(axis=1)
+    if bad_xy.any():
+        rows = np.repeat(part_row, ncoord)[bad_xy]
+        raise RoadDataError(
+            f"{where}: rows {_rows_text(np.unique(rows))} have non-finite coordinates"
+        )
+    mid = shapely.get_coordinates(shapely.line_interpolate_point(parts, 0.5, normalized=True))
+
+    # ------------------------------------------------------------------- nodes
+    last = np.cumsum(ncoord) - 1
+    first = last - ncoord + 1
+    ends_xy = np.concatenate([coords[first], coords[last]])
+    grid = np.round(ends_xy / snap_m).astype(np.int64)
+    _, first_idx, inverse = np.unique(grid, axis=0, return_index=True, return_inverse=True)
+    inverse = inverse.reshape(-1)
+    node_xy = ends_xy[first_idx]
+    n_parts = parts.size
+    tail, head = inverse[:n_parts].astype(np.int64), inverse[n_parts:].astype(np.int64)
+
+    # ------------------------------------------------------- classes and times
+    classes = np.asarray(data[class_column])[part_row]
+    keys = _class_keys(classes)
+    na = pd.isna(pd.Series(classes)).to_numpy()
+    ferry = np.zeros(n_parts, dtype=bool)
+    for c in ferry_cols:
+        ferry |= np.isin(_class_keys(np.asarray(data[c])[part_row]), list(profile.ferry_detect[c]))
+    if (na & ~ferry).any():
+        raise RoadDataError(
+            f"{where}: class column {class_column!r} is empty in rows "
+            f"{_rows_text(np.unique(part_row[na & ~ferry]))}"
+        )
+    excluded = np.isin(keys, list(profile.exclude.get(class_column, ()))) & ~ferry
+    excluded_meta = {
+        str(k): {
+            "lines": int(np.unique(part_row[excluded & (keys == k)]).size),
+            "km": float(length[excluded & (keys == k)].sum() / 1000),
+        }
+        for k in pd.unique(keys[excluded])
+    }
+    speed = np.full(n_parts, np.nan)
+    road = ~ferry & ~excluded
+    speed[road] = _speeds_for(keys[road], profile, class_column, where, part_row[road])
+    if oneway_column is not None and profile.respect_oneway:
+        ow = _parse_oneway(np.asarray(data[oneway_column])[part_row], where, oneway_column)
+    else:
+        ow = np.zeros(n_parts, dtype=np.int8)
+    rev = ow == -1
+    tail[rev], head[rev] = head[rev].copy(), tail[rev].copy()
+    keep = ~excluded
+    time_s = _edge_times(length[keep], speed[keep], ferry[keep], profile)
+
+    # drop nodes only used by excluded edges and renumber
+    tail, head = tail[keep], head[keep]
+    used = np.zeros(node_xy.shape[0], dtype=bool)
+    used[tail] = True
+    used[head] = True
+    new_id = np.cumsum(used) - 1
+    net = RoadNetwork(
+        x=node_xy[used, 0],
+        y=node_xy[used, 1],
+        crs=out_crs.to_wkt() if out_crs.to_epsg() is None else f"EPSG:{out_crs.to_epsg()}",
+        tail=new_id[tail],
+        head=new_id[head],
+        length_m=length[keep],
+        time_s=time_s,
+        road_class=classes[keep],
+        oneway=(ow != 0)[keep],
+        ferry=ferry[keep],
+        mid_x=mid[keep, 0],
+        mid_y=mid[keep, 1],
+        source_row=part_row[keep],
+        class_column=class_column,
+        profile=profile,
+        meta={
+            "source": path,
+            "layer": layer,
+            "rows": n_rows,
+            "line_parts": int(n_parts),
+            "snap_m": snap_m,
+            "oneway_column": oneway_column,
+            "ferry_columns": ferry_cols,
+            "excluded": excluded_meta,
+            "read_s": t_read,
+            "load_s": time.perf_counter() - t0,
+        },
+    )
+    return net
+
+
+# ================================================================ read_osm_pbf
+_FORBIDDEN_ACCESS = {"no", "private"}
+
+
+def read_osm_pbf(path: str | Path, profile: SpeedProfile | str | Path) -> RoadNetwork:
+    """Read OpenStreetMap ways usable by the profile's mode into a network.
+
+    Ways are kept when their ``highway`` value has a speed in ``[speeds_kmh.highway]``
+    (or ``route`` is a ferry per ``[ferry.detect]``) and the most specific access tag in
+    ``[osm] access_tags`` is not ``no``/``private``. Graph nodes are OSM nodes shared by
+    two or more kept ways, way ends, and the ends of runs of nodes missing from the
+    extract (ways cut at the extract boundary keep their inside pieces). One-way: the
+    first tag of ``[osm] oneway_tags`` present (yes/true/1, -1/reverse, no); without one,
+    ``junction=roundabout|circular`` and ``highway=motorway`` are one-way for profiles that
+    list ``oneway``. Node coordinates are projected to the local UTM zone; lengths are
+    geodesic. Skipped ways are counted in ``meta`` (``excluded``, ``unknown_highway``,
+    ``access_forbidden``, ``unknown_oneway``, ``ways_without_located_segment`` for ways
+    whose nodes lie outside the extract); unknown ``highway`` values also warn.
+    """
+    import osmium
+
+    t0 = time.perf_counter()
+    profile = load_profile(profile)
+    path = str(path)
+    if not Path(path).is_file():
+        raise FileNotFoundError(f"OSM file not found: {path}")
+    speeds = profile.class_speeds_kmh.get("highway")
+    if speeds is None:
+        raise RoadDataError(
+            f"{path}: profile {profile.name!r} ({profile.source}) has no [speeds_kmh.highway] "
+            "table for OpenStreetMap data"
+        )
+    exclude = set(profile.exclude.get("highway", ()))
+    ferry_routes = set(profile.ferry_detect.get("route", ()))
+    access_tags = list(profile.osm_access_tags)
+    oneway_tags = list(profile.osm_oneway_tags)
+    implied_oneway = profile.respect_oneway and "oneway" in oneway_tags
+
+    refs: list[int] = []
+    xs: list[int] = []
+    ys: list[int] = []
+    valid: list[bool] = []
+    way_len: list[int] = []
+    way_id: list[int] = []
+    way_class: list[str] = []
+    way_ferry: list[bool] = []
+    way_oneway: list[int] = []
+    c_excluded: Counter[str] = Counter()
+    c_unknown: Counter[str] = Counter()
+    c_access: Counter[str] = Counter()
+    c_oneway: Counter[str] = Counter()
+
+    fp = (
+        osmium.FileProcessor(path)
+        .with_locations()
+        .with_filter(osmium.filter.EntityFilter(osmium.osm.WAY))
+        .with_filter(osmium.filter.KeyFilter("highway", "route"))
+    )
+    for w in fp:
+        tags = w.tags
+        hw = tags.get("highway")
+        is_ferry = False
+        if hw is None:
+            if tags.get("route") not in ferry_routes:
+                continue
+            cls, is_ferry = "ferry", True
+        elif hw in exclude:
+            c_excluded[hw] += 1
+            continue
+        elif hw not in speeds:
+            c_unknown[hw] += 1
+            continue
+        else:
+            cls = hw
+        acc = None
+        for t in access_tags:
+            v = tags.get(t)
+            if v is not None:
+                acc = v
+        if acc in _FORBIDDEN_ACCESS:
+            c_access[f"{cls}:{acc}"] += 1
+            continue
+        ow = 0
+        if profile.respect_oneway and not is_ferry:
+            val = next((tags.get(t) for t in oneway_tags if t in tags), None)
+            if val is None:
+                if implied_oneway and (
+                    tags.get("junction") in ("roundabout", "circular") or hw == "motorway"
+                ):
+                    ow = 1
+            elif val in ("yes", "true", "1"):
+                ow = 1
+            elif val in ("-1", "reverse"):
+                ow = -1
+            elif val not in ("no", "false", "0"):
+                c_oneway[val] += 1  # e.g. reversible/alternating: treated as two-way
+        n0 = len(refs)
+        for nd in w.nodes:
+            refs.append(nd.ref)
+            loc = nd.location
+            ok = loc.valid()
+            valid.append(ok)
+            xs.append(loc.x if ok else 0)
+            ys.append(loc.y if ok else 0)
+        way_len.append(len(refs) - n0)
+        way_id.append(w.id)
+        way_class.append(cls)
+        way_ferry.append(is_ferry)
+        way_oneway.append(ow)
+    t_read = time.perf_counter() - t0
+    if c_unknown:
+        warnings.warn(
+            f"{path}: skipped ways with highway values that profile {profile.name!r} neither "
+            f"rates nor excludes: {dict(c_unknown)}; add them to [speeds_kmh.highway] or "
+            "[exclude] highway",
+            stacklevel=2,
+        )
+    meta: dict[str, Any] = {
+        "source": path,
+        "ways": len(way_id),
+        "excluded": dict(c_excluded),
+        "unknown_highway": dict(c_unknown),
+        "access_forbidden": dict(c_access),
+        "unknown_oneway": dict(c_oneway),
+        "read_s": t_read,
+    }
+    if not way_id:
+        raise RoadDataError(f"{path}: no ways usable by profile {profile.name!r}; {meta}")
+
+    ref = np.asarray(refs, dtype=np.int64)
+    ok = np.asarray(valid, dtype=bool)
+    lon = np.asarray(xs, dtype=np.float64) * 1e-7
+    lat = np.asarray(ys, dtype=np.float64) * 1e-7
+    wlen = np.asarray(way_len, dtype=np.int64)
+    widx = np.repeat(np.arange(wlen.size), wlen)
+    n = ref.size
+    # segment i joins entries i and i+1 of the same way, both with a location
+    seg_ok = (widx[:-1] == widx[1:]) & ok[:-1] & ok[1:]
+    prev_ok = np.concatenate([[False], seg_ok])  # entry i is the end of a segment
+    next_ok = np.concatenate([seg_ok, [False]])  # entry i starts a segment
+    in_seg = prev_ok | next_ok
+    # junctions: refs used by >= 2 way entries that lie on usable segments
+    _, uinv, ucount = np.unique(ref[in_seg], return_inverse=True, return_counts=True)
+    count = np.zeros(n, dtype=np.int64)
+    count[in_seg] = ucount[uinv.reshape(-1)]
+    is_node = in_seg & ((count >= 2) | ~prev_ok | ~next_ok)
+    start = is_node & next_ok
+    edge_of_entry = np.cumsum(start) - 1
+    s = np.flatnonzero(seg_ok)
+    if s.size == 0:
+        raise RoadDataError(f"{path}: no usable way has two consecutive located nodes")
+    meta["ways_without_located_segment"] = int(wlen.size - np.unique(widx[s]).size)
+    eid = edge_of_entry[s]
+    n_edges = int(start.sum())
+    first_seg = np.flatnonzero(np.diff(np.concatenate([[-1], eid])) != 0)
+    tail_entry = s[first_seg]
+    head_entry = np.concatenate([s[first_seg[1:] - 1], [s[-1]]]) + 1
+
+    # projected coordinates (local UTM) and geodesic lengths
+    import pyproj
+
+    utm = _local_utm(lon[ok], lat[ok])
+    px, py = pyproj.Transformer.from_crs("EPSG:4326", utm, always_xy=True).transform(lon, lat)
+    px, py = np.asarray(px), np.asarray(py)
+    seg_len = np.zeros(max(n - 1, 0))
+    seg_len[s] = _geodesic_segments(lon, lat)[s]
+    length = np.bincount(eid, weights=seg_len[s], minlength=n_edges)
+    # midpoints: interpolate along the projected polyline at half the edge length
+    cum = np.cumsum(seg_len[s])
+    start_cum = cum[first_seg] - seg_len[s][first_seg]
+    k = np.searchsorted(cum, start_cum + length / 2, side="left")
+    k = np.minimum(k, s.size - 1)
+    sk = s[k]
+    frac = np.where(
+        seg_len[sk] > 0,
+        (start_cum + length / 2 - (cum[k] - seg_len[sk]))
+        / np.where(seg_len[sk] > 0, seg_len[sk], 1.0),
+        0.0,
+    )
+    frac = np.clip(frac, 0.0, 1.0)
+    mid_x = px[sk] + frac * (px[sk + 1] - px[sk])
+    mid_y = py[sk] + frac * (py[sk + 1] - py[sk])
+
+    node_refs, node_inv = np.unique(
+        np.concatenate([ref[tail_entry], ref[head_entry]]), return_inverse=True
+    )
+    node_inv = node_inv.reshape(-1)
+    tail, head = node_inv[:n_edges].astype(np.int64), node_inv[n_edges:].astype(np.int64)
+    node_entry = np.empty(node_refs.size, dtype=np.int64)
+    node_entry[node_inv] = np.concatenate([tail_entry, head_entry])
+
+    ew = widx[tail_entry]
+    w_ow = np.asarray(way_oneway, dtype=np.int8)[ew]
+    rev = w_ow == -1
+    tail[rev], head[rev] = head[rev].copy(), tail[rev].copy()
+    classes = np.asarray(way_class, dtype=object)[ew]
+    ferry = np.asarray(way_ferry, dtype=bool)[ew]
+    speed = np.full(n_edges, np.nan)
+    speed[~ferry] = pd.Series(classes[~ferry], dtype=object).map(speeds).to_numpy(dtype=np.float64)
+    meta["node_refs"] = node_refs
+    meta["load_s"] = time.perf_counter() - t0
+    return RoadNetwork(
+        x=px[node_entry],
+        y=py[node_entry],
+        crs=f"EPSG:{utm.to_epsg()}",
+        tail=tail,
+        head=head,
+        length_m=length,
+        time_s=_edge_times(length, speed, ferry, profile),
+        road_class=classes,
+        oneway=w_ow != 0,
+        ferry=ferry,
+        mid_x=mid_x,
+        mid_y=mid_y,
+        source_row=np.asarray(way_id, dtype=np.int64)[ew],
+        class_column="highway",
+        profile=profile,
+        meta=meta,
+    )
+
+
+# ============================================================= urban slowdown
+def _apply_factor(network: RoadNetwork, factor: F64, how: str) -> RoadNetwork:
+    if network.meta.get("urban_slowdown"):
+        raise ValueError(
+            f"urban slowdown already applied ({network.meta['urban_slowdown']}); "
+            "apply it once, to the network as read"
+        )
+    factor = np.where(network.ferry, 1.0, factor)
+    meta = dict(network.meta)
+    meta["urban_slowdown"] = how
+    meta["slowdown_factor"] = factor
+    return network.replace(time_s=network.time_s / factor, meta=meta)
+
+
+def apply_urban_slowdown(
+    network: RoadNetwork, density_at: Callable[[F64, F64], npt.ArrayLike]
+) -> RoadNetwork:
+    """Slow edges down by the population density around their midpoints.
+
+    ``density_at(x, y)`` gets arrays of edge-midpoint coordinates in ``network.crs`` and
+    returns people/km² (NaN = unknown → no slowdown). Each non-ferry edge's speed is
+    multiplied by the profile's factor for that density class, i.e. its time is divided
+    by it. Returns a new network (``meta["slowdown_factor"]`` holds the factors); applying
+    twice raises.
+    """
+    d = np.asarray(density_at(network.mid_x.copy(), network.mid_y.copy()), dtype=np.float64)
+    if d.shape != (network.num_edges,):
+        raise ValueError(
+            f"density_at returned shape {d.shape}, expected ({network.num_edges},) "
+            "(one density per edge midpoint)"
+        )
+    if (d < 0).any():
+        i = int(np.flatnonzero(d < 0)[0])
+        raise ValueError(f"density_at returned a negative density {d[i]} for edge {i}")
+    factor = np.asarray(network.profile.slowdown_factor(d), dtype=np.float64)
+    return _apply_factor(network, factor, "density")
+
+
+def apply_urban_slowdown_polygons(
+    network: RoadNetwork, polygons: Sequence[Any] | np.ndarray, factor: float
+) -> RoadNetwork:
+    """Multiply by ``factor`` (in (0, 1]) the speed of edges whose midpoint lies in any
+    of ``polygons`` (shapely geometries in ``network.crs``; STRtree look-up). Ferries are
+    not slowed. Returns a new network; applying a slowdown twice raises.
+    """
+    import shapely
+
+    if not (np.isfinite(factor) and 0 < factor <= 1):
+        raise ValueError(f"factor must be in (0, 1], got {factor}")
+    polys = np.asarray(polygons, dtype=object)
+    tree = shapely.STRtree(polys)
+    pts = shapely.points(network.mid_x, network.mid_y)
+    hit = np.zeros(network.num_edges, dtype=bool)
+    pairs = tree.query(pts, predicate="intersects")
+    hit[pairs[0]] = True
+    f = np.where(hit, float(factor), 1.0)
+    return _apply_factor(network, f, f"polygons (factor {factor})")
+
+
+# ============================================================== connect_points
+def connect_points(
+    network: RoadNetwork,
+    x: npt.ArrayLike,
+    y: npt.ArrayLike,
+    profile: SpeedProfile | str | Path | None = None,
+    *,
+    node_mask: npt.ArrayLike | None = None,
+) -> pd.DataFrame:
+    """Attach points (cell centres, offices) to their nearest network node.
+
+    ``x, y`` are in ``network.crs``. Returns one row per input point, in input order:
+    ``node`` (nearest node id, restricted to ``node_mask`` when given, e.g. the main
+    component), ``distance_m`` (straight line), ``access_length_m`` (times the detour factor),
+    ``access_time_s`` (at the access speed) and ``connected`` (distance within the
+    profile's ``max_access_distance_m``). Points beyond are kept with
+    ``connected = False``; points with non-finite coordinates get node -1.
+    """
+    from scipy.spatial import cKDTree
+
+    prof = network.profile if profile is None else load_profile(profile)
+    x = np.asarray(x, dtype=np.float64)
+    y = np.asarray(y, dtype=np.float64)
+    if x.shape != y.shape or x.ndim != 1:
+        raise ValueError(f"x and y must be 1-D arrays of equal length, got {x.shape}, {y.shape}")
+    cand = np.arange(network.num_nodes)
+    if node_mask is not None:
+        mask = np.asarray(node_mask, dtype=bool)
+        if mask.shape != (network.num_nodes,):
+            raise ValueError(f"node_mask must have shape ({network.num_nodes},)")
+        cand = np.flatnonzero(mask)
+    if cand.size == 0:
+        raise ValueError("no candidate nodes to connect to")
+    finite = np.isfinite(x) & np.isfinite(y)
+    tree = cKDTree(np.column_stack([network.x[cand], network.y[cand]]))
+    dist = np.full(x.shape, np.inf)
+    node = np.full(x.shape, -1, dtype=np.int64)
+    if finite.any():
+        d, i = tree.query(np.column_stack([x[finite], y[finite]]))
+        dist[finite] = d
+        node[finite] = cand[i]
+    length = dist * prof.access_detour_factor
+    return pd.DataFrame(
+        {
+            "node": node,
+            "distance_m": dist,
+            "access_length_m": length,
+            "access_time_s": length / (prof.access_speed_kmh / 3.6),
+            "connected": finite & (dist <= prof.max_access_distance_m),
+        }
+    )
+
+
+# ================================================================= diagnostics
+def diagnostics(
+    network: RoadNetwork,
+    node_weights: npt.ArrayLike | None = None,
+    source_nodes: npt.ArrayLike | None = None,
+) -> dict[str, Any]:
+    """Size, km by class and connectivity of a network.
+
+    Returns a dict with ``nodes``, ``edges``, ``arcs`` (directed), ``oneway_edges``,
+    ``ferry_edges``, ``self_loops``, ``total_km``, ``km_by_class`` (Series), ``components``
+    (DataFrame, one row per weakly connected component, largest first: ``nodes``,
+    ``edges``, ``km`` and, when given, ``weight`` = sum of ``node_weights`` (e.g.
+    population attached to its nodes) and ``sources`` = number of ``source_nodes`` in it),
+    ``node_component`` (component id per node), ``strong_components`` and
+    ``nodes_outside_largest_strong`` (one-way traps), and, with ``source_nodes``,
+    ``islands_without_source`` (components without a source, with their weight).
+    """
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import connected_components
+
+    n = network.num_nodes
+    tail, head, _, _ = network.to_edge_arrays()
+    g = coo_matrix((np.ones(tail.size), (tail, head)), shape=(n, n)).tocsr()
+    ncomp, label = connected_components(g, directed=True, connection="weak")
+    nstrong, slabel = connected_components(g, directed=True, connection="strong")
+    sizes = np.bincount(slabel, minlength=nstrong)
+    edge_comp = label[network.tail]
+    comp = pd.DataFrame(
+        {
+            "nodes": np.bincount(label, minlength=ncomp),
+            "edges": np.bincount(edge_comp, minlength=ncomp),
+            "km": np.bincount(edge_comp, weights=network.length_m, minlength=ncomp) / 1000,
+        }
+    )
+    if node_weights is not None:
+        w = np.asarray(node_weights, dtype=np.float64)
+        if w.shape != (n,):
+            raise ValueError(f"node_weights must have shape ({n},), got {w.shape}")
+        comp["weight"] = np.bincount(label, weights=w, minlength=ncomp)
+    if source_nodes is not None:
+        src = np.asarray(source_nodes, dtype=np.int64)
+        if ((src < 0) | (src >= n)).any():
+            raise ValueError("source_nodes contains ids outside [0, num_nodes)")
+        comp["sources"] = np.bincount(label[src], minlength=ncomp)
+    comp.index.name = "component"
+    order = comp.sort_values(["nodes", "km"], ascending=False, kind="stable").index
+    comp = comp.loc[order]
+    keys = _class_keys(network.road_class)
+    keys = np.where(network.ferry, "ferry:" + keys.astype(str), keys)
+    km_by_class = pd.Series(network.length_m / 1000).groupby(keys).sum().rename("km")
+    out: dict[str, Any] = {
+        "nodes": n,
+        "edges": network.num_edges,
+        "arcs": int(tail.size),
+        "oneway_edges": int(network.oneway.sum()),
+        "ferry_edges": int(network.ferry.sum()),
+        "self_loops": int((network.tail == network.head).sum()),
+        "total_km": float(network.length_m.sum() / 1000),
+        "km_by_class": km_by_class,
+        "components": comp,
+        "node_component": label,
+        "strong_components": int(nstrong),
+        "nodes_outside_largest_strong": int(n - sizes.max()) if n else 0,
+    }
+    if source_nodes is not None:
+        out["islands_without_source"] = comp[comp["sources"] == 0]
+    return out

@@ -1,0 +1,526 @@
+"""Speed profiles: how fast each mode moves on each road class, as data.
+
+A profile is a TOML file. The packaged profiles ``car_fi``, ``walk`` and ``bike`` live in
+``hexaccess/profiles/`` and document where every number comes from. Calibration writes
+fitted profiles back with :meth:`SpeedProfile.to_toml`.
+
+TOML layout (all keys required unless marked optional)::
+
+    name = "car_fi"
+    mode = "car"                      # car | walk | bike
+    description = "..."               # optional
+    terminal_time_s = 120             # parking + walking at both ends of a trip, seconds
+    respect_oneway = true             # false: one-way roads are usable both ways
+
+    [speeds_kmh.IGDS_LEVEL]           # one table per class column ("scheme")
+    26 = 105                          # class value (as written in the data) = km/h
+
+    [exclude]                         # optional: classes this mode may not use
+    highway = ["motorway"]            # (edges dropped and counted, never silently)
+
+    [ferry]
+    speed_kmh = 8                     # speed on ferry edges (all schemes)
+    boarding_s = 600                  # waiting + boarding, added once per ferry edge
+    [ferry.detect]                    # column = values that mark an edge as a ferry
+    IGDS_LEVEL = [24]
+
+    [urban_slowdown]                  # speed factor by population density class
+    density_thresholds_per_km2 = [500, 1500]   # strictly increasing, > 0
+    factors = [1.0, 0.85, 0.7]        # len(thresholds) + 1; density < 500 -> 1.0 ...
+
+    [access]                          # leg between a point (cell centre) and the network
+    speed_kmh = 30
+    detour_factor = 1.3               # network distance / straight-line distance
+    max_distance_m = 20000            # farther points are reported as not connected
+
+    [osm]                             # optional; OpenStreetMap tag handling
+    oneway_tags = ["oneway"]          # first tag present decides
+    access_tags = ["access", "vehicle", "motor_vehicle", "motorcar"]  # last present decides
+
+Validation bounds (physically sensible; a value outside raises ``ProfileError`` naming the
+TOML key and the file):
+
+==========================  =====================================================
+class speeds, access speed  car 5-130 km/h, bike 2-45 km/h, walk 0.5-10 km/h
+ferry speed                 1-60 km/h
+ferry boarding              0-7200 s
+terminal time               0-1800 s
+urban slowdown factors      in (0, 1]; thresholds finite, > 0, strictly increasing
+access detour factor        1-3
+max access distance         (0, 200 000] m
+==========================  =====================================================
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import sys
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - Python 3.10
+    import tomli as tomllib
+
+__all__ = [
+    "MODES",
+    "PACKAGED_PROFILES",
+    "ProfileError",
+    "SpeedProfile",
+    "load_profile",
+]
+
+MODES = ("car", "walk", "bike")
+PACKAGED_PROFILES = ("car_fi", "walk", "bike")
+
+#: (low, high) bounds of class speeds and access speed per mode, km/h (inclusive).
+SPEED_BOUNDS_KMH: dict[str, tuple[float, float]] = {
+    "car": (5.0, 130.0),
+    "bike": (2.0, 45.0),
+    "walk": (0.5, 10.0),
+}
+FERRY_SPEED_BOUNDS_KMH = (1.0, 60.0)
+FERRY_BOARDING_BOUNDS_S = (0.0, 7200.0)
+TERMINAL_BOUNDS_S = (0.0, 1800.0)
+DETOUR_BOUNDS = (1.0, 3.0)
+MAX_ACCESS_BOUNDS_M = (0.0, 200_000.0)  # low bound exclusive
+
+_DEFAULT_OSM_ONEWAY_TAGS = ("oneway",)
+_DEFAULT_OSM_ACCESS_TAGS = ("access",)
+
+
+class ProfileError(ValueError):
+    """An invalid speed profile; the message names the TOML key and the file."""
+
+
+def _class_key(value: Any) -> str:
+    """Canonical string key of a road-class value (``26``, ``26.0`` and ``"26"`` agree)."""
+    if isinstance(value, bool):
+        return str(value).lower()
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    try:  # numpy scalars
+        import numpy as np
+
+        if isinstance(value, np.floating) and float(value).is_integer():
+            return str(int(value))
+        if isinstance(value, np.integer):
+            return str(int(value))
+    except ImportError:  # pragma: no cover
+        pass
+    return str(value)
+
+
+@dataclass(frozen=True)
+class SpeedProfile:
+    """A validated speed profile for one travel mode.
+
+    Build it with :func:`load_profile` or :meth:`from_dict`; constructing it directly also
+    validates. ``class_speeds_kmh`` maps a class column name (``"IGDS_LEVEL"``,
+    ``"LUOKKA"``, OSM ``"highway"``) to ``{class value as string: km/h}``.
+    """
+
+    name: str
+    mode: str
+    class_speeds_kmh: Mapping[str, Mapping[str, float]]
+    ferry_speed_kmh: float
+    ferry_boarding_s: float
+    ferry_detect: Mapping[str, tuple[str, ...]]
+    urban_density_thresholds: tuple[float, ...]
+    urban_factors: tuple[float, ...]
+    terminal_time_s: float
+    access_speed_kmh: float
+    access_detour_factor: float
+    max_access_distance_m: float
+    respect_oneway: bool = True
+    exclude: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    osm_oneway_tags: tuple[str, ...] = _DEFAULT_OSM_ONEWAY_TAGS
+    osm_access_tags: tuple[str, ...] = _DEFAULT_OSM_ACCESS_TAGS
+    description: str = ""
+    source: str = field(default="<memory>", compare=False)
+
+    def __post_init__(self) -> None:
+        _validate(self)
+
+    # ------------------------------------------------------------------ lookups
+    def speed_kmh(self, scheme: str, value: Any) -> float:
+        """Speed of class ``value`` of the class column ``scheme`` (KeyError if unknown)."""
+        return self.class_speeds_kmh[scheme][_class_key(value)]
+
+    def is_excluded(self, column: str, value: Any) -> bool:
+        """Whether ``value`` in ``column`` is a class this mode may not use."""
+        return _class_key(value) in self.exclude.get(column, ())
+
+    def is_ferry(self, column: str, value: Any) -> bool:
+        """Whether ``value`` in ``column`` marks a ferry edge."""
+        return _class_key(value) in self.ferry_detect.get(column, ())
+
+    def slowdown_factor(self, density_per_km2: Any) -> Any:
+        """Urban speed factor for people/km² (scalar or array; NaN density -> factor 1)."""
+        import numpy as np
+
+        d = np.asarray(density_per_km2, dtype=np.float64)
+        idx = np.searchsorted(np.asarray(self.urban_density_thresholds), d, side="right")
+        f = np.asarray(self.urban_factors, dtype=np.float64)[idx]
+        f = np.where(np.isnan(d), 1.0, f)
+        return f if f.ndim else float(f)
+
+    # ------------------------------------------------------------ serialisation
+    def to_dict(self) -> dict[str, Any]:
+        """TOML-shaped nested dict (inverse of :meth:`from_dict`)."""
+        d: dict[str, Any] = {
+            "name": self.name,
+            "mode": self.mode,
+            "description": self.description,
+            "terminal_time_s": self.terminal_time_s,
+            "respect_oneway": self.respect_oneway,
+            "speeds_kmh": {s: dict(t) for s, t in self.class_speeds_kmh.items()},
+            "exclude": {c: list(v) for c, v in self.exclude.items()},
+            "ferry": {
+                "speed_kmh": self.ferry_speed_kmh,
+                "boarding_s": self.ferry_boarding_s,
+                "detect": {c: list(v) for c, v in self.ferry_detect.items()},
+            },
+            "urban_slowdown": {
+                "density_thresholds_per_km2": list(self.urban_density_thresholds),
+                "factors": list(self.urban_factors),
+            },
+            "access": {
+                "speed_kmh": self.access_speed_kmh,
+                "detour_factor": self.access_detour_factor,
+                "max_distance_m": self.max_access_distance_m,
+            },
+            "osm": {
+                "oneway_tags": list(self.osm_oneway_tags),
+                "access_tags": list(self.osm_access_tags),
+            },
+        }
+        return d
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any], source: str = "<memory>") -> SpeedProfile:
+        """Build and validate a profile from a TOML-shaped dict."""
+        return _from_dict(data, source)
+
+    def to_toml(self, path: str | Path | None = None) -> str:
+        """Serialise to TOML text (written to ``path`` when given). Round-trips exactly."""
+        text = _dump_toml(self.to_dict())
+        if path is not None:
+            Path(path).write_text(text, encoding="utf-8")
+        return text
+
+    def with_overrides(self, **params: Any) -> SpeedProfile:
+        """A new validated profile with some values replaced (for calibration).
+
+        Keys are field names (``terminal_time_s=90``, ``access_speed_kmh=25``,
+        ``urban_factors=(1, 0.8, 0.6)``) or TOML key paths with ``__`` (or ``.`` via
+        ``**{...}``) as separator: ``speeds_kmh__IGDS_LEVEL__26=100``,
+        ``**{"ferry.boarding_s": 300}``. Unknown keys raise ``ProfileError``.
+        """
+        d = self.to_dict()
+        for key, value in params.items():
+            path = _FIELD_TO_PATH.get(key)
+            if path is None:
+                path = tuple(p for p in re.split(r"__|\.", key) if p)
+            if not path:
+                raise ProfileError(f"with_overrides: empty key {key!r}")
+            node: dict[str, Any] = d
+            for i, part in enumerate(path[:-1]):
+                nxt = node.get(part)
+                if not isinstance(nxt, dict):
+                    raise ProfileError(
+                        f"with_overrides: unknown key {key!r} ({'.'.join(path[: i + 1])} is "
+                        f"not a table of profile {self.name!r})"
+                    )
+                node = nxt
+            leaf = path[-1]
+            # class speeds may add new classes; everything else must already exist
+            if leaf not in node and not (len(path) == 3 and path[0] == "speeds_kmh"):
+                raise ProfileError(
+                    f"with_overrides: unknown key {key!r} for profile {self.name!r}; "
+                    f"known fields: {sorted(_FIELD_TO_PATH)}"
+                )
+            node[leaf] = list(value) if isinstance(value, tuple) else value
+        return _from_dict(d, f"{self.source} with overrides {sorted(params)}")
+
+
+_FIELD_TO_PATH: dict[str, tuple[str, ...]] = {
+    "name": ("name",),
+    "mode": ("mode",),
+    "description": ("description",),
+    "terminal_time_s": ("terminal_time_s",),
+    "respect_oneway": ("respect_oneway",),
+    "class_speeds_kmh": ("speeds_kmh",),
+    "ferry_speed_kmh": ("ferry", "speed_kmh"),
+    "ferry_boarding_s": ("ferry", "boarding_s"),
+    "ferry_detect": ("ferry", "detect"),
+    "exclude": ("exclude",),
+    "urban_density_thresholds": ("urban_slowdown", "density_thresholds_per_km2"),
+    "urban_factors": ("urban_slowdown", "factors"),
+    "access_speed_kmh": ("access", "speed_kmh"),
+    "access_detour_factor": ("access", "detour_factor"),
+    "max_access_distance_m": ("access", "max_distance_m"),
+    "osm_oneway_tags": ("osm", "oneway_tags"),
+    "osm_access_tags": ("osm", "access_tags"),
+}
+
+
+# ---------------------------------------------------------------- validation
+def _err(source: str, key: str, msg: str) -> ProfileError:
+    return ProfileError(f"{source}: key '{key}': {msg}")
+
+
+def _number(source: str, key: str, value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        try:
+            import numpy as np
+
+            if isinstance(value, (np.integer, np.floating)):
+                value = float(value)
+            else:
+                raise TypeError
+        except (ImportError, TypeError):
+            raise _err(source, key, f"expected a number, got {value!r}") from None
+    v = float(value)
+    if not math.isfinite(v):
+        raise _err(source, key, f"must be finite, got {v}")
+    return v
+
+
+def _in_range(source: str, key: str, v: float, lo: float, hi: float, unit: str) -> None:
+    if not lo <= v <= hi:
+        raise _err(source, key, f"{v} {unit} is outside the allowed range [{lo}, {hi}] {unit}")
+
+
+def _validate(p: SpeedProfile) -> None:
+    src = p.source
+    if not isinstance(p.name, str) or not p.name:
+        raise _err(src, "name", "must be a non-empty string")
+    if p.mode not in MODES:
+        raise _err(src, "mode", f"must be one of {MODES}, got {p.mode!r}")
+    lo, hi = SPEED_BOUNDS_KMH[p.mode]
+    if not p.class_speeds_kmh:
+        raise _err(src, "speeds_kmh", "needs at least one class table, e.g. [speeds_kmh.highway]")
+    for scheme, table in p.class_speeds_kmh.items():
+        if not table:
+            raise _err(src, f"speeds_kmh.{scheme}", "class table is empty")
+        for cls, v in table.items():
+            key = f"speeds_kmh.{scheme}.{cls}"
+            _in_range(src, key, _number(src, key, v), lo, hi, "km/h")
+    _in_range(src, "ferry.speed_kmh", p.ferry_speed_kmh, *FERRY_SPEED_BOUNDS_KMH, "km/h")
+    _in_range(src, "ferry.boarding_s", p.ferry_boarding_s, *FERRY_BOARDING_BOUNDS_S, "s")
+    _in_range(src, "terminal_time_s", p.terminal_time_s, *TERMINAL_BOUNDS_S, "s")
+    _in_range(src, "access.speed_kmh", p.access_speed_kmh, lo, hi, "km/h")
+    _in_range(src, "access.detour_factor", p.access_detour_factor, *DETOUR_BOUNDS, "")
+    if not MAX_ACCESS_BOUNDS_M[0] < p.max_access_distance_m <= MAX_ACCESS_BOUNDS_M[1]:
+        raise _err(
+            src,
+            "access.max_distance_m",
+            f"{p.max_access_distance_m} m is outside (0, {MAX_ACCESS_BOUNDS_M[1]:.0f}] m",
+        )
+    for col, vals in p.exclude.items():
+        both = sorted(set(vals) & set(p.class_speeds_kmh.get(col, {})))
+        if both:
+            raise _err(
+                src, f"exclude.{col}", f"classes {both} also have a speed in speeds_kmh.{col}"
+            )
+    th, fa = p.urban_density_thresholds, p.urban_factors
+    kt = "urban_slowdown.density_thresholds_per_km2"
+    for i, t in enumerate(th):
+        if not (math.isfinite(t) and t > 0):
+            raise _err(src, kt, f"threshold {i} = {t} must be finite and > 0 people/km²")
+        if i and t <= th[i - 1]:
+            raise _err(src, kt, f"thresholds must be strictly increasing, got {list(th)}")
+    if len(fa) != len(th) + 1:
+        raise _err(
+            src,
+            "urban_slowdown.factors",
+            f"needs len(thresholds) + 1 = {len(th) + 1} factors, got {len(fa)}",
+        )
+    for i, f in enumerate(fa):
+        if not (math.isfinite(f) and 0 < f <= 1):
+            raise _err(src, "urban_slowdown.factors", f"factor {i} = {f} must be in (0, 1]")
+
+
+def _get(data: Mapping[str, Any], path: tuple[str, ...], source: str, default: Any = ...) -> Any:
+    node: Any = data
+    for i, part in enumerate(path):
+        if not isinstance(node, Mapping) or part not in node:
+            if default is not ...:
+                return default
+            where = ".".join(path[: i + 1])
+            raise _err(source, where, "missing (see hexaccess.profiles module docs for layout)")
+        node = node[part]
+    return node
+
+
+def _value_lists(
+    data: Mapping[str, Any], path: tuple[str, ...], source: str
+) -> dict[str, tuple[str, ...]]:
+    raw = _get(data, path, source, {})
+    key = ".".join(path)
+    if not isinstance(raw, Mapping):
+        raise _err(source, key, "must be a table {column = [values]}")
+    out: dict[str, tuple[str, ...]] = {}
+    for col, vals in raw.items():
+        if not isinstance(vals, (list, tuple)):
+            raise _err(source, f"{key}.{col}", f"expected a list of values, got {vals!r}")
+        out[str(col)] = tuple(_class_key(v) for v in vals)
+    return out
+
+
+def _from_dict(data: Mapping[str, Any], source: str) -> SpeedProfile:
+    known_top = {
+        "name",
+        "mode",
+        "description",
+        "terminal_time_s",
+        "respect_oneway",
+        "speeds_kmh",
+        "ferry",
+        "exclude",
+        "urban_slowdown",
+        "access",
+        "osm",
+    }
+    extra = set(data) - known_top
+    if extra:
+        raise _err(source, sorted(extra)[0], f"unknown key; known keys: {sorted(known_top)}")
+
+    def num(*path: str) -> float:
+        return _number(source, ".".join(path), _get(data, path, source))
+
+    def str_list(*path: str, default: Any = ...) -> tuple[str, ...]:
+        v = _get(data, path, source, default)
+        if isinstance(v, tuple):
+            return v
+        if not isinstance(v, list) or not all(isinstance(s, str) for s in v):
+            raise _err(source, ".".join(path), f"expected a list of strings, got {v!r}")
+        return tuple(v)
+
+    speeds_raw = _get(data, ("speeds_kmh",), source)
+    if not isinstance(speeds_raw, Mapping):
+        raise _err(source, "speeds_kmh", "must be a table of class tables")
+    speeds: dict[str, dict[str, float]] = {}
+    for scheme, table in speeds_raw.items():
+        if not isinstance(table, Mapping):
+            raise _err(source, f"speeds_kmh.{scheme}", "must be a table {class = km/h}")
+        speeds[str(scheme)] = {
+            _class_key(k): _number(source, f"speeds_kmh.{scheme}.{k}", v) for k, v in table.items()
+        }
+    detect = _value_lists(data, ("ferry", "detect"), source)
+    exclude = _value_lists(data, ("exclude",), source)
+    thresholds = _get(data, ("urban_slowdown", "density_thresholds_per_km2"), source)
+    factors = _get(data, ("urban_slowdown", "factors"), source)
+    for key, seq in (
+        ("urban_slowdown.density_thresholds_per_km2", thresholds),
+        ("urban_slowdown.factors", factors),
+    ):
+        if not isinstance(seq, (list, tuple)):
+            raise _err(source, key, f"expected a list of numbers, got {seq!r}")
+    oneway = _get(data, ("respect_oneway",), source, True)
+    if not isinstance(oneway, bool):
+        raise _err(source, "respect_oneway", f"expected true or false, got {oneway!r}")
+    name = _get(data, ("name",), source)
+    mode = _get(data, ("mode",), source)
+    description = _get(data, ("description",), source, "")
+    return SpeedProfile(
+        name=name,
+        mode=mode,
+        description=str(description),
+        class_speeds_kmh=speeds,
+        ferry_speed_kmh=num("ferry", "speed_kmh"),
+        ferry_boarding_s=num("ferry", "boarding_s"),
+        ferry_detect=detect,
+        urban_density_thresholds=tuple(
+            _number(source, "urban_slowdown.density_thresholds_per_km2", t) for t in thresholds
+        ),
+        urban_factors=tuple(_number(source, "urban_slowdown.factors", f) for f in factors),
+        terminal_time_s=num("terminal_time_s"),
+        access_speed_kmh=num("access", "speed_kmh"),
+        access_detour_factor=num("access", "detour_factor"),
+        max_access_distance_m=num("access", "max_distance_m"),
+        respect_oneway=oneway,
+        exclude=exclude,
+        osm_oneway_tags=str_list("osm", "oneway_tags", default=list(_DEFAULT_OSM_ONEWAY_TAGS)),
+        osm_access_tags=str_list("osm", "access_tags", default=list(_DEFAULT_OSM_ACCESS_TAGS)),
+        source=source,
+    )
+
+
+# ------------------------------------------------------------------- loading
+def load_profile(path_or_name: str | Path | SpeedProfile) -> SpeedProfile:
+    """Load a profile: a packaged name (``car_fi``, ``walk``, ``bike``) or a TOML path.
+
+    A :class:`SpeedProfile` passes through unchanged.
+    """
+    if isinstance(path_or_name, SpeedProfile):
+        return path_or_name
+    if isinstance(path_or_name, str) and path_or_name in PACKAGED_PROFILES:
+        res = resources.files("hexaccess").joinpath("profiles").joinpath(f"{path_or_name}.toml")
+        text = res.read_text(encoding="utf-8")
+        source = str(res)
+    else:
+        p = Path(path_or_name)
+        if not p.is_file():
+            raise FileNotFoundError(
+                f"speed profile {str(path_or_name)!r} is neither a packaged profile "
+                f"{PACKAGED_PROFILES} nor an existing TOML file"
+            )
+        text = p.read_text(encoding="utf-8")
+        source = str(p)
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as e:
+        raise ProfileError(f"{source}: invalid TOML: {e}") from e
+    return _from_dict(data, source)
+
+
+# ------------------------------------------------------------- TOML writing
+_BARE_KEY = re.compile(r"^[A-Za-z0-9_-]+$")
+
+
+def _toml_key(k: str) -> str:
+    return k if _BARE_KEY.match(k) else _toml_str(k)
+
+
+def _toml_str(s: str) -> str:
+    out = s.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n").replace("\t", "\\t")
+    out = "".join(c if ord(c) >= 0x20 else f"\\u{ord(c):04x}" for c in out)
+    return f'"{out}"'
+
+
+def _toml_value(v: Any) -> str:
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, int):
+        return str(v)
+    if isinstance(v, float):
+        return repr(v)  # shortest round-trip form
+    if isinstance(v, str):
+        return _toml_str(v)
+    if isinstance(v, (list, tuple)):
+        return "[" + ", ".join(_toml_value(x) for x in v) + "]"
+    raise TypeError(f"cannot write {type(v).__name__} to TOML")
+
+
+def _dump_toml(d: Mapping[str, Any], prefix: str = "") -> str:
+    scalars = [
+        f"{_toml_key(k)} = {_toml_value(v)}" for k, v in d.items() if not isinstance(v, Mapping)
+    ]
+    chunks: list[str] = []
+    if prefix:
+        chunks.append("\n".join([f"[{prefix}]", *scalars]))
+    elif scalars:
+        chunks.append("\n".join(scalars))
+    for k, v in d.items():
+        if isinstance(v, Mapping):
+            name = f"{prefix}.{_toml_key(k)}" if prefix else _toml_key(k)
+            chunks.append(_dump_toml(v, name))
+    text = "\n\n".join(chunks)
+    return text + "\n" if not prefix else text

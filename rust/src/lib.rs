@@ -1,0 +1,15 @@
+//! hexaccess core: multi-source shortest paths for accessibility analysis.
+//!
+//! The modules are plain Rust; the Python bindings below are compiled only with the
+//! `python` feature (maturin turns it on), so `cargo test` needs no Python.
+
+pub mod batch;
+pub mod graph;
+pub mod h3grid;
+pub mod histogram;
+pub mod radix_heap;
+pub mod scan;
+pub mod search;
+
+#[cfg(feature = "python")]
+mod python;

@@ -1,0 +1,483 @@
+//! Python bindings (`hexaccess._core`). Only argument conversion, validation messages and
+//! GIL handling live here; every algorithm is in the plain-Rust modules.
+
+use std::sync::Arc;
+
+use numpy::{
+    IntoPyArray, PyArray1, PyArray2, PyArray3, PyArrayMethods, PyReadonlyArray1, PyReadonlyArray2,
+    PyUntypedArrayMethods,
+};
+use pyo3::exceptions::PyValueError;
+use pyo3::prelude::*;
+
+use crate::batch::{histogram_searches, sparse_searches, HistogramSpec, SourceSets, WorkspacePool};
+use crate::graph::Graph;
+use crate::histogram::{validate_edges, validate_weights};
+use crate::search::{validate_query, Query, NO_SOURCE};
+
+fn value_error(e: impl std::fmt::Display) -> PyErr {
+    PyValueError::new_err(e.to_string())
+}
+
+/// The immutable CSR graph, shared (not copied) by every search and thread.
+#[pyclass(name = "Graph", module = "hexaccess._core", frozen)]
+struct PyGraph {
+    inner: Arc<Graph>,
+}
+
+#[pymethods]
+impl PyGraph {
+    #[new]
+    #[pyo3(signature = (num_nodes, tail, head, time_s, length_m, bidirectional = false))]
+    fn new(
+        py: Python<'_>,
+        num_nodes: i64,
+        tail: PyReadonlyArray1<'_, i64>,
+        head: PyReadonlyArray1<'_, i64>,
+        time_s: PyReadonlyArray1<'_, f64>,
+        length_m: PyReadonlyArray1<'_, f64>,
+        bidirectional: bool,
+    ) -> PyResult<Self> {
+        let (tail, head) = (tail.as_slice()?, head.as_slice()?);
+        let (time, length) = (time_s.as_slice()?, length_m.as_slice()?);
+        let graph = py
+            .detach(|| Graph::from_edges(num_nodes, tail, head, time, length, bidirectional))
+            .map_err(value_error)?;
+        Ok(PyGraph {
+            inner: Arc::new(graph),
+        })
+    }
+
+    #[getter]
+    fn num_nodes(&self) -> usize {
+        self.inner.num_nodes()
+    }
+
+    #[getter]
+    fn num_arcs(&self) -> usize {
+        self.inner.num_arcs()
+    }
+
+    #[getter]
+    fn memory_bytes(&self) -> usize {
+        self.inner.memory_bytes()
+    }
+
+    /// `(indptr int64, head int64, time_s float64, length_m float64)` copies of the CSR.
+    #[allow(clippy::type_complexity)]
+    fn csr<'py>(
+        &self,
+        py: Python<'py>,
+    ) -> (
+        Bound<'py, PyArray1<i64>>,
+        Bound<'py, PyArray1<i64>>,
+        Bound<'py, PyArray1<f64>>,
+        Bound<'py, PyArray1<f64>>,
+    ) {
+        let g = &self.inner;
+        let indptr: Vec<i64> = g.first_out().iter().map(|&x| x as i64).collect();
+        let head: Vec<i64> = g.arcs().iter().map(|a| a.head as i64).collect();
+        let time: Vec<f64> = g.arcs().iter().map(|a| a.time).collect();
+        let length: Vec<f64> = g.arcs().iter().map(|a| a.length).collect();
+        (
+            indptr.into_pyarray(py),
+            head.into_pyarray(py),
+            time.into_pyarray(py),
+            length.into_pyarray(py),
+        )
+    }
+
+    fn __repr__(&self) -> String {
+        format!(
+            "hexaccess._core.Graph(num_nodes={}, num_arcs={})",
+            self.inner.num_nodes(),
+            self.inner.num_arcs()
+        )
+    }
+}
+
+/// Source sets checked and converted to the core's types.
+struct OwnedSets {
+    indptr: Vec<usize>,
+    nodes: Vec<u32>,
+    offsets: Option<Vec<f64>>,
+}
+
+impl OwnedSets {
+    fn view(&self) -> SourceSets<'_> {
+        SourceSets {
+            indptr: &self.indptr,
+            nodes: &self.nodes,
+            offsets: self.offsets.as_deref(),
+        }
+    }
+}
+
+fn check_sets(
+    num_nodes: usize,
+    indptr: &[i64],
+    nodes: &[i64],
+    offsets: Option<&[f64]>,
+    cutoff: f64,
+) -> Result<OwnedSets, String> {
+    if indptr.is_empty() || indptr[0] != 0 || indptr[indptr.len() - 1] != nodes.len() as i64 {
+        return Err(format!(
+            "source-set indptr must start at 0 and end at the number of source nodes ({}); \
+             got {} entries",
+            nodes.len(),
+            indptr.len()
+        ));
+    }
+    if let Some(o) = offsets {
+        if o.len() != nodes.len() {
+            return Err(format!(
+                "got {} start offsets for {} sources; give one offset per source",
+                o.len(),
+                nodes.len()
+            ));
+        }
+    }
+    // Check the whole indptr before slicing anything with it.
+    for i in 0..indptr.len() - 1 {
+        let (a, b) = (indptr[i], indptr[i + 1]);
+        if b < a {
+            return Err(format!(
+                "source-set indptr decreases at set {i} ({a} > {b})"
+            ));
+        }
+    }
+    for i in 0..indptr.len() - 1 {
+        let r = indptr[i] as usize..indptr[i + 1] as usize;
+        validate_query(num_nodes, &nodes[r.clone()], offsets.map(|o| &o[r]), cutoff)
+            .map_err(|e| format!("source set {i}: {e}"))?;
+    }
+    Ok(OwnedSets {
+        indptr: indptr.iter().map(|&x| x as usize).collect(),
+        nodes: nodes.iter().map(|&x| x as u32).collect(),
+        offsets: offsets.map(|o| o.to_vec()),
+    })
+}
+
+fn cutoff_or_inf(cutoff: Option<f64>) -> f64 {
+    cutoff.unwrap_or(f64::INFINITY)
+}
+
+fn source_to_i32(s: u32) -> i32 {
+    if s == NO_SOURCE {
+        -1
+    } else {
+        s as i32
+    }
+}
+
+/// A rayon pool with `threads` workers, or the global pool when `threads` is None.
+fn thread_pool(threads: Option<usize>) -> PyResult<Option<rayon::ThreadPool>> {
+    match threads {
+        None => Ok(None),
+        Some(0) => Err(PyValueError::new_err(
+            "threads must be >= 1 (or None for all cores)",
+        )),
+        Some(t) => rayon::ThreadPoolBuilder::new()
+            .num_threads(t)
+            .build()
+            .map(Some)
+            .map_err(value_error),
+    }
+}
+
+fn install<R: Send>(pool: &Option<rayon::ThreadPool>, f: impl FnOnce() -> R + Send) -> R {
+    match pool {
+        Some(p) => p.install(f),
+        None => f(),
+    }
+}
+
+/// Run `S` searches in chunks: each chunk runs in parallel with the GIL released; between
+/// chunks the progress callback is called (done, total) and Ctrl-C is honoured.
+fn run_chunked<R: Send>(
+    py: Python<'_>,
+    total: usize,
+    chunk: usize,
+    threads: Option<usize>,
+    progress: Option<&Bound<'_, PyAny>>,
+    mut work: impl FnMut(std::ops::Range<usize>) -> Vec<R> + Send,
+) -> PyResult<Vec<R>> {
+    if chunk == 0 {
+        return Err(PyValueError::new_err("chunk must be >= 1"));
+    }
+    let pool = thread_pool(threads)?;
+    let mut out = Vec::with_capacity(total);
+    let mut done = 0;
+    while done < total {
+        let end = (done + chunk).min(total);
+        let part = py.detach(|| install(&pool, || work(done..end)));
+        out.extend(part);
+        done = end;
+        if let Some(cb) = progress {
+            cb.call1((done, total))?;
+        }
+        py.check_signals()?;
+    }
+    Ok(out)
+}
+
+fn pool_threads(threads: Option<usize>) -> usize {
+    threads.unwrap_or_else(rayon::current_num_threads)
+}
+
+/// One multi-source search; full per-node arrays `(time_s, source, length_m)`.
+#[pyfunction]
+#[pyo3(signature = (graph, sources, offsets = None, cutoff = None))]
+#[allow(clippy::type_complexity)]
+fn nearest<'py>(
+    py: Python<'py>,
+    graph: &PyGraph,
+    sources: PyReadonlyArray1<'py, i64>,
+    offsets: Option<PyReadonlyArray1<'py, f64>>,
+    cutoff: Option<f64>,
+) -> PyResult<(
+    Bound<'py, PyArray1<f64>>,
+    Bound<'py, PyArray1<i32>>,
+    Bound<'py, PyArray1<f64>>,
+)> {
+    let g = graph.inner.clone();
+    let sources = sources.as_slice()?;
+    let offsets = match &offsets {
+        Some(o) => Some(o.as_slice()?),
+        None => None,
+    };
+    let cutoff = cutoff_or_inf(cutoff);
+    validate_query(g.num_nodes(), sources, offsets, cutoff).map_err(value_error)?;
+    let src: Vec<u32> = sources.iter().map(|&s| s as u32).collect();
+    let r = py.detach(|| {
+        crate::search::nearest(
+            &g,
+            &Query {
+                sources: &src,
+                offsets,
+                cutoff,
+            },
+        )
+    });
+    let source: Vec<i32> = r.source.into_iter().map(source_to_i32).collect();
+    Ok((
+        r.time.into_pyarray(py),
+        source.into_pyarray(py),
+        r.length.into_pyarray(py),
+    ))
+}
+
+/// `S` independent searches; reached nodes (optionally only `targets`) as CSR arrays
+/// `(indptr, node, time_s, length_m, source)`.
+#[pyfunction]
+#[pyo3(signature = (graph, set_indptr, set_nodes, set_offsets = None, cutoff = None,
+                    targets = None, threads = None, chunk = 256, progress = None))]
+#[allow(clippy::too_many_arguments, clippy::type_complexity)]
+fn sparse_batch<'py>(
+    py: Python<'py>,
+    graph: &PyGraph,
+    set_indptr: PyReadonlyArray1<'py, i64>,
+    set_nodes: PyReadonlyArray1<'py, i64>,
+    set_offsets: Option<PyReadonlyArray1<'py, f64>>,
+    cutoff: Option<f64>,
+    targets: Option<PyReadonlyArray1<'py, bool>>,
+    threads: Option<usize>,
+    chunk: usize,
+    progress: Option<Bound<'py, PyAny>>,
+) -> PyResult<(
+    Bound<'py, PyArray1<i64>>,
+    Bound<'py, PyArray1<i64>>,
+    Bound<'py, PyArray1<f64>>,
+    Bound<'py, PyArray1<f64>>,
+    Bound<'py, PyArray1<i32>>,
+)> {
+    let g = graph.inner.clone();
+    let cutoff = cutoff_or_inf(cutoff);
+    let offsets = match &set_offsets {
+        Some(o) => Some(o.as_slice()?),
+        None => None,
+    };
+    let sets = check_sets(
+        g.num_nodes(),
+        set_indptr.as_slice()?,
+        set_nodes.as_slice()?,
+        offsets,
+        cutoff,
+    )
+    .map_err(value_error)?;
+    let targets = match &targets {
+        Some(t) => {
+            if t.len() != g.num_nodes() {
+                return Err(PyValueError::new_err(format!(
+                    "targets mask has {} entries but the graph has {} nodes",
+                    t.len(),
+                    g.num_nodes()
+                )));
+            }
+            Some(t.as_slice()?)
+        }
+        None => None,
+    };
+    let pool = WorkspacePool::new(g.num_nodes(), pool_threads(threads));
+    let view = sets.view();
+    let parts = run_chunked(py, view.len(), chunk, threads, progress.as_ref(), |r| {
+        sparse_searches(&g, &pool, &view, r, cutoff, targets)
+    })?;
+    let total: usize = parts.iter().map(|p| p.node.len()).sum();
+    let mut indptr = Vec::with_capacity(parts.len() + 1);
+    indptr.push(0i64);
+    let (mut node, mut time, mut length, mut source) = (
+        Vec::with_capacity(total),
+        Vec::with_capacity(total),
+        Vec::with_capacity(total),
+        Vec::with_capacity(total),
+    );
+    for p in parts {
+        node.extend(p.node.iter().map(|&v| v as i64));
+        time.extend_from_slice(&p.time);
+        length.extend_from_slice(&p.length);
+        source.extend(p.source.iter().map(|&s| source_to_i32(s)));
+        indptr.push(node.len() as i64);
+    }
+    Ok((
+        indptr.into_pyarray(py),
+        node.into_pyarray(py),
+        time.into_pyarray(py),
+        length.into_pyarray(py),
+        source.into_pyarray(py),
+    ))
+}
+
+/// `S` independent searches reduced to weighted band histograms:
+/// `(counts[S, bins, cols], unreachable[S, cols], time_sum[S, cols], length_sum[S, cols])`.
+#[pyfunction]
+#[pyo3(signature = (graph, set_indptr, set_nodes, weights, edges, set_offsets = None,
+                    cutoff = None, threads = None, chunk = 64, progress = None))]
+#[allow(clippy::too_many_arguments, clippy::type_complexity)]
+fn histogram_batch<'py>(
+    py: Python<'py>,
+    graph: &PyGraph,
+    set_indptr: PyReadonlyArray1<'py, i64>,
+    set_nodes: PyReadonlyArray1<'py, i64>,
+    weights: PyReadonlyArray2<'py, f64>,
+    edges: PyReadonlyArray1<'py, f64>,
+    set_offsets: Option<PyReadonlyArray1<'py, f64>>,
+    cutoff: Option<f64>,
+    threads: Option<usize>,
+    chunk: usize,
+    progress: Option<Bound<'py, PyAny>>,
+) -> PyResult<(
+    Bound<'py, PyArray3<f64>>,
+    Bound<'py, PyArray2<f64>>,
+    Bound<'py, PyArray2<f64>>,
+    Bound<'py, PyArray2<f64>>,
+)> {
+    let g = graph.inner.clone();
+    let cutoff = cutoff_or_inf(cutoff);
+    let offsets = match &set_offsets {
+        Some(o) => Some(o.as_slice()?),
+        None => None,
+    };
+    let sets = check_sets(
+        g.num_nodes(),
+        set_indptr.as_slice()?,
+        set_nodes.as_slice()?,
+        offsets,
+        cutoff,
+    )
+    .map_err(value_error)?;
+    let columns = weights.shape()[1];
+    let w = weights.as_slice()?;
+    validate_weights(w, columns, g.num_nodes()).map_err(value_error)?;
+    let edges = edges.as_slice()?;
+    validate_edges(edges).map_err(value_error)?;
+    let pool = WorkspacePool::new(g.num_nodes(), pool_threads(threads));
+    let view = sets.view();
+    let hists = run_chunked(py, view.len(), chunk, threads, progress.as_ref(), |r| {
+        histogram_searches(
+            &g,
+            &pool,
+            &view,
+            r,
+            cutoff,
+            HistogramSpec {
+                weights: w,
+                columns,
+                edges,
+            },
+        )
+    })?;
+    let s = hists.len();
+    let bins = edges.len();
+    let mut counts = Vec::with_capacity(s * bins * columns);
+    let mut unreachable = Vec::with_capacity(s * columns);
+    let mut time_sum = Vec::with_capacity(s * columns);
+    let mut length_sum = Vec::with_capacity(s * columns);
+    for h in hists {
+        counts.extend_from_slice(&h.counts);
+        unreachable.extend_from_slice(&h.unreachable);
+        time_sum.extend_from_slice(&h.time_sum);
+        length_sum.extend_from_slice(&h.length_sum);
+    }
+    Ok((
+        counts.into_pyarray(py).reshape([s, bins, columns])?,
+        unreachable.into_pyarray(py).reshape([s, columns])?,
+        time_sum.into_pyarray(py).reshape([s, columns])?,
+        length_sum.into_pyarray(py).reshape([s, columns])?,
+    ))
+}
+
+/// The edge-scan bound (see `scan.rs`): one label-update pass over all arcs.
+#[pyfunction]
+fn edge_scan(py: Python<'_>, graph: &PyGraph, sources: PyReadonlyArray1<'_, i64>) -> PyResult<f64> {
+    let g = graph.inner.clone();
+    let sources = sources.as_slice()?;
+    validate_query(g.num_nodes(), sources, None, f64::INFINITY).map_err(value_error)?;
+    let src: Vec<u32> = sources.iter().map(|&s| s as u32).collect();
+    Ok(py.detach(|| crate::scan::edge_scan(&g, &src)))
+}
+
+/// H3 cells (uint64) of points given in degrees.
+#[pyfunction]
+fn latlng_to_cells<'py>(
+    py: Python<'py>,
+    lat: PyReadonlyArray1<'py, f64>,
+    lng: PyReadonlyArray1<'py, f64>,
+    resolution: u8,
+) -> PyResult<Bound<'py, PyArray1<u64>>> {
+    let (lat, lng) = (lat.as_slice()?, lng.as_slice()?);
+    if lat.len() != lng.len() {
+        return Err(PyValueError::new_err("lat and lng must have equal length"));
+    }
+    let cells = py
+        .detach(|| crate::h3grid::latlng_to_cells(lat, lng, resolution))
+        .map_err(PyValueError::new_err)?;
+    Ok(cells.into_pyarray(py))
+}
+
+/// Centres `(lat, lng)` in degrees of H3 cells.
+#[pyfunction]
+#[allow(clippy::type_complexity)]
+fn cell_centers<'py>(
+    py: Python<'py>,
+    cells: PyReadonlyArray1<'py, u64>,
+) -> PyResult<(Bound<'py, PyArray1<f64>>, Bound<'py, PyArray1<f64>>)> {
+    let cells = cells.as_slice()?;
+    let (lat, lng) = py
+        .detach(|| crate::h3grid::cell_centers(cells))
+        .map_err(PyValueError::new_err)?;
+    Ok((lat.into_pyarray(py), lng.into_pyarray(py)))
+}
+
+#[pymodule]
+fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add("__version__", env!("CARGO_PKG_VERSION"))?;
+    m.add_class::<PyGraph>()?;
+    m.add_function(wrap_pyfunction!(nearest, m)?)?;
+    m.add_function(wrap_pyfunction!(sparse_batch, m)?)?;
+    m.add_function(wrap_pyfunction!(histogram_batch, m)?)?;
+    m.add_function(wrap_pyfunction!(edge_scan, m)?)?;
+    m.add_function(wrap_pyfunction!(latlng_to_cells, m)?)?;
+    m.add_function(wrap_pyfunction!(cell_centers, m)?)?;
+    Ok(())
+}

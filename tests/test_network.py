@@ -1,0 +1,480 @@
+"""Road network readers and graph helpers.
+
+Expected node counts, lengths and times of the hand-made files are derived by hand (in
+comments) from the geometry written in each test, not from the code under test.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+import shapely
+from hexaccess.network import (
+    RoadDataError,
+    apply_urban_slowdown,
+    apply_urban_slowdown_polygons,
+    connect_points,
+    diagnostics,
+    read_osm_pbf,
+    read_roads,
+)
+from hexaccess.profiles import load_profile
+
+pyogrio_raw = pytest.importorskip("pyogrio.raw")
+sp_csgraph = pytest.importorskip("scipy.sparse.csgraph")
+from scipy.sparse import coo_matrix  # noqa: E402
+
+SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
+if not SHARED.is_dir():
+    SHARED = Path("/work/shared/data")
+needs_shared = pytest.mark.skipif(
+    not SHARED.is_dir(), reason=f"shared reference data not found at {SHARED}"
+)
+
+CAR = load_profile("car_fi")
+V = {lvl: CAR.speed_kmh("IGDS_LEVEL", lvl) / 3.6 for lvl in (21, 22, 23, 26)}  # m/s
+X0, Y0 = 400_000.0, 6_700_000.0  # somewhere in Finland, EPSG:3067
+
+
+def _xy(*pts: tuple[float, float]) -> list[tuple[float, float]]:
+    return [(X0 + x, Y0 + y) for x, y in pts]
+
+
+def _write(path: Path, geoms: list, fields: dict, crs: str | None = "EPSG:3067", **kw) -> None:
+    names = list(fields)
+    data = [np.asarray(fields[n]) for n in names]
+    pyogrio_raw.write(
+        str(path),
+        shapely.to_wkb(np.asarray(geoms, dtype=object)),
+        data,
+        names,
+        crs=crs,
+        geometry_type=kw.pop("geometry_type", "MultiLineString"),
+        **kw,
+    )
+
+
+# Hand-made network (metres, relative to X0, Y0):
+#   A(0,0)  B(1000,0)  C(1000,1000)  D(0,1000)  E(3000,0)  F(4000,0)  G(5000,5000) H(5000,6000)
+# row 0  A-B   level 23, straight                      1000 m
+# row 1  B-C   level 22, via (1300,500): 2*sqrt(300²+500²)
+# row 2  C-D'  level 21, oneway=yes, D' = D + (0.02, 0): 999.98 m (D' snaps onto D at 0.1 m)
+# row 3  D-A   level 21, via (-300,1000),(-300,0): 1600 m, oneway=-1 (allowed A -> D)
+# row 4  B-E   level 24 ferry                         2000 m, 2000 / v_ferry + boarding
+# row 5  multi: E-F (1000 m) and G-H (1000 m, an island), level 21
+# => 8 nodes, 7 edges, 2 weak components, D has no way out (one-way trap).
+L1 = 2 * math.hypot(300, 500)
+HAND = {
+    "geoms": [
+        shapely.LineString(_xy((0, 0), (1000, 0))),
+        shapely.LineString(_xy((1000, 0), (1300, 500), (1000, 1000))),
+        shapely.LineString(_xy((1000, 1000), (0.02, 1000))),
+        shapely.LineString(_xy((0, 1000), (-300, 1000), (-300, 0), (0, 0))),
+        shapely.LineString(_xy((1000, 0), (3000, 0))),
+        shapely.MultiLineString([_xy((3000, 0), (4000, 0)), _xy((5000, 5000), (5000, 6000))]),
+    ],
+    "fields": {
+        "IGDS_LEVEL": np.array([23, 22, 21, 21, 24, 21], dtype=np.int32),
+        "ONEWAY": np.array(["no", "", "yes", "-1", "no", "no"], dtype=object),
+    },
+}
+EXPECT_LEN = [1000.0, L1, 999.98, 1600.0, 2000.0, 1000.0, 1000.0]
+EXPECT_TIME = [
+    1000 / V[23],
+    L1 / V[22],
+    999.98 / V[21],
+    1600 / V[21],
+    2000 / (CAR.ferry_speed_kmh / 3.6) + CAR.ferry_boarding_s,
+    1000 / V[21],
+    1000 / V[21],
+]
+
+
+@pytest.fixture(params=["shp", "gpkg"])
+def hand_file(request: pytest.FixtureRequest, tmp_path: Path) -> Path:
+    path = tmp_path / f"roads.{request.param}"
+    _write(path, HAND["geoms"], HAND["fields"])
+    return path
+
+
+def _node_at(net, x: float, y: float) -> int:
+    d = np.hypot(net.x - (X0 + x), net.y - (Y0 + y))
+    assert d.min() < 0.05
+    return int(np.argmin(d))
+
+
+def _dijkstra(net, src: int) -> np.ndarray:
+    tail, head, t, _ = net.to_edge_arrays()
+    # parallel arcs: keep the fastest (csgraph sums duplicates in coo->csr)
+    key = tail * net.num_nodes + head
+    order = np.lexsort((t, key))
+    first = np.concatenate([[True], np.diff(key[order]) != 0])
+    sel = order[first]
+    g = coo_matrix((t[sel], (tail[sel], head[sel])), shape=(net.num_nodes,) * 2).tocsr()
+    return sp_csgraph.dijkstra(g, directed=True, indices=src)
+
+
+def test_hand_network_nodes_lengths_times(hand_file: Path) -> None:
+    net = read_roads(hand_file, CAR)
+    assert net.class_column == "IGDS_LEVEL"  # auto-detected
+    assert net.meta["oneway_column"] == "ONEWAY"
+    assert net.crs == "EPSG:3067"
+    assert net.num_nodes == 8
+    assert net.num_edges == 7
+    assert np.array_equal(net.source_row, [0, 1, 2, 3, 4, 5, 5])
+    np.testing.assert_allclose(net.length_m, EXPECT_LEN, rtol=1e-9)
+    np.testing.assert_allclose(net.time_s, EXPECT_TIME, rtol=1e-9)
+    assert net.ferry.tolist() == [False, False, False, False, True, False, False]
+    assert net.oneway.tolist() == [False, False, True, True, False, False, False]
+    a, _b, c, d = (_node_at(net, *p) for p in [(0, 0), (1000, 0), (1000, 1000), (0, 1000)])
+    # row 2 runs C -> D; row 3 was drawn D -> A with oneway=-1, so the edge is A -> D
+    assert (net.tail[2], net.head[2]) == (c, d)
+    assert (net.tail[3], net.head[3]) == (a, d)
+    # midpoint of row 1 is its shape point (the two halves are equally long)
+    assert net.mid_x[1] == pytest.approx(X0 + 1300) and net.mid_y[1] == pytest.approx(Y0 + 500)
+
+    tail, head, _, _ = net.to_edge_arrays()
+    assert tail.size == 7 + 5  # five two-way edges get a reverse arc
+    assert np.array_equal(tail[:7], net.tail) and np.array_equal(head[7:], net.tail[~net.oneway])
+    with pytest.raises(ValueError, match="one-way"):
+        net.to_edge_arrays(both_directions=False)
+
+    dist = _dijkstra(net, a)
+    assert dist[c] == pytest.approx(EXPECT_TIME[0] + EXPECT_TIME[1])
+    assert dist[d] == pytest.approx(min(EXPECT_TIME[3], dist[c] + EXPECT_TIME[2]))
+    assert np.isinf(dist[_node_at(net, 5000, 5000)])  # island
+    assert np.isinf(_dijkstra(net, d)[a])  # D is a one-way trap
+
+    diag = diagnostics(net, node_weights=np.arange(8.0), source_nodes=[a])
+    comps = diag["components"]
+    assert comps["nodes"].tolist() == [6, 2]
+    assert comps["edges"].tolist() == [6, 1]
+    assert comps["km"].sum() == pytest.approx(sum(EXPECT_LEN) / 1000)
+    assert comps["weight"].sum() == pytest.approx(28.0)
+    island = diag["islands_without_source"]
+    assert len(island) == 1 and island["nodes"].iloc[0] == 2
+    g, h = _node_at(net, 5000, 5000), _node_at(net, 5000, 6000)
+    assert island["weight"].iloc[0] == g + h
+    assert diag["km_by_class"].sum() == pytest.approx(diag["total_km"])
+    assert diag["km_by_class"]["ferry:24"] == pytest.approx(2.0)
+    assert diag["km_by_class"]["21"] == pytest.approx((999.98 + 1600 + 2000) / 1000)
+    # strong components: the main part minus the trap D, plus single nodes G, H
+    assert diag["nodes_outside_largest_strong"] == 3
+    lon, lat = net.node_lonlat()
+    assert np.all((lon > 20) & (lon < 32) & (lat > 59) & (lat < 71))
+
+
+def test_snap_tolerance_controls_merging(tmp_path: Path) -> None:
+    path = tmp_path / "r.shp"
+    _write(path, HAND["geoms"], HAND["fields"])
+    # at 0.01 m the 0.02 m gap between C-D' and D-A is no longer closed: one more node
+    assert read_roads(path, CAR, snap_m=0.01).num_nodes == 9
+
+
+def test_class_column_luokka_and_explicit(tmp_path: Path) -> None:
+    path = tmp_path / "r.gpkg"
+    fields = dict(HAND["fields"])
+    fields["LUOKKA"] = np.array([12112, 12121, 12131, 12131, 0, 12132], dtype=np.int32)
+    _write(path, HAND["geoms"], fields)
+    net = read_roads(path, "car_fi", class_column="LUOKKA")
+    v = CAR.class_speeds_kmh["LUOKKA"]
+    assert net.time_s[0] == pytest.approx(1000 / (v["12112"] / 3.6))
+    # the ferry is detected through IGDS_LEVEL although the class column is LUOKKA
+    assert net.ferry[4] and net.time_s[4] == pytest.approx(EXPECT_TIME[4])
+
+
+def test_excluded_classes_are_counted_not_silent(tmp_path: Path) -> None:
+    path = tmp_path / "r.shp"
+    fields = dict(HAND["fields"])
+    fields["IGDS_LEVEL"] = np.array([26, 22, 21, 21, 24, 21], dtype=np.int32)
+    _write(path, HAND["geoms"], fields)
+    walk = read_roads(path, "walk")  # motorways are excluded for pedestrians
+    assert walk.num_edges == 6
+    assert walk.meta["excluded"] == {"26": {"lines": 1, "km": pytest.approx(1.0)}}
+    assert not walk.oneway.any()  # walking ignores one-way
+    assert walk.num_nodes == 8  # A and B still used by other edges
+
+
+def test_unknown_class_error_names_values_rows_and_fix(tmp_path: Path) -> None:
+    path = tmp_path / "r.shp"
+    fields = dict(HAND["fields"])
+    fields["IGDS_LEVEL"] = np.array([23, 99, 21, 21, 24, 99], dtype=np.int32)
+    _write(path, HAND["geoms"], fields)
+    with pytest.raises(RoadDataError) as e:
+        read_roads(path, CAR)
+    msg = str(e.value)
+    assert str(path) in msg and "'99' (3 rows, first row 1)" in msg  # row 5 has 2 parts
+    assert "[speeds_kmh.IGDS_LEVEL]" in msg and "with_overrides" in msg
+    # the suggested fix works
+    net = read_roads(path, CAR.with_overrides(speeds_kmh__IGDS_LEVEL__99=50))
+    assert net.time_s[1] == pytest.approx(L1 / (50 / 3.6))
+
+
+def test_missing_column_non_line_and_crs_errors(tmp_path: Path) -> None:
+    path = tmp_path / "r.shp"
+    _write(path, HAND["geoms"], {"KIND": np.array([1, 2, 3, 4, 5, 6], dtype=np.int32)})
+    with pytest.raises(RoadDataError, match="none of the class columns"):
+        read_roads(path, CAR)
+    with pytest.raises(RoadDataError, match="class column 'IGDS' missing"):
+        read_roads(path, CAR, class_column="IGDS")
+    with pytest.raises(RoadDataError, match="no speed table for class column 'KIND'"):
+        read_roads(path, CAR, class_column="KIND")
+
+    gp = tmp_path / "mixed.gpkg"
+    geoms = [*HAND["geoms"][:2], shapely.Point(X0, Y0)]
+    _write(gp, geoms, {"IGDS_LEVEL": np.array([23, 22, 21])}, geometry_type="Unknown")
+    with pytest.raises(RoadDataError, match=r"rows 2 are not lines \(geometry types \['Point'\]"):
+        read_roads(gp, CAR)
+
+    nocrs = tmp_path / "nocrs.shp"
+    with pytest.warns(UserWarning, match="crs"):
+        _write(nocrs, HAND["geoms"], HAND["fields"], crs=None)
+    with pytest.raises(RoadDataError, match="unknown CRS"):
+        read_roads(nocrs, CAR)
+    assert read_roads(nocrs, CAR, crs="EPSG:3067").num_nodes == 8
+
+    bad_ow = tmp_path / "ow.shp"
+    fields = dict(HAND["fields"])
+    fields["ONEWAY"] = np.array(["no", "maybe", "yes", "no", "no", "no"], dtype=object)
+    _write(bad_ow, HAND["geoms"], fields)
+    with pytest.raises(RoadDataError, match=r"'maybe' \(rows 1\)"):
+        read_roads(bad_ow, CAR)
+
+
+def test_geographic_input_is_reprojected_with_geodesic_lengths(tmp_path: Path) -> None:
+    import pyproj
+
+    # two lines in WGS84 sharing an end point; compare with the planar length in
+    # TM35FIN (scale factor 0.9996 at 27°E, so true lengths are within ~0.1 %)
+    pts = [(27.0, 62.0), (27.0, 62.01), (27.02, 62.01)]
+    geoms = [shapely.LineString(pts[:2]), shapely.LineString(pts[1:])]
+    path = tmp_path / "wgs.gpkg"
+    _write(path, geoms, {"IGDS_LEVEL": np.array([22, 21])}, crs="EPSG:4326")
+    net = read_roads(path, CAR)
+    assert net.num_nodes == 3
+    assert pyproj.CRS(net.crs).is_projected and "UTM zone 35N" in pyproj.CRS(net.crs).name
+    tm = pyproj.Transformer.from_crs("EPSG:4326", "EPSG:3067", always_xy=True)
+    planar = [
+        shapely.length(shapely.LineString([tm.transform(*p) for p in g.coords])) / 0.9996
+        for g in geoms
+    ]
+    np.testing.assert_allclose(net.length_m, planar, rtol=1e-3)
+    lon, lat = net.node_lonlat()
+    assert sorted(zip(np.round(lon, 6), np.round(lat, 6), strict=True)) == sorted(pts)
+
+
+def test_geoparquet_if_gdal_supports_it(tmp_path: Path) -> None:
+    import pyogrio
+
+    if "Parquet" not in pyogrio.list_drivers():
+        pytest.skip("this GDAL build has no (Geo)Parquet driver")
+    path = tmp_path / "roads.parquet"
+    _write(path, HAND["geoms"], HAND["fields"], driver="Parquet")
+    net = read_roads(path, CAR)
+    np.testing.assert_allclose(net.length_m, EXPECT_LEN, rtol=1e-9)
+
+
+def test_urban_slowdown_and_connect_points(tmp_path: Path) -> None:
+    path = tmp_path / "r.shp"
+    _write(path, HAND["geoms"], HAND["fields"])
+    net = read_roads(path, CAR)
+    th, fa = CAR.urban_density_thresholds, CAR.urban_factors
+    # density: very high west of x = X0 + 600, zero elsewhere; midpoints by hand:
+    # row 0 (500, 0), row 1 (1300, 500), row 2 (500.01, 1000), row 3 (-300, 500), rest east
+    slow = apply_urban_slowdown(net, lambda x, y: np.where(x < X0 + 600, 1e6, 0.0))
+    west = net.mid_x < X0 + 600
+    assert west.tolist() == [True, False, True, True, False, False, False]
+    assert net.mid_x[3] == pytest.approx(X0 - 300) and net.mid_y[3] == pytest.approx(Y0 + 500)
+    np.testing.assert_allclose(slow.time_s[west], net.time_s[west] / fa[-1])
+    np.testing.assert_allclose(slow.time_s[~west], net.time_s[~west])
+    assert th[-1] < 1e6
+    with pytest.raises(ValueError, match="already applied"):
+        apply_urban_slowdown(slow, lambda x, y: np.zeros_like(x))
+    # ferries are never slowed
+    f = apply_urban_slowdown(net, lambda x, y: np.full_like(x, 1e6))
+    assert f.time_s[4] == net.time_s[4]
+    poly = shapely.box(X0 + 900, Y0 - 10, X0 + 1400, Y0 + 1010)  # contains row 1's midpoint
+    p = apply_urban_slowdown_polygons(net, [poly], 0.5)
+    assert p.time_s[1] == pytest.approx(2 * net.time_s[1])
+    assert np.array_equal(p.time_s[[0, 2, 3, 4, 5, 6]], net.time_s[[0, 2, 3, 4, 5, 6]])
+
+    far = CAR.max_access_distance_m + 1000
+    x = np.array([X0 + 30, X0 + 1000, X0 - far, np.nan])
+    y = np.array([Y0 + 40, Y0 + 1000, Y0, Y0])
+    con = connect_points(net, x, y)
+    a, c = _node_at(net, 0, 0), _node_at(net, 1000, 1000)
+    assert con["node"].tolist()[:2] == [a, c] and con["node"].iloc[3] == -1
+    assert con["distance_m"].iloc[0] == pytest.approx(50.0)
+    assert con["access_length_m"].iloc[0] == pytest.approx(50.0 * CAR.access_detour_factor)
+    assert con["access_time_s"].iloc[0] == pytest.approx(
+        50.0 * CAR.access_detour_factor / (CAR.access_speed_kmh / 3.6)
+    )
+    assert con["connected"].tolist() == [True, True, False, False]  # reported, not dropped
+    only_island = np.zeros(net.num_nodes, bool)
+    only_island[_node_at(net, 5000, 5000)] = True
+    assert connect_points(net, x[:1], y[:1], node_mask=only_island)["node"].iloc[0] == (
+        _node_at(net, 5000, 5000)
+    )
+
+
+# ----------------------------------------------------------------------- OSM
+def _haversine(lon1, lat1, lon2, lat2) -> float:
+    r = 6_371_008.8
+    p1, p2 = math.radians(lat1), math.radians(lat2)
+    dp, dl = p2 - p1, math.radians(lon2 - lon1)
+    a = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
+    return 2 * r * math.asin(math.sqrt(a))
+
+
+# nodes (lon, lat) near Helsinki, ~55 m per 0.001° lon, ~111 m per 0.001° lat
+OSM_NODES = {
+    1: (25.000, 60.000),
+    2: (25.001, 60.0005),  # shape point of way 10 only
+    3: (25.002, 60.000),
+    4: (25.002, 60.001),
+    5: (25.004, 60.000),  # shape point for cars, junction for walking (footway 12)
+    6: (25.006, 60.000),
+    7: (25.010, 60.000),  # only in way 14 (ferry) and way 15
+}
+OSM_WAYS = {
+    10: ([1, 2, 3], {"highway": "residential"}),
+    11: ([3, 4], {"highway": "residential", "oneway": "yes"}),
+    12: ([4, 5], {"highway": "footway"}),
+    13: ([3, 5, 6], {"highway": "primary"}),
+    14: ([6, 7], {"route": "ferry"}),
+    15: ([7, 1], {"highway": "service", "access": "private"}),
+    16: ([1, 4], {"highway": "busy_unknown_tag"}),
+    17: ([7, 6], {"building": "yes"}),
+}
+
+
+def _seg(a: int, b: int) -> float:
+    return _haversine(*OSM_NODES[a], *OSM_NODES[b])
+
+
+@pytest.fixture
+def osm_file(tmp_path: Path) -> Path:
+    import osmium
+
+    path = tmp_path / "tiny.osm.pbf"
+    w = osmium.SimpleWriter(str(path))
+    for nid, loc in OSM_NODES.items():
+        w.add_node(osmium.osm.mutable.Node(id=nid, location=loc, tags={}))
+    for wid, (nodes, tags) in OSM_WAYS.items():
+        w.add_way(osmium.osm.mutable.Way(id=wid, nodes=nodes, tags=tags))
+    w.close()
+    return path
+
+
+def test_osm_tiny_car(osm_file: Path) -> None:
+    with pytest.warns(UserWarning, match="busy_unknown_tag"):
+        net = read_osm_pbf(osm_file, "car_fi")
+    refs = net.meta["node_refs"]
+    # graph nodes: 1, 3, 4 (way ends), 6 (end of 13 and 14), 7 (ferry end); 2 and 5 folded
+    assert refs.tolist() == [1, 3, 4, 6, 7]
+    assert net.meta["excluded"] == {"footway": 1}
+    assert net.meta["access_forbidden"] == {"service:private": 1}
+    assert net.meta["unknown_highway"] == {"busy_unknown_tag": 1}
+    pairs = zip(refs[net.tail].tolist(), refs[net.head].tolist(), strict=True)
+    edges = {pair: i for i, pair in enumerate(pairs)}
+    assert set(edges) == {(1, 3), (3, 4), (3, 6), (6, 7)}
+    e13, e34, e36, e67 = (edges[k] for k in [(1, 3), (3, 4), (3, 6), (6, 7)])
+    assert net.length_m[e13] == pytest.approx(_seg(1, 2) + _seg(2, 3), rel=5e-3)
+    assert net.length_m[e36] == pytest.approx(_seg(3, 5) + _seg(5, 6), rel=5e-3)
+    v = CAR.class_speeds_kmh["highway"]
+    assert net.time_s[e36] == pytest.approx(net.length_m[e36] / (v["primary"] / 3.6))
+    assert net.oneway[e34] and not net.oneway[e13]
+    assert net.ferry[e67] and net.time_s[e67] == pytest.approx(
+        net.length_m[e67] / (CAR.ferry_speed_kmh / 3.6) + CAR.ferry_boarding_s
+    )
+    assert net.source_row[e36] == 13
+    # midpoint of 1-2-3 (symmetric) is node 2
+    lon, _ = net.node_lonlat()
+    assert lon[refs.tolist().index(1)] == pytest.approx(25.0, abs=1e-7)
+
+
+def test_osm_tiny_walk_and_reverse_oneway(tmp_path: Path, osm_file: Path) -> None:
+    with pytest.warns(UserWarning, match="busy_unknown_tag"):
+        net = read_osm_pbf(osm_file, "walk")
+    # footway 12 makes 4 and 5 junctions; oneway ignored for walking; no private road
+    assert net.meta["node_refs"].tolist() == [1, 3, 4, 5, 6, 7]
+    assert net.num_edges == 6 and not net.oneway.any()
+    import osmium
+
+    path = tmp_path / "rev.osm.pbf"
+    w = osmium.SimpleWriter(str(path))
+    for nid in (1, 2, 3):
+        w.add_node(osmium.osm.mutable.Node(id=nid, location=OSM_NODES[nid], tags={}))
+    w.add_way(
+        osmium.osm.mutable.Way(id=1, nodes=[1, 2, 3], tags={"highway": "primary", "oneway": "-1"})
+    )
+    w.close()
+    rev = read_osm_pbf(path, "car_fi")
+    refs = rev.meta["node_refs"]
+    assert (refs[rev.tail[0]], refs[rev.head[0]]) == (3, 1) and rev.oneway[0]
+
+
+def _check_osm_graph(net) -> None:
+    """Sanity checks of a real OSM graph, derived from geometry and the profile only."""
+    assert net.num_nodes > 100 and net.num_edges > 100
+    # an edge is never shorter than the straight line between its end nodes
+    # (UTM scale < 1 near the central meridian: allow 0.1 %)
+    chord = np.hypot(net.x[net.head] - net.x[net.tail], net.y[net.head] - net.y[net.tail])
+    assert np.all(net.length_m >= chord * 0.999 - 1e-6)
+    diag = diagnostics(net)
+    big = diag["components"].index[0]
+    nodes = np.flatnonzero(diag["node_component"] == big)
+    assert nodes.size > 0.8 * net.num_nodes
+    # route between the two main-component nodes farthest apart along x
+    a, b = nodes[np.argmin(net.x[nodes])], nodes[np.argmax(net.x[nodes])]
+    t = _dijkstra(net, a)
+    t_ab = t[b] if np.isfinite(t[b]) else _dijkstra(net, b)[a]
+    assert np.isfinite(t_ab)
+    vmax = max(net.profile.class_speeds_kmh["highway"].values()) / 3.6
+    straight = math.hypot(net.x[b] - net.x[a], net.y[b] - net.y[a])
+    assert t_ab >= straight / vmax
+    assert t_ab < 3600  # a small town centre: well under an hour
+
+
+@needs_shared
+@pytest.mark.shared_data
+@pytest.mark.parametrize("name", ["helsinki_centre", "kotka"])
+def test_shared_osm_extracts(name: str) -> None:
+    car = read_osm_pbf(SHARED / "osm" / f"{name}.osm.pbf", "car_fi")
+    _check_osm_graph(car)
+    walk = read_osm_pbf(SHARED / "osm" / f"{name}.osm.pbf", "walk")
+    assert walk.length_m.sum() > car.length_m.sum()  # footways add walkable length
+    assert car.meta["load_s"] < 10
+
+
+@needs_shared
+@pytest.mark.shared_data
+def test_nls_network_loads() -> None:
+    path = SHARED / "finland" / "roads_mml_1milj" / "road.shp"
+    net = read_roads(path, "car_fi")
+    _, _, _, (level, shape_len) = pyogrio_raw.read(
+        str(path), columns=["IGDS_LEVEL", "SHAPE_Leng"], read_geometry=True
+    )
+    assert net.meta["rows"] == 13_696 == len(level)
+    assert net.num_edges == 13_696  # all single-part lines, none excluded for cars
+    total_km = net.length_m.sum() / 1000
+    assert total_km == pytest.approx(72_897, rel=0.01)  # README
+    assert total_km == pytest.approx(shape_len.sum() / 1000, rel=0.01)  # the file's own field
+    assert net.ferry.sum() == np.count_nonzero(level == 24)
+    diag = diagnostics(net)
+    assert diag["km_by_class"].sum() == pytest.approx(total_km)
+    comps = diag["components"]
+    assert comps["nodes"].sum() == net.num_nodes and comps["edges"].sum() == net.num_edges
+    assert comps["nodes"].iloc[0] > 0.99 * net.num_nodes  # one national network
+    # Helsinki -> Rovaniemi by the fastest path: at least straight line / max speed,
+    # and a plausible drive (under 15 h)
+    lon, lat = net.node_lonlat()
+    hel = int(np.argmin(np.hypot(lon - 24.94, lat - 60.17)))
+    rov = int(np.argmin(np.hypot(lon - 25.73, lat - 66.50)))
+    t = _dijkstra(net, hel)[rov]
+    straight = math.hypot(net.x[rov] - net.x[hel], net.y[rov] - net.y[hel])
+    assert straight / (max(V.values())) <= t < 15 * 3600
+    assert net.meta["load_s"] < 10
