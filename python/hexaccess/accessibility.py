@@ -1,0 +1,331 @@
+"""From real inputs to travel times: population cells + road network + offices.
+
+The engine graph is the road network plus one node per populated H3 cell and one per
+office. A cell joins its nearest road node with an *access leg* (straight line × detour
+factor, at the profile's access speed) when that node is within the profile's maximum
+access distance; an office joins its nearest road node the same way. Trips are measured
+**from home to the office**: the search runs from the offices over the *reversed* graph,
+so one-way streets count in the direction people drive them. Every trip also pays the
+profile's terminal time (parking and walking at the ends), as a start offset.
+
+People are never dropped: cells too far from any road (``unconnected``) and cells whose
+road component holds no office are *unreachable*, counted in every summary.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import warnings
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+from pyproj import Transformer
+
+import hexaccess
+from hexaccess.graph import Graph, Progress
+from hexaccess.h3cells import cell_to_str, latlng_to_cells
+from hexaccess.network import RoadNetwork, apply_urban_slowdown, connect_points
+from hexaccess.offices import Offices
+from hexaccess.population import PopulationGrid
+from hexaccess.profiles import SpeedProfile, load_profile
+from hexaccess.results import BandHistogram
+
+#: Summary coverage thresholds (minutes) always reported.
+COVERAGE_MINUTES = (30, 60, 90)
+
+
+class AccessibilityInputError(ValueError):
+    """The inputs cannot be combined (e.g. an office too far from every road)."""
+
+
+@dataclass(frozen=True)
+class AccessGraph:
+    """The engine graph of a study: road nodes ``0..R-1``, then cells, then offices.
+
+    Arcs are reversed (office → home), so searches from office nodes give home → office
+    times. ``cell_node[i]`` is the graph node of population cell ``i``; ``office_node[j]``
+    that of office ``j``. ``cell_connection`` is the access-leg table of the cells.
+    """
+
+    graph: Graph
+    network: RoadNetwork
+    population: PopulationGrid
+    offices: Offices
+    profile: SpeedProfile
+    cell_node: npt.NDArray[np.int64]
+    office_node: npt.NDArray[np.int64]
+    cell_connection: pd.DataFrame
+    office_connection: pd.DataFrame
+    num_road_nodes: int
+
+    def weights(self, columns: Sequence[str]) -> npt.NDArray[np.float64]:
+        """Per-graph-node weights: people of each column on cell nodes, zero elsewhere."""
+        w = np.zeros((self.graph.num_nodes, len(columns)))
+        w[self.cell_node] = self.population.weights(list(columns))
+        return w
+
+    def office_offsets(self) -> npt.NDArray[np.float64]:
+        """Start offset of each office: the terminal time (paid once per trip)."""
+        return np.full(len(self.offices), float(self.profile.terminal_time_s))
+
+
+def density_lookup(population: PopulationGrid, crs: str, column: str = "total"):
+    """A ``density_at(x, y)`` for :func:`hexaccess.network.apply_urban_slowdown`: people
+    per km² of the H3 cell containing each point (0 where no one lives). Uses the mean
+    cell area of the grid's resolution."""
+    import h3
+
+    area_km2 = h3.average_hexagon_area(population.resolution, unit="km^2")
+    to_lonlat = Transformer.from_crs(crs, "EPSG:4326", always_xy=True)
+    people = pd.Series(population.frame[column].to_numpy(dtype=float), index=population.cells)
+
+    def density_at(x: npt.NDArray[np.float64], y: npt.NDArray[np.float64]) -> np.ndarray:
+        lon, lat = to_lonlat.transform(np.asarray(x, float), np.asarray(y, float))
+        cells = latlng_to_cells(np.asarray(lat), np.asarray(lon), population.resolution)
+        return people.reindex(cells).fillna(0.0).to_numpy() / area_km2
+
+    return density_at
+
+
+def build_access_graph(
+    network: RoadNetwork,
+    population: PopulationGrid,
+    offices: Offices,
+    profile: SpeedProfile | str | Path | None = None,
+    *,
+    urban_slowdown: bool = True,
+    backend: str = "auto",
+) -> AccessGraph:
+    """Assemble the engine graph of a study (see the module docstring).
+
+    ``profile`` defaults to the network's own profile. With ``urban_slowdown`` the car
+    profile's density factors are applied to road edges from the population grid.
+    Raises :class:`AccessibilityInputError` naming offices farther than the maximum access
+    distance from every road.
+    """
+    profile = load_profile(profile) if profile is not None else network.profile
+    if len(offices) == 0:
+        raise AccessibilityInputError("the office set is empty; give at least one office")
+    if urban_slowdown and len(profile.urban_factors) and min(profile.urban_factors) < 1.0:
+        if "slowdown_factor" not in network.meta:
+            network = apply_urban_slowdown(network, density_lookup(population, network.crs))
+    to_net = Transformer.from_crs("EPSG:4326", network.crs, always_xy=True)
+
+    lon, lat = population.centers_lonlat()
+    cx, cy = to_net.transform(lon, lat)
+    cells = connect_points(network, cx, cy, profile)
+    ox, oy = to_net.transform(offices.lon, offices.lat)
+    offs = connect_points(network, ox, oy, profile)
+    far = ~offs["connected"].to_numpy()
+    if far.any():
+        names = [offices.names[i] for i in np.flatnonzero(far)]
+        dist = offs["distance_m"].to_numpy()[far]
+        detail = ", ".join(f"{n!r} ({d / 1000:.1f} km)" for n, d in zip(names, dist, strict=True))
+        raise AccessibilityInputError(
+            f"{len(names)} office(s) lie farther from every road than the profile's maximum "
+            f"access distance ({profile.max_access_distance_m / 1000:.1f} km): {detail}. "
+            "Check their coordinates and CRS, or raise [access] max_distance_m."
+        )
+
+    r = network.num_nodes
+    c = len(population.cells)
+    cell_node = np.arange(r, r + c, dtype=np.int64)
+    office_node = np.arange(r + c, r + c + len(offices), dtype=np.int64)
+    tail, head, time_s, length_m = network.to_edge_arrays(both_directions=True)
+    ok = cells["connected"].to_numpy()
+    # Reversed arcs: road head -> tail; road node -> cell; office -> road node.
+    rev_tail = np.concatenate([head, cells["node"].to_numpy()[ok], office_node])
+    rev_head = np.concatenate([tail, cell_node[ok], offs["node"].to_numpy()])
+    rev_time = np.concatenate(
+        [time_s, cells["access_time_s"].to_numpy()[ok], offs["access_time_s"].to_numpy()]
+    )
+    rev_len = np.concatenate(
+        [length_m, cells["access_length_m"].to_numpy()[ok], offs["access_length_m"].to_numpy()]
+    )
+    graph = Graph.from_edges(
+        rev_tail, rev_head, rev_time, rev_len, num_nodes=r + c + len(offices), backend=backend
+    )
+    return AccessGraph(
+        graph=graph,
+        network=network,
+        population=population,
+        offices=offices,
+        profile=profile,
+        cell_node=cell_node,
+        office_node=office_node,
+        cell_connection=cells,
+        office_connection=offs,
+        num_road_nodes=r,
+    )
+
+
+def _sha256(path: str | Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def provenance(inputs: dict[str, str | Path | None], **extra: Any) -> dict[str, Any]:
+    """How a result was made: input files with sizes and SHA-256, engine version, extras."""
+    files = {}
+    for role, path in inputs.items():
+        if path is None:
+            continue
+        p = Path(path)
+        files[role] = {"path": str(p), "bytes": p.stat().st_size, "sha256": _sha256(p)}
+    return {
+        "engine": "hexaccess",
+        "engine_version": hexaccess.__version__,
+        "inputs": files,
+        **extra,
+    }
+
+
+@dataclass(frozen=True)
+class AccessibilityResult:
+    """Travel times from every populated cell to its nearest office, with the bands.
+
+    ``cells`` has one row per populated cell: ``h3``, ``municipality`` (when known), the
+    population columns, ``time_s``, ``distance_m``, ``office`` (index into ``offices``,
+    -1 if unreachable), ``office_name``, ``connected`` (within access distance of a road)
+    and ``reached``.
+    """
+
+    access: AccessGraph
+    cells: pd.DataFrame
+    histogram: BandHistogram
+    columns: tuple[str, ...]
+    provenance: dict[str, Any] = field(default_factory=dict)
+
+    def bands(self, column: str | None = None) -> pd.DataFrame:
+        """The 10-minute band table (``bands.csv`` columns) for a population column."""
+        return self.histogram.to_frame(column or self.columns[0])
+
+    def band_table(self, band_minutes: float = 10.0, column: str | None = None) -> pd.DataFrame:
+        """Band table for any band width, from the per-cell times."""
+        if not band_minutes > 0:
+            raise ValueError(f"band width must be > 0 minutes, got {band_minutes}")
+        column = column or self.columns[0]
+        if column not in self.cells.columns:
+            raise KeyError(f"unknown population column {column!r}; have {list(self.columns)}")
+        t = self.cells["time_s"].to_numpy() / 60.0
+        w = self.cells[column].to_numpy(dtype=float)
+        reached = np.isfinite(t)
+        top = np.ceil(t[reached].max() / band_minutes) if reached.any() else 1.0
+        edges = np.arange(0.0, (top + 1) * band_minutes, band_minutes)
+        pop, _ = np.histogram(t[reached], bins=edges, weights=w[reached])
+        total = w.sum()
+        share = pop / total * 100.0
+        return pd.DataFrame(
+            {
+                "band_start_min": edges[:-1],
+                "band_end_min": edges[1:],
+                "population": pop,
+                "share_pct": share,
+                "cumulative_pct": np.cumsum(share),
+            }
+        )
+
+    def summary(self, column: str | None = None) -> dict[str, Any]:
+        """The ``summary.json`` figures for one population column."""
+        column = column or self.columns[0]
+        h = self.histogram
+        w = self.cells[column].to_numpy(dtype=float)
+        unconnected = float(w[~self.cells["connected"].to_numpy()].sum())
+        out = {
+            "population_column": column,
+            "population_total": h.total(column),
+            "population_unreachable": float(h.unreachable[h._col(column)]),
+            "population_unconnected": unconnected,
+            "population_no_office_in_component": float(h.unreachable[h._col(column)]) - unconnected,
+            "mean_time_min": h.mean_time_s(column) / 60.0,
+            "mean_distance_km": h.mean_length_m(column) / 1000.0,
+            "coverage_pct": {
+                str(m): h.share_within(m * 60.0, column) * 100.0 for m in COVERAGE_MINUTES
+            },
+            "cells": len(self.cells),
+            "cells_unreachable": int((~self.cells["reached"]).sum()),
+            "offices": len(self.access.offices),
+        }
+        for other in self.columns:
+            if other != column:
+                out[f"mean_time_min_{other}"] = h.mean_time_s(other) / 60.0
+                out[f"mean_distance_km_{other}"] = h.mean_length_m(other) / 1000.0
+        out["provenance"] = self.provenance
+        return out
+
+
+def solve(
+    access: AccessGraph,
+    columns: Sequence[str] | None = None,
+    *,
+    offices: npt.ArrayLike | None = None,
+    band_edges_s: npt.ArrayLike | None = None,
+    provenance_info: dict[str, Any] | None = None,
+    progress: Progress | None = None,
+) -> AccessibilityResult:
+    """Nearest office for every populated cell, and the population-weighted bands.
+
+    ``offices`` optionally selects a subset (indices into ``access.offices``).
+    """
+    columns = tuple(columns or access.population.columns)
+    missing = [c for c in columns if c not in access.population.columns]
+    if missing:
+        raise KeyError(
+            f"unknown population column(s) {missing}; the grid has {access.population.columns}"
+        )
+    idx = np.arange(len(access.offices)) if offices is None else np.asarray(offices, np.int64)
+    if idx.size == 0:
+        raise AccessibilityInputError("the office set is empty; give at least one office")
+    sources = access.office_node[idx]
+    offsets = access.office_offsets()[idx]
+    weights = access.weights(columns)
+    hist = access.graph.band_histogram(
+        sources, weights, band_edges_s=band_edges_s, offsets_s=offsets, columns=list(columns)
+    )
+    if progress is not None:
+        progress(1, 2)
+    r = access.graph.nearest(sources, offsets_s=offsets)
+    if progress is not None:
+        progress(2, 2)
+    node = access.cell_node
+    office = np.where(r.source[node] >= 0, idx[np.maximum(r.source[node], 0)], -1)
+    pop = access.population
+    frame = pd.DataFrame({"h3": cell_to_str(pop.cells)})
+    if pop.municipality is not None:
+        frame["municipality"] = pop.municipality
+    for col in pop.columns:
+        frame[col] = pop.frame[col].to_numpy()
+    names = np.asarray(access.offices.names, dtype=object)
+    frame["time_s"] = r.time_s[node]
+    frame["distance_m"] = r.length_m[node]
+    frame["office"] = office
+    frame["office_name"] = np.where(office >= 0, names[np.maximum(office, 0)], None)
+    frame["connected"] = access.cell_connection["connected"].to_numpy()
+    frame["reached"] = r.reached[node]
+    info = {
+        "profile": access.profile.name,
+        "profile_source": str(access.profile.source),
+        "mode": access.profile.mode,
+        "resolution": pop.resolution,
+        "backend": access.graph.backend,
+        "terminal_time_s": access.profile.terminal_time_s,
+        "urban_slowdown": "slowdown_factor" in access.network.meta,
+        **(provenance_info or {}),
+    }
+    if int((~frame["connected"]).sum()):
+        warnings.warn(
+            f"{int((~frame['connected']).sum())} populated cells "
+            f"({frame.loc[~frame['connected'], columns[0]].sum():,.0f} people in "
+            f"{columns[0]!r}) are farther than {access.profile.max_access_distance_m / 1000:.1f}"
+            " km from every road: reported as unreachable",
+            stacklevel=2,
+        )
+    return AccessibilityResult(access, frame, hist, columns, info)

@@ -1,0 +1,317 @@
+"""Population + roads + offices → travel times (``hexaccess.accessibility``, ``hexaccess run``).
+
+The expected per-cell times are recomputed independently: cell centres with h3-py, the
+nearest road node by brute force, road times with scipy's Dijkstra on the *forward*
+network (home → office), plus the access legs and the terminal time by hand.
+"""
+
+from __future__ import annotations
+
+import json
+
+import h3
+import numpy as np
+import pandas as pd
+import pytest
+import shapely
+from conftest import shared_file
+from hexaccess import accessibility, cli
+from hexaccess.network import read_roads
+from hexaccess.offices import read_offices
+from hexaccess.population import read_eurostat_grid
+from hexaccess.profiles import load_profile
+from pyogrio.raw import write
+from pyproj import Transformer
+from scipy.sparse import csr_matrix
+from scipy.sparse.csgraph import dijkstra
+
+X0, Y0 = 385_000.0, 6_672_000.0  # near Helsinki, EPSG:3067 (TM35FIN), metres
+
+
+def _roads_gpkg(tmp_path):
+    a, b, c = (X0, Y0), (X0 + 10_000, Y0), (X0 + 10_000, Y0 + 10_000)
+    island = [(X0 + 40_000, Y0 + 40_000), (X0 + 43_000, Y0 + 40_000)]
+    lines = [
+        shapely.LineString([a, (X0 + 5_000, Y0 + 300), b]),  # shape point in the middle
+        shapely.LineString([b, c]),
+        shapely.LineString([c, a]),
+        shapely.LineString(island),
+    ]
+    path = tmp_path / "roads.gpkg"
+    write(
+        path,
+        geometry=shapely.to_wkb(np.array(lines, dtype=object)),
+        field_data=[np.array([23, 22, 21, 21], dtype=np.int32), np.array(["", "yes", "", ""])],
+        fields=["IGDS_LEVEL", "oneway"],
+        geometry_type="LineString",
+        crs="EPSG:3067",
+        driver="GPKG",
+    )
+    return path
+
+
+def _population_csv(tmp_path):
+    to3035 = Transformer.from_crs("EPSG:3067", "EPSG:3035", always_xy=True)
+    points = [
+        (X0 + 2_000, Y0 + 500),
+        (X0 + 9_000, Y0 + 4_000),
+        (X0 + 6_000, Y0 + 7_000),
+        (X0 + 41_000, Y0 + 40_500),  # on the island: no office there
+        (X0 - 60_000, Y0 - 60_000),  # farther than 30 km from every road
+    ]
+    rows = []
+    for k, (x, y) in enumerate(points):
+        e, n = to3035.transform(x, y)
+        e, n = int(e // 1000 * 1000), int(n // 1000 * 1000)
+        rows.append(
+            {"GRD_ID": f"CRS3035RES1000mN{n}E{e}", "T": 100 * (k + 1), "Y_GE65": 10 * (k + 1)}
+        )
+    path = tmp_path / "pop.csv"
+    pd.DataFrame(rows).to_csv(path, index=False)
+    return path
+
+
+def _offices_csv(tmp_path):
+    to_ll = Transformer.from_crs("EPSG:3067", "EPSG:4326", always_xy=True)
+    lon, lat = to_ll.transform([X0 + 200, X0 + 10_000], [Y0 + 100, Y0 + 10_300])
+    path = tmp_path / "offices.csv"
+    pd.DataFrame({"name": ["West", "North"], "lon": lon, "lat": lat}).to_csv(path, index=False)
+    return path
+
+
+@pytest.fixture
+def study(tmp_path):
+    return _roads_gpkg(tmp_path), _population_csv(tmp_path), _offices_csv(tmp_path)
+
+
+def _expected_times(network, pop, offices, profile):
+    """Home → office times, recomputed without the engine."""
+    to_net = Transformer.from_crs("EPSG:4326", network.crs, always_xy=True)
+    tail, head, t, _ = network.to_edge_arrays(both_directions=True)
+    n = network.num_nodes
+    forward = csr_matrix((t, (tail, head)), shape=(n, n))
+    speed = profile.access_speed_kmh / 3.6
+
+    def nearest(x, y):
+        d = np.hypot(network.x - x, network.y - y)
+        return int(np.argmin(d)), float(d.min())
+
+    office_nodes, office_access = [], []
+    for lon, lat in zip(offices.lon, offices.lat, strict=True):
+        node, d = nearest(*to_net.transform(lon, lat))
+        office_nodes.append(node)
+        office_access.append(d * profile.access_detour_factor / speed)
+    road = dijkstra(forward, indices=range(n))  # all pairs: tiny graph
+    expected = []
+    for cell in pop.cells:
+        lat, lon = h3.cell_to_latlng(format(int(cell), "x"))
+        node, d = nearest(*to_net.transform(lon, lat))
+        if d > profile.max_access_distance_m:
+            expected.append(np.inf)
+            continue
+        leg = d * profile.access_detour_factor / speed
+        best = min(
+            leg + road[node, o] + a + profile.terminal_time_s
+            for o, a in zip(office_nodes, office_access, strict=True)
+        )
+        expected.append(best)
+    return np.array(expected)
+
+
+def test_times_match_an_independent_computation(study):
+    roads, popfile, offfile = study
+    profile = load_profile("car_fi")
+    net = read_roads(roads, profile)
+    pop = read_eurostat_grid(popfile, resolution=8)
+    offs = read_offices(offfile)
+    access = accessibility.build_access_graph(net, pop, offs, profile, urban_slowdown=False)
+    with pytest.warns(UserWarning, match="farther than 30.0 km"):
+        result = accessibility.solve(access, ["total", "age_65_plus"])
+    expected = _expected_times(net, pop, offs, profile)
+    got = result.cells["time_s"].to_numpy()
+    np.testing.assert_allclose(got, expected, rtol=1e-9)
+    # The one-way B->C side matters: from near C, home->office differs from office->home.
+    assert np.isfinite(expected).sum() >= 3 and np.isinf(expected).sum() >= 2
+    # Every person is accounted for: reached bands + unreachable = total.
+    s = result.summary()
+    assert s["population_total"] == pop.total() == 1500
+    unreached = result.cells.loc[~result.cells["reached"], "total"].sum()
+    assert s["population_unreachable"] == unreached
+    assert s["population_unconnected"] == 500  # the far square (5th, 500 people)
+    assert s["population_no_office_in_component"] == 400  # the island square
+    bands = result.bands()
+    assert bands["population"].sum() + unreached == 1500
+    reached = result.cells["reached"].to_numpy()
+    w = result.cells["total"].to_numpy()
+    assert s["mean_time_min"] == pytest.approx(np.average(got[reached], weights=w[reached]) / 60)
+
+
+def test_one_way_direction_is_home_to_office(study):
+    roads, popfile, offfile = study
+    profile = load_profile("car_fi")
+    net = read_roads(roads, profile)
+    assert net.oneway.sum() == 1
+    pop = read_eurostat_grid(popfile, resolution=8)
+    offs = read_offices(offfile)
+    access = accessibility.build_access_graph(net, pop, offs, profile, urban_slowdown=False)
+    # Reversed graph: searching from the offices over it equals searching *to* them.
+    with pytest.warns(UserWarning):
+        r = accessibility.solve(access, ["total"], offices=[1])  # only "North", at C
+    to_net = Transformer.from_crs("EPSG:4326", net.crs, always_xy=True)
+    cx, cy = to_net.transform(*pop.centers_lonlat())
+    near_b = int(np.argmin(np.hypot(cx - (X0 + 9_000), cy - (Y0 + 4_000))))
+    tail, head, t, _ = net.to_edge_arrays(both_directions=True)
+    g = csr_matrix((t, (tail, head)), shape=(net.num_nodes,) * 2)
+    b = int(np.argmin(np.hypot(net.x - (X0 + 10_000), net.y - Y0)))
+    c = int(np.argmin(np.hypot(net.x - (X0 + 10_000), net.y - (Y0 + 10_000))))
+    assert dijkstra(g, indices=b)[c] < dijkstra(g, indices=c)[b]  # B->C direct, C->B round
+    assert r.cells.loc[near_b, "office_name"] == "North"
+
+
+def test_empty_office_set_and_unknown_column_are_refused(study):
+    roads, popfile, offfile = study
+    profile = load_profile("car_fi")
+    access = accessibility.build_access_graph(
+        read_roads(roads, profile), read_eurostat_grid(popfile), read_offices(offfile), profile
+    )
+    with pytest.raises(accessibility.AccessibilityInputError, match="office set is empty"):
+        accessibility.solve(access, offices=[])
+    with pytest.raises(KeyError, match="unknown population column"):
+        accessibility.solve(access, ["nobody"])
+
+
+def test_office_far_from_roads_is_named(study, tmp_path):
+    roads, popfile, _ = study
+    far = tmp_path / "far.csv"
+    pd.DataFrame({"name": ["Lapland hut"], "lon": [27.0], "lat": [68.5]}).to_csv(far, index=False)
+    profile = load_profile("car_fi")
+    with pytest.raises(accessibility.AccessibilityInputError, match="'Lapland hut'"):
+        accessibility.build_access_graph(
+            read_roads(roads, profile), read_eurostat_grid(popfile), read_offices(far), profile
+        )
+
+
+def test_cli_run_writes_the_contract_files(study, tmp_path, capsys):
+    roads, popfile, offfile = study
+    out = tmp_path / "out"
+    code = cli.main(
+        [
+            "run",
+            "--population",
+            str(popfile),
+            "--roads",
+            str(roads),
+            "--offices",
+            str(offfile),
+            "--out",
+            str(out),
+            "--quiet",
+        ]
+    )
+    assert code == 0
+    bands = pd.read_csv(out / "bands.csv")
+    assert list(bands.columns) == [
+        "band_start_min",
+        "band_end_min",
+        "population",
+        "share_pct",
+        "cumulative_pct",
+    ]
+    summary = json.loads((out / "summary.json").read_text())
+    for key in ["population_total", "population_unreachable", "mean_time_min", "mean_distance_km"]:
+        assert key in summary
+    assert set(summary["coverage_pct"]) == {"30", "60", "90"}
+    assert summary["population_total"] == 1500
+    assert summary["provenance"]["inputs"]["roads"]["sha256"]
+    cells = pd.read_parquet(out / "cells.parquet")
+    assert cells["total"].sum() == 1500
+    # Shares are of everyone, unreachable included.
+    assert bands["share_pct"].sum() == pytest.approx(
+        100 * (1 - summary["population_unreachable"] / 1500)
+    )
+
+
+def test_cli_reports_bad_input_clearly(study, tmp_path, capsys):
+    roads, popfile, _ = study
+    code = cli.main(
+        [
+            "run",
+            "--population",
+            str(popfile),
+            "--roads",
+            str(roads),
+            "--offices",
+            str(tmp_path / "missing.csv"),
+            "--out",
+            str(tmp_path / "o"),
+            "--quiet",
+        ]
+    )
+    assert code == 2
+    assert "office file not found" in capsys.readouterr().err
+    assert cli.main(["run", "--population", str(popfile), "--quiet"]) == 2
+
+
+def test_cli_demo_runs_without_inputs(tmp_path, capsys):
+    assert cli.main(["run", "--out", str(tmp_path)]) == 0
+    text = capsys.readouterr().out
+    assert "SYNTHETIC" in text
+    summary = json.loads((tmp_path / "summary.json").read_text())
+    assert summary["population_total"] == 2_000_000
+    assert "SYNTHETIC" in summary["data"]
+
+
+@pytest.mark.shared_data
+def test_finland_50_offices_beside_the_study(tmp_path, capsys):
+    """The study's 50-office network on the real mainland inputs, printed beside the
+    published table. Not a calibration (that is a later capability): the assertions are
+    sanity bounds, the printed table is the evidence."""
+    pop = shared_file("finland/census2021_1km.csv")
+    table = shared_file("finland/grid_municipality.csv")
+    roads = shared_file("finland/roads_mml_1milj/road.shp")
+    offices = shared_file("finland/study_offices_50.csv")
+    study = pd.read_csv(shared_file("finland/study_bands_50.csv"))
+    out = tmp_path / "fin"
+    code = cli.main(
+        [
+            "run",
+            "--population",
+            str(pop),
+            "--roads",
+            str(roads),
+            "--offices",
+            str(offices),
+            "--municipality-table",
+            str(table),
+            "--exclude-municipalities",
+            "aland",
+            "--out",
+            str(out),
+            "--quiet",
+        ]
+    )
+    assert code == 0
+    ours = pd.read_csv(out / "bands.csv")
+    summary = json.loads((out / "summary.json").read_text())
+    side = pd.DataFrame(
+        {
+            "minutes": [
+                f"{a:.0f}-{b:.0f}"
+                for a, b in zip(ours.band_start_min, ours.band_end_min, strict=True)
+            ],
+            "ours_%": ours.share_pct.round(2),
+            "ours_cum_%": ours.cumulative_pct.round(2),
+        }
+    ).head(len(study))
+    side["study_%"] = study["share_pct"].round(2).to_numpy()[: len(side)]
+    side["study_cum_%"] = study["cumulative_pct"].round(2).to_numpy()[: len(side)]
+    with capsys.disabled():
+        print("\n50-office network, mainland Finland: ours (uncalibrated car_fi) vs the study")
+        print(side.to_string(index=False))
+        print(
+            f"mean time ours {summary['mean_time_min']:.1f} min; unreachable "
+            f"{summary['population_unreachable']:.0f} people"
+        )
+    assert summary["population_total"] == 5_439_866  # Eurostat 2021 mainland
+    assert abs(summary["coverage_pct"]["60"] - float(study.loc[5, "cumulative_pct"])) < 5.0
+    assert 10.0 < summary["mean_time_min"] < 40.0
