@@ -34,7 +34,7 @@ fn main() {
     }
     let g = Graph::from_edges(n, &t, &h, &tm, &ln, true).unwrap();
     let sources: Vec<u32> = (0..50).map(|i| ((i * 7919 * 131) % n) as u32).collect();
-    let mut ws = Workspace::new(n as usize);
+    let mut ws = Workspace::new(n as usize).with_parallel(std::env::var_os("PAR").map(|_| 4096));
     for _ in 0..5 {
         let t0 = Instant::now();
         ws.run(

@@ -139,6 +139,11 @@ def test_times_match_an_independent_computation(study):
     assert s["population_unreachable"] == unreached
     assert s["population_unconnected"] == 500  # the far square (5th, 500 people)
     assert s["population_no_office_in_component"] == 400  # the island square
+    # The island road (one component without an office) carries exactly that square.
+    net_diag = s["network"]
+    assert net_diag["components"] == 2 and net_diag["islands_without_office"] == 1
+    assert net_diag["population_on_islands_without_office"] == 400
+    assert sum(net_diag["km_by_class"].values()) == pytest.approx(net_diag["total_km"])
     bands = result.bands()
     assert bands["population"].sum() + unreached == 1500
     reached = result.cells["reached"].to_numpy()

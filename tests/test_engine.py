@@ -28,9 +28,12 @@ BACKENDS = ["rust", "numba"]
 
 # ---------------------------------------------------------------------------- helpers
 @st.composite
-def graphs(draw, integer_weights: bool = False, max_nodes: int = 14):
+def graphs(draw, integer_weights: bool = False, max_nodes: int = 14, positive: bool = False):
     """Random small graphs: disconnected parts, zero weights, parallel arcs, self loops,
-    one node, no arcs, duplicate sources, optional offsets and cutoff."""
+    one node, no arcs, duplicate sources, optional offsets and cutoff.
+
+    ``positive`` keeps arc times > 0 (self loops aside), the case the engine runs with its
+    bucket queue instead of the radix heap; both must give the same labels."""
     n = draw(st.integers(1, max_nodes))
     m = draw(st.integers(0, 3 * n))
     node = st.integers(0, n - 1)
@@ -39,9 +42,10 @@ def graphs(draw, integer_weights: bool = False, max_nodes: int = 14):
     else:
         # Few distinct values so that equal-time ties really happen, plus awkward floats.
         weight = st.sampled_from([0.0, 0.1, 0.2, 0.3, 1.0, 2.5, 1e-9, 7.0])
+    time_weight = weight.filter(lambda w: w >= 0.1) if positive else weight
     tail = draw(st.lists(node, min_size=m, max_size=m))
     head = draw(st.lists(node, min_size=m, max_size=m))
-    time = draw(st.lists(weight, min_size=m, max_size=m))
+    time = draw(st.lists(time_weight, min_size=m, max_size=m))
     length = draw(st.lists(weight, min_size=m, max_size=m))
     k = draw(st.integers(1, min(4, n + 1)))
     sources = draw(st.lists(node, min_size=k, max_size=k))
@@ -143,8 +147,23 @@ def test_float_weights_exact_times_and_tight_labels(case):
     np.testing.assert_array_equal(r.length_m, ln)
 
 
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(graphs(integer_weights=True, positive=True))
+def test_bucket_queue_path_matches_scipy_and_reference(case):
+    n, tail, head, time, length, both, sources, offsets, cutoff = case
+    g = Graph.from_edges(tail, head, time, length, num_nodes=n, bidirectional=both)
+    r = g.nearest(sources, offsets_s=offsets, cutoff_s=cutoff)
+    np.testing.assert_array_equal(
+        r.time_s, scipy_times(n, tail, head, time, both, sources, offsets, cutoff)
+    )
+    t, s, ln = reference_labels(n, tail, head, time, length, both, sources, offsets, cutoff)
+    np.testing.assert_array_equal(r.time_s, t)
+    np.testing.assert_array_equal(r.source, s)
+    np.testing.assert_array_equal(r.length_m, ln)
+
+
 @settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(graphs(integer_weights=False, max_nodes=30))
+@given(st.booleans().flatmap(lambda p: graphs(integer_weights=False, max_nodes=30, positive=p)))
 def test_rust_and_numba_are_bit_identical(case):
     n, tail, head, time, length, both, sources, offsets, cutoff = case
     results = []

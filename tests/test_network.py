@@ -478,3 +478,254 @@ def test_nls_network_loads() -> None:
     straight = math.hypot(net.x[rov] - net.x[hel], net.y[rov] - net.y[hel])
     assert straight / (max(V.values())) <= t < 15 * 3600
     assert net.meta["load_s"] < 10
+
+
+# ------------------------------------------------------- splitting at shape points
+# Lines with shape points (metres relative to X0, Y0; end points A..H as in HAND, plus
+# J(500,-500) and K(500,500)):
+# row 0  A-(500,0)-B            level 23, two-way        segments 500, 500
+# row 1  B-(1300,500)-C         level 22                 segments S1, S1 (S1 = |(300,500)|)
+# row 2  C-(500,1000)-(500.03,1000)-D'   level 21, oneway=yes, D' = (0.02,1000) snaps onto D;
+#        the two middle points share a 0.1 m cell: one node; the 0.03 m between them is
+#        added to the edge leaving it: edges 500 and (500.03 - 0.02) + 0.03
+# row 3  D-(-300,1000)-(-300,0)-A   level 21, oneway=-1  segments 300, 1000, 300 (allowed A->D)
+# row 4  B-(1500,200)-(2500,-200)-E  ferry               segments F1, F2, F1
+#        (F1 = |(500,200)|, F2 = |(1000,400)|); boarding paid on the first only
+# row 5  multi: E-F (1000) and G-(5000,5500)-H (500, 500), level 21
+# row 6  J-(500,0)-K             level 21, crosses row 0 at row 0's shape point (a bridge:
+#        no junction, so J-K stays its own component)
+# => end-point nodes A B C D E F G H J K = 10; shape-point nodes 1+1+1+2+2+1+1 = 9;
+#    edges 2+2+2+3+3+1+2+2 = 17 (unsplit: 10 nodes, 8 edges)
+S1 = math.hypot(300, 500)
+F1, F2 = math.hypot(500, 200), math.hypot(1000, 400)
+V_FERRY = CAR.ferry_speed_kmh / 3.6
+SPLIT = {
+    "geoms": [
+        shapely.LineString(_xy((0, 0), (500, 0), (1000, 0))),
+        shapely.LineString(_xy((1000, 0), (1300, 500), (1000, 1000))),
+        shapely.LineString(_xy((1000, 1000), (500, 1000), (500.03, 1000), (0.02, 1000))),
+        shapely.LineString(_xy((0, 1000), (-300, 1000), (-300, 0), (0, 0))),
+        shapely.LineString(_xy((1000, 0), (1500, 200), (2500, -200), (3000, 0))),
+        shapely.MultiLineString(
+            [_xy((3000, 0), (4000, 0)), _xy((5000, 5000), (5000, 5500), (5000, 6000))]
+        ),
+        shapely.LineString(_xy((500, -500), (500, 0), (500, 500))),
+    ],
+    "fields": {
+        "IGDS_LEVEL": np.array([23, 22, 21, 21, 24, 21, 21], dtype=np.int32),
+        "ONEWAY": np.array(["no", "", "yes", "-1", "no", "no", "no"], dtype=object),
+    },
+}
+SPLIT_ROW = [0, 0, 1, 1, 2, 2, 3, 3, 3, 4, 4, 4, 5, 5, 5, 6, 6]
+SPLIT_LEN = [500, 500, S1, S1, 500, (500.03 - 0.02) + 0.03, 300, 1000, 300, F1, F2, F1]
+SPLIT_LEN += [1000, 500, 500, 500, 500]
+SPLIT_SPEED = [V[23]] * 2 + [V[22]] * 2 + [V[21]] * 5 + [V_FERRY] * 3 + [V[21]] * 5
+SPLIT_TIME = [length / v for length, v in zip(SPLIT_LEN, SPLIT_SPEED, strict=True)]
+SPLIT_TIME[9] += CAR.ferry_boarding_s  # first ferry segment only
+END_POINTS = [(0, 0), (1000, 0), (1000, 1000), (0, 1000), (3000, 0), (4000, 0)]
+END_POINTS += [(5000, 5000), (5000, 6000), (500, -500), (500, 500)]
+
+
+def _all_pairs(net, nodes: list[int]) -> np.ndarray:
+    return np.vstack([_dijkstra(net, s)[nodes] for s in nodes])
+
+
+def test_split_at_vertices_hand_network(tmp_path: Path) -> None:
+    path = tmp_path / "split.gpkg"
+    _write(path, SPLIT["geoms"], SPLIT["fields"])
+    whole = read_roads(path, CAR)
+    net = read_roads(path, CAR, split_at_vertices=True)
+    assert (whole.num_nodes, whole.num_edges) == (10, 8)
+    assert (net.num_nodes, net.num_edges) == (19, 17)
+    assert net.source_row.tolist() == SPLIT_ROW
+    np.testing.assert_allclose(net.length_m, SPLIT_LEN, rtol=1e-9)
+    np.testing.assert_allclose(net.time_s, SPLIT_TIME, rtol=1e-9)
+    assert net.ferry.tolist() == [r == 4 for r in SPLIT_ROW]
+    assert net.oneway.tolist() == [r in (2, 3) for r in SPLIT_ROW]
+    assert net.road_class.tolist() == [SPLIT["fields"]["IGDS_LEVEL"][r] for r in SPLIT_ROW]
+    # line lengths and the time of the whole ferry crossing (one boarding) are kept
+    np.testing.assert_allclose(net.length_m.sum(), whole.length_m.sum(), rtol=1e-12)
+    ferry_t = net.time_s[net.ferry].sum()
+    assert ferry_t == pytest.approx((2 * F1 + F2) / V_FERRY + CAR.ferry_boarding_s, rel=1e-9)
+    assert ferry_t == pytest.approx(whole.time_s[whole.ferry].sum(), rel=1e-9)
+
+    # nodes: end points first, in the unsplit order and at the unsplit coordinates
+    assert net.meta["end_point_nodes"] == 10
+    assert np.array_equal(net.x[:10], whole.x) and np.array_equal(net.y[:10], whole.y)
+    assert net.meta["shape_point"].tolist() == [False] * 10 + [True] * 9
+    ferry_pts = sorted(_node_at(net, *p) for p in [(1500, 200), (2500, -200)])
+    assert np.flatnonzero(net.meta["ferry_shape_point"]).tolist() == ferry_pts
+    assert net.meta["collapsed_segments"] == 1
+    assert net.meta["collapsed_km"] == pytest.approx(0.03 / 1000, rel=1e-6)
+    assert net.meta["shape_points_at_other_nodes"] == 2  # (500, 0) of rows 0 and 6
+
+    # directions: row 2 (oneway=yes) runs as drawn, row 3 (oneway=-1) against it
+    a, c, d = (_node_at(net, *p) for p in [(0, 0), (1000, 1000), (0, 1000)])
+    p = _node_at(net, 500, 1000)
+    assert (net.tail[4], net.head[4], net.head[5]) == (c, p, d)
+    assert (net.tail[8], net.head[8]) == (a, _node_at(net, -300, 0))
+    assert (net.tail[6], net.head[6]) == (_node_at(net, -300, 1000), d)
+    # segment midpoints
+    assert (net.mid_x[0], net.mid_y[0]) == pytest.approx((X0 + 250, Y0))
+    assert (net.mid_x[10], net.mid_y[10]) == pytest.approx((X0 + 2000, Y0))
+
+    # shortest times between all end points: the same as without splitting (scipy)
+    ends_w = [_node_at(whole, *q) for q in END_POINTS]
+    ends_s = [_node_at(net, *q) for q in END_POINTS]
+    t_whole, t_split = _all_pairs(whole, ends_w), _all_pairs(net, ends_s)
+    np.testing.assert_allclose(t_split, t_whole, rtol=1e-12)
+    assert np.isfinite(t_split).sum() == np.isfinite(t_whole).sum()
+    b, e = ends_s[1], ends_s[4]
+    assert t_split[1, 4] == pytest.approx(
+        (2 * F1 + F2) / V_FERRY + CAR.ferry_boarding_s, rel=1e-12
+    )  # B -> E: one boarding
+    assert t_split[0, 3] == pytest.approx(1600 / V[21], rel=1e-12)  # A -> D along row 3
+    assert np.isinf(t_split[3, 0])  # D is a one-way trap
+    assert np.isinf(t_split[8, 0])  # J: no junction with row 0 at (500, 0)
+    # ... whereas the shape points are now reachable on their own. Shape points are
+    # numbered in file order: row 0's (500, 0) is node 10, row 6's (500, 0) is node 18
+    assert _node_at(net, 500, 0) == 10
+    assert (net.x[18], net.y[18]) == (net.x[10], net.y[10])
+    t_a = _dijkstra(net, a)
+    assert t_a[10] == pytest.approx(500 / V[23]) and np.isinf(t_a[18])
+    assert t_a[_node_at(net, 1500, 200)] == pytest.approx(
+        1000 / V[23] + F1 / V_FERRY + CAR.ferry_boarding_s
+    )
+    assert b != e
+    diag = diagnostics(net)
+    assert diag["self_loops"] == 0
+    # main: A-F and 7 shape points; G-H and J-K with one shape point each
+    assert diag["components"]["nodes"].tolist() == [13, 3, 3]
+
+
+def test_split_at_vertices_excluded_rows_and_walk(tmp_path: Path) -> None:
+    path = tmp_path / "split.shp"
+    fields = dict(SPLIT["fields"])
+    fields["IGDS_LEVEL"] = np.array([26, 22, 21, 21, 24, 21, 21], dtype=np.int32)
+    _write(path, SPLIT["geoms"], fields)
+    walk = read_roads(path, "walk", split_at_vertices=True)
+    # row 0 (motorway) is excluded for walking: its 2 edges and its shape point go; its
+    # end points A and B stay (rows 1, 3, 4); nothing coincides with row 6's point now
+    assert (walk.num_nodes, walk.num_edges) == (18, 15)
+    assert walk.meta["excluded"] == {"26": {"lines": 1, "km": pytest.approx(1.0)}}
+    assert walk.meta["shape_points_at_other_nodes"] == 0
+    assert not walk.oneway.any()
+    assert 0 not in walk.source_row.tolist()
+
+
+def test_split_at_vertices_geographic_lengths(tmp_path: Path) -> None:
+    pts = [(27.0, 62.0), (27.0, 62.01), (27.02, 62.01), (27.03, 62.02)]
+    path = tmp_path / "wgs.gpkg"
+    geoms = [shapely.LineString(pts[:3]), shapely.LineString(pts[2:])]
+    _write(path, geoms, {"IGDS_LEVEL": np.array([22, 21])}, crs="EPSG:4326")
+    whole = read_roads(path, CAR)
+    net = read_roads(path, CAR, split_at_vertices=True)
+    assert (net.num_nodes, net.num_edges) == (4, 3)
+    # geodesic segment lengths add up to the geodesic line lengths
+    per_line = np.bincount(net.source_row, weights=net.length_m)
+    np.testing.assert_allclose(per_line, whole.length_m, rtol=1e-12)
+    # the first segment runs due north: 0.01° of latitude at 62°N is ~1.113 km
+    assert net.length_m[0] == pytest.approx(1113, rel=2e-3)
+
+
+def test_osm_split_at_vertices(tmp_path: Path, osm_file: Path) -> None:
+    with pytest.warns(UserWarning, match="busy_unknown_tag"):
+        net = read_osm_pbf(osm_file, "car_fi", split_at_vertices=True)
+    refs = net.meta["node_refs"]
+    # every node of a kept way is a node now: 2 and 5 too; edges 1-2, 2-3, 3-4, 3-5, 5-6, 6-7
+    assert refs.tolist() == [1, 2, 3, 4, 5, 6, 7]
+    assert net.meta["shape_point"].tolist() == [r in (2, 5) for r in refs]
+    pairs = zip(refs[net.tail].tolist(), refs[net.head].tolist(), strict=True)
+    edges = {pair: i for i, pair in enumerate(pairs)}
+    assert set(edges) == {(1, 2), (2, 3), (3, 4), (3, 5), (5, 6), (6, 7)}
+    for a, b in edges:
+        assert net.length_m[edges[a, b]] == pytest.approx(_seg(a, b), rel=5e-3)
+    assert net.source_row[edges[5, 6]] == 13 and net.source_row[edges[1, 2]] == 10
+
+    # a ferry route with a node in the middle of the water: boarding paid once
+    import osmium
+
+    nodes = {1: (25.0, 60.0), 2: (25.001, 60.0005), 3: (25.002, 60.0), 8: (25.004, 60.002)}
+    nodes[9] = (25.006, 60.0)
+    path = tmp_path / "ferry.osm.pbf"
+    w = osmium.SimpleWriter(str(path))
+    for nid, loc in nodes.items():
+        w.add_node(osmium.osm.mutable.Node(id=nid, location=loc, tags={}))
+    w.add_way(osmium.osm.mutable.Way(id=30, nodes=[1, 2, 3], tags={"highway": "primary"}))
+    w.add_way(osmium.osm.mutable.Way(id=31, nodes=[3, 8, 9], tags={"route": "ferry"}))
+    w.close()
+    whole = read_osm_pbf(path, "car_fi")
+    split = read_osm_pbf(path, "car_fi", split_at_vertices=True)
+    assert (whole.num_nodes, whole.num_edges, split.num_nodes, split.num_edges) == (3, 2, 5, 4)
+    f = split.ferry
+    assert f.sum() == 2
+    ferry_len = _haversine(*nodes[3], *nodes[8]) + _haversine(*nodes[8], *nodes[9])
+    assert split.time_s[f].sum() == pytest.approx(
+        ferry_len / V_FERRY + CAR.ferry_boarding_s, rel=5e-3
+    )
+    assert split.time_s[f].sum() == pytest.approx(whole.time_s[whole.ferry].sum(), rel=1e-12)
+    srefs = split.meta["node_refs"]
+    assert srefs[split.meta["ferry_shape_point"]].tolist() == [8]
+    wrefs = whole.meta["node_refs"]
+    s1, s9 = (int(np.searchsorted(srefs, r)) for r in (1, 9))
+    w1, w9 = (int(np.searchsorted(wrefs, r)) for r in (1, 9))
+    assert _dijkstra(split, s1)[s9] == pytest.approx(_dijkstra(whole, w1)[w9], rel=1e-12)
+    assert _dijkstra(split, s9)[s1] == pytest.approx(_dijkstra(whole, w9)[w1], rel=1e-12)
+
+
+@needs_shared
+@pytest.mark.shared_data
+def test_nls_split_at_vertices_keeps_lengths_and_times() -> None:
+    path = SHARED / "finland" / "roads_mml_1milj" / "road.shp"
+    whole = read_roads(path, "car_fi")
+    net = read_roads(path, "car_fi", split_at_vertices=True)
+    _, _, wkb, (level,) = pyogrio_raw.read(str(path), columns=["IGDS_LEVEL"])
+    n_points = shapely.get_num_coordinates(shapely.from_wkb(wkb))
+    # one edge per segment between consecutive shape points (minus collapsed ones)
+    assert net.num_edges == (n_points - 1).sum() - net.meta["collapsed_segments"]
+    assert net.num_edges > 3 * whole.num_edges  # lines average several shape points
+    np.testing.assert_allclose(net.length_m.sum(), whole.length_m.sum(), rtol=1e-6)
+    np.testing.assert_allclose(
+        np.bincount(net.source_row, weights=net.length_m, minlength=whole.num_edges),
+        np.bincount(whole.source_row, weights=whole.length_m, minlength=whole.num_edges),
+        rtol=1e-9,
+    )
+    # each edge is a straight segment between its nodes (node coordinates are those of
+    # the first point snapped to them: within snap_m of the segment's own ends)
+    chord = np.hypot(net.x[net.head] - net.x[net.tail], net.y[net.head] - net.y[net.tail])
+    assert np.abs(net.length_m - chord).max() < 2 * net.meta["snap_m"] + 1e-6
+    # ferry boarding: once per ferry line
+    boarded = net.time_s[net.ferry] - net.length_m[net.ferry] / V_FERRY
+    assert np.count_nonzero(boarded > 1.0) == np.count_nonzero(level == 24)
+    assert net.time_s.sum() == pytest.approx(whole.time_s.sum(), rel=1e-9)
+    # shortest times between junctions: the same on both graphs (scipy, sampled sources)
+    k = net.meta["end_point_nodes"]
+    assert k == whole.num_nodes
+    assert np.array_equal(net.x[:k], whole.x) and np.array_equal(net.y[:k], whole.y)
+    rng = np.random.default_rng(5)
+    sources = rng.choice(k, 12, replace=False)
+    for s in sources:
+        tw, ts = _dijkstra(whole, int(s)), _dijkstra(net, int(s))[:k]
+        assert np.array_equal(np.isfinite(tw), np.isfinite(ts))
+        ok = np.isfinite(tw)
+        np.testing.assert_allclose(ts[ok], tw[ok], rtol=1e-9)
+    assert net.meta["load_s"] < 10
+
+
+@needs_shared
+@pytest.mark.shared_data
+def test_osm_extract_split_keeps_times() -> None:
+    path = SHARED / "osm" / "helsinki_centre.osm.pbf"
+    whole = read_osm_pbf(path, "car_fi")
+    net = read_osm_pbf(path, "car_fi", split_at_vertices=True)
+    assert net.num_nodes > whole.num_nodes
+    np.testing.assert_allclose(net.length_m.sum(), whole.length_m.sum(), rtol=1e-9)
+    wrefs, srefs = whole.meta["node_refs"], net.meta["node_refs"]
+    pos = np.searchsorted(srefs, wrefs)
+    assert np.array_equal(srefs[pos], wrefs)  # unsplit nodes are a subset
+    assert not net.meta["shape_point"][pos].any()
+    assert net.meta["shape_point"].sum() == net.num_nodes - whole.num_nodes
+    for s in np.random.default_rng(3).choice(whole.num_nodes, 8, replace=False):
+        tw, ts = _dijkstra(whole, int(s)), _dijkstra(net, int(pos[s]))[pos]
+        assert np.array_equal(np.isfinite(tw), np.isfinite(ts))
+        np.testing.assert_allclose(ts[np.isfinite(tw)], tw[np.isfinite(tw)], rtol=1e-9)

@@ -29,7 +29,7 @@ from pyproj import Transformer
 import hexaccess
 from hexaccess.graph import Graph, Progress
 from hexaccess.h3cells import cell_to_str, latlng_to_cells
-from hexaccess.network import RoadNetwork, apply_urban_slowdown, connect_points
+from hexaccess.network import RoadNetwork, apply_urban_slowdown, connect_points, diagnostics
 from hexaccess.offices import Offices
 from hexaccess.population import PopulationGrid
 from hexaccess.profiles import SpeedProfile, load_profile
@@ -233,6 +233,45 @@ class AccessibilityResult:
             }
         )
 
+    def network_diagnostics(self, column: str | None = None, top: int = 20) -> dict[str, Any]:
+        """Road network size, km by class and connectivity, with the population attached
+        to each component (cells join their nearest road node) and the components that
+        hold no office ("islands"), largest population first. JSON-ready."""
+        column = column or self.columns[0]
+        acc = self.access
+        conn = acc.cell_connection
+        ok = conn["connected"].to_numpy()
+        people = np.bincount(
+            conn["node"].to_numpy()[ok],
+            weights=self.cells[column].to_numpy(dtype=float)[ok],
+            minlength=acc.network.num_nodes,
+        )
+        office_road_nodes = acc.office_connection["node"].to_numpy()
+        d = diagnostics(acc.network, node_weights=people, source_nodes=office_road_nodes)
+        comps = d["components"]
+        islands = d["islands_without_source"].sort_values("weight", ascending=False)
+        return {
+            "nodes": d["nodes"],
+            "edges": d["edges"],
+            "total_km": d["total_km"],
+            "km_by_class": {str(k): float(v) for k, v in d["km_by_class"].items()},
+            "oneway_edges": d["oneway_edges"],
+            "ferry_edges": d["ferry_edges"],
+            "components": len(comps),
+            "largest_component_nodes": int(comps["nodes"].iloc[0]) if len(comps) else 0,
+            "islands_without_office": len(islands),
+            "population_on_islands_without_office": float(islands["weight"].sum()),
+            "largest_islands_without_office": [
+                {
+                    "component": int(i),
+                    "nodes": int(r.nodes),
+                    "km": float(r.km),
+                    "population": float(r.weight),
+                }
+                for i, r in islands.head(top).iterrows()
+            ],
+        }
+
     def summary(self, column: str | None = None) -> dict[str, Any]:
         """The ``summary.json`` figures for one population column."""
         column = column or self.columns[0]
@@ -258,6 +297,7 @@ class AccessibilityResult:
             if other != column:
                 out[f"mean_time_min_{other}"] = h.mean_time_s(other) / 60.0
                 out[f"mean_distance_km_{other}"] = h.mean_length_m(other) / 1000.0
+        out["network"] = self.network_diagnostics(column)
         out["provenance"] = self.provenance
         return out
 

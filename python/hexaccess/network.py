@@ -1,8 +1,8 @@
 """Road networks: vector roads or OpenStreetMap → graph arrays for the engine.
 
 A :class:`RoadNetwork` holds nodes (x, y in a metric CRS) and one row per road *edge*
-(a piece of road between two graph nodes, shape points folded into its length), with a
-one-way flag. :meth:`RoadNetwork.to_edge_arrays` turns it into directed arcs
+(a piece of road between two graph nodes, shape points folded into its length unless
+split), with a one-way flag. :meth:`RoadNetwork.to_edge_arrays` turns it into directed arcs
 ``(tail, head, time_s, length_m)`` for the engine.
 
 Readers
@@ -14,6 +14,11 @@ Readers
 - :func:`read_osm_pbf`: OpenStreetMap PBF/XML via pyosmium. Graph nodes are OSM nodes used
   by two or more ways (junctions) and way ends; intermediate nodes are folded into lengths
   (geodesic, WGS84).
+
+Both take ``split_at_vertices=True`` to make every shape point a node and every segment
+an edge: sparse networks (the NLS 1:1 M lines average ~5 km) then offer a node close to
+every point along the road, so :func:`connect_points` attaches cells to the road that
+passes them. Travel times between the unsplit nodes do not change.
 
 Nothing is dropped silently: rows the profile excludes for the mode (``[exclude]``) and,
 for OSM, ways with unknown or forbidden tags are counted in ``RoadNetwork.meta``; unknown
@@ -278,11 +283,22 @@ def _speeds_for(
     return speed
 
 
-def _edge_times(length_m: F64, speed_kmh: F64, ferry: np.ndarray, profile: SpeedProfile) -> F64:
+def _edge_times(
+    length_m: F64,
+    speed_kmh: F64,
+    ferry: np.ndarray,
+    profile: SpeedProfile,
+    boarding: np.ndarray | None = None,
+) -> F64:
+    """Travel time per edge. Ferry edges run at the ferry speed; the edges flagged in
+    ``boarding`` (default: every ferry edge) also pay the boarding time. Lines split at
+    their shape points flag only one piece per ferry line, so a crossing pays it once."""
     t = np.empty_like(length_m)
     road = ~ferry
     t[road] = length_m[road] / (speed_kmh[road] / 3.6)
-    t[ferry] = length_m[ferry] / (profile.ferry_speed_kmh / 3.6) + profile.ferry_boarding_s
+    t[ferry] = length_m[ferry] / (profile.ferry_speed_kmh / 3.6)
+    board = ferry if boarding is None else ferry & boarding
+    t[board] += profile.ferry_boarding_s
     return t
 
 
@@ -334,6 +350,7 @@ def read_roads(
     *,
     oneway_column: str | None = None,
     snap_m: float = 0.1,
+    split_at_vertices: bool = False,
 ) -> RoadNetwork:
     """Read a noded line layer (Shapefile, GeoPackage, GeoParquet, ...) into a network.
 
@@ -357,10 +374,42 @@ def read_roads(
     snap_m
         End points are merged into one node when their coordinates round to the same
         ``snap_m`` grid cell.
+    split_at_vertices
+        ``False`` (default): one edge per line part, between its end points, with the
+        shape points folded into its length. ``True``: every shape point becomes a node
+        and every segment between consecutive shape points an edge (own length, time and
+        midpoint; class, one-way, ferry and ``source_row`` inherited from the line), so
+        that points attach to the road actually passing them rather than to a junction
+        kilometres away. See *Splitting at shape points* below.
 
     MultiLineStrings are split into parts (one edge each). Ferry edges (profile
     ``[ferry.detect]``) take ``length / ferry speed + boarding``. Rows whose class is in
     the profile's ``[exclude]`` are left out and counted in ``meta["excluded"]``.
+
+    Splitting at shape points
+    -------------------------
+    The split network is a subdivision of the unsplit one: travel times between line end
+    points are the same (up to float summation order). To guarantee that, only end
+    points are merged across lines (as without splitting); a shape point is a node of its
+    own line only, even when another line has a point at the same place, because the
+    lines are noded and such a coincidence is a crossing without a junction (a bridge),
+    not a junction. ``meta["shape_points_at_other_nodes"]`` counts these coincidences:
+    when it is large the file is probably not noded. Consecutive points of a line that
+    snap to the same ``snap_m`` cell are one node (no zero-length edges); the segments
+    between them are counted in ``meta["collapsed_segments"]`` and
+    ``meta["collapsed_km"]`` and their length is added to the next edge of the line (the
+    previous one at its end), so line lengths are kept. A line part entirely within one
+    ``snap_m`` cell gives no edge (unsplit, it is a self-loop).
+
+    Ferry boarding is paid once per original ferry line part, on its first segment as
+    drawn (the one starting at the part's first point): a full crossing costs exactly
+    what the unsplit edge costs. Shape points inside a ferry line are mid-water nodes;
+    ``meta["ferry_shape_point"]`` flags them so that :func:`connect_points` can avoid
+    them (``node_mask=~net.meta["ferry_shape_point"]``).
+
+    Node ids: the line end points come first, ``0 .. meta["end_point_nodes"] - 1``, in
+    the same order as without splitting; then the shape points, in file order.
+    ``meta["shape_point"]`` flags the latter.
     """
     import pyogrio
     import pyogrio.raw
@@ -372,11 +421,20 @@ def read_roads(
     where = f"{path}" + (f" (layer {layer!r})" if layer is not None else "")
     if not np.isfinite(snap_m) or snap_m <= 0:
         raise ValueError(f"snap_m must be > 0, got {snap_m}")
+    # Every open of a shapefile matches its .prj against the PROJ database (~45 ms for
+    # the NLS file, more than reading its data), so a shapefile is opened once, reading
+    # all its (dBase, cheap) columns; other formats are inspected first so that only the
+    # needed columns of possibly wide layers are read.
+    low = path.lower()
+    one_pass = low.endswith((".shp", ".dbf", ".shz", ".shp.zip"))
     try:
-        info = pyogrio.read_info(path, layer=layer)
+        if one_pass:
+            meta_in, _, wkb, field_data = pyogrio.raw.read(path, layer=layer)
+            fields = [str(f) for f in meta_in["fields"]]
+        else:
+            fields = [str(f) for f in pyogrio.read_info(path, layer=layer)["fields"]]
     except Exception as e:  # pyogrio raises DataSourceError / DataLayerError
         raise RoadDataError(f"{where}: cannot open road layer: {e}") from e
-    fields = [str(f) for f in info["fields"]]
     if class_column is None:
         present = [s for s in profile.class_speeds_kmh if s in fields]
         if not present:
@@ -405,9 +463,11 @@ def read_roads(
         dict.fromkeys([class_column, *ferry_cols] + ([oneway_column] if oneway_column else []))
     )
 
-    meta_in, _, wkb, field_data = pyogrio.raw.read(path, layer=layer, columns=columns)
+    if not one_pass:
+        meta_in, _, wkb, field_data = pyogrio.raw.read(path, layer=layer, columns=columns)
     t_read = time.perf_counter() - t0
     data = dict(zip([str(c) for c in meta_in["fields"]], field_data, strict=True))
+    data = {c: data[c] for c in columns}
     file_crs = crs if crs is not None else meta_in.get("crs")
     src_crs = _parse_crs(file_crs, where)
     n_rows = len(wkb)
@@ -442,6 +502,9 @@ def read_roads(
     coords = shapely.get_coordinates(parts)
 
     # ------------------------------------------------------------ CRS / lengths
+    # seg_all[i]: length of the segment from coordinate i to i + 1 (meaningful only
+    # where both belong to the same part); needed only when splitting
+    seg_all: F64 | None = None
     if _is_metric_projected(src_crs):
         out_crs = src_crs
         length = shapely.length(parts)
@@ -452,6 +515,7 @@ def read_roads(
             lonlat = pyproj.Transformer.from_crs(src_crs, "EPSG:4326", always_xy=True)
             lon, lat = lonlat.transform(coords[:, 0], coords[:, 1])
             seg = _geodesic_segments(np.asarray(lon), np.asarray(lat))
+            seg_all = seg
             same = np.ones(coords.shape[0] - 1, dtype=bool)
             ends = np.cumsum(ncoord)[:-1] - 1  # index of each part's last point
             same[ends] = False  # segments crossing part boundaries
@@ -475,18 +539,36 @@ def read_roads(
         raise RoadDataError(
             f"{where}: rows {_rows_text(np.unique(rows))} have non-finite coordinates"
         )
-    mid = shapely.get_coordinates(shapely.line_interpolate_point(parts, 0.5, normalized=True))
 
     # ------------------------------------------------------------------- nodes
     last = np.cumsum(ncoord) - 1
     first = last - ncoord + 1
     ends_xy = np.concatenate([coords[first], coords[last]])
     grid = np.round(ends_xy / snap_m).astype(np.int64)
-    _, first_idx, inverse = np.unique(grid, axis=0, return_index=True, return_inverse=True)
+    _, first_idx, inverse = np.unique(_cell_keys(grid), return_index=True, return_inverse=True)
     inverse = inverse.reshape(-1)
     node_xy = ends_xy[first_idx]
+    n_end_nodes = node_xy.shape[0]
     n_parts = parts.size
-    tail, head = inverse[:n_parts].astype(np.int64), inverse[n_parts:].astype(np.int64)
+
+    # ------------------------------------------------------------------- edges
+    split_meta: dict[str, Any] = {}
+    if split_at_vertices:
+        if seg_all is None:  # planar (input or reprojected) coordinates
+            d = np.diff(coords, axis=0)
+            seg_all = np.hypot(d[:, 0], d[:, 1])
+        e_part, e_tail, e_head, e_len, e_mid, shape_xy, split_meta = _split_parts(
+            coords, ncoord, inverse, n_end_nodes, seg_all, snap_m
+        )
+        node_xy = np.concatenate([node_xy, shape_xy])
+        # the first segment (as drawn) of each part pays a ferry's boarding time
+        e_first = np.concatenate([[True], e_part[1:] != e_part[:-1]])
+    else:
+        e_part = np.arange(n_parts, dtype=np.int64)
+        e_tail, e_head = inverse[:n_parts].astype(np.int64), inverse[n_parts:].astype(np.int64)
+        e_len = length
+        e_mid = shapely.get_coordinates(shapely.line_interpolate_point(parts, 0.5, normalized=True))
+        e_first = np.ones(n_parts, dtype=bool)
 
     # ------------------------------------------------------- classes and times
     classes = np.asarray(data[class_column])[part_row]
@@ -515,31 +597,51 @@ def read_roads(
         ow = _parse_oneway(np.asarray(data[oneway_column])[part_row], where, oneway_column)
     else:
         ow = np.zeros(n_parts, dtype=np.int8)
-    rev = ow == -1
-    tail[rev], head[rev] = head[rev].copy(), tail[rev].copy()
-    keep = ~excluded
-    time_s = _edge_times(length[keep], speed[keep], ferry[keep], profile)
+    # per edge from here on (one edge per part, or per segment when splitting)
+    rev = ow[e_part] == -1
+    e_tail[rev], e_head[rev] = e_head[rev].copy(), e_tail[rev].copy()
+    keep = ~excluded[e_part]
+    kp = e_part[keep]
+    time_s = _edge_times(e_len[keep], speed[kp], ferry[kp], profile, boarding=e_first[keep])
 
-    # drop nodes only used by excluded edges and renumber
-    tail, head = tail[keep], head[keep]
+    # drop nodes only used by excluded edges and renumber (order is kept, so line end
+    # points stay first when splitting)
+    tail, head = e_tail[keep], e_head[keep]
     used = np.zeros(node_xy.shape[0], dtype=bool)
     used[tail] = True
     used[head] = True
     new_id = np.cumsum(used) - 1
+    tail, head = new_id[tail], new_id[head]
+    if split_at_vertices:
+        n_used_end = int(used[:n_end_nodes].sum())
+        shape_point = np.arange(int(used.sum())) >= n_used_end
+        ferry_node = np.zeros(shape_point.size, dtype=bool)
+        ferry_node[tail[ferry[kp]]] = True
+        ferry_node[head[ferry[kp]]] = True
+        # coincidences counted among the nodes actually kept
+        node_grid = np.round(node_xy[used] / snap_m).astype(np.int64)
+        _, g_inv, g_cnt = np.unique(_cell_keys(node_grid), return_inverse=True, return_counts=True)
+        split_meta.update(
+            end_point_nodes=n_used_end,
+            shape_point=shape_point,
+            ferry_shape_point=ferry_node & shape_point,
+            shape_points_at_other_nodes=int((shape_point & (g_cnt[g_inv.reshape(-1)] > 1)).sum()),
+        )
+    out_epsg = out_crs.to_epsg()  # slow for WKT without an authority code: once
     net = RoadNetwork(
         x=node_xy[used, 0],
         y=node_xy[used, 1],
-        crs=out_crs.to_wkt() if out_crs.to_epsg() is None else f"EPSG:{out_crs.to_epsg()}",
-        tail=new_id[tail],
-        head=new_id[head],
-        length_m=length[keep],
+        crs=out_crs.to_wkt() if out_epsg is None else f"EPSG:{out_epsg}",
+        tail=tail,
+        head=head,
+        length_m=e_len[keep],
         time_s=time_s,
-        road_class=classes[keep],
-        oneway=(ow != 0)[keep],
-        ferry=ferry[keep],
-        mid_x=mid[keep, 0],
-        mid_y=mid[keep, 1],
-        source_row=part_row[keep],
+        road_class=classes[kp],
+        oneway=(ow != 0)[kp],
+        ferry=ferry[kp],
+        mid_x=e_mid[keep, 0],
+        mid_y=e_mid[keep, 1],
+        source_row=part_row[kp],
         class_column=class_column,
         profile=profile,
         meta={
@@ -551,6 +653,8 @@ def read_roads(
             "oneway_column": oneway_column,
             "ferry_columns": ferry_cols,
             "excluded": excluded_meta,
+            "split_at_vertices": bool(split_at_vertices),
+            **split_meta,
             "read_s": t_read,
             "load_s": time.perf_counter() - t0,
         },
@@ -558,11 +662,89 @@ def read_roads(
     return net
 
 
+def _cell_keys(grid: npt.NDArray[np.int64]) -> np.ndarray:
+    """One sortable key per row of integer grid cells ``(gx, gy)``, ordered like the
+    rows lexicographically: an int64 ``gx * span + gy`` when it fits (a 1-D sort is
+    several times faster than ``np.unique(axis=0)``), else the rows themselves viewed as
+    structured records (same order, the slow path)."""
+    if grid.shape[0] == 0:
+        return np.zeros(0, dtype=np.int64)
+    lo = grid.min(axis=0)
+    span = grid.max(axis=0) - lo + 1
+    if float(span[0]) * float(span[1]) < 2.0**62:
+        g = grid - lo
+        return g[:, 0] * span[1] + g[:, 1]
+    g = np.ascontiguousarray(grid)
+    return g.view([("x", np.int64), ("y", np.int64)]).ravel()
+
+
+def _split_parts(
+    coords: F64,
+    ncoord: npt.NDArray[np.integer],
+    end_node: npt.NDArray[np.integer],
+    n_end_nodes: int,
+    seg_all: F64,
+    snap_m: float,
+) -> tuple[I64, I64, I64, F64, F64, F64, dict[str, Any]]:
+    """One edge per segment between consecutive shape points of each line part.
+
+    ``end_node`` holds the node of every part's first point, then of every part's last
+    point (ids < ``n_end_nodes``). Interior shape points get new ids from ``n_end_nodes``
+    on, one per run of consecutive points of a part that snap to the same ``snap_m``
+    cell. Returns per edge ``(part, tail, head, length, midpoint xy)``, the coordinates
+    of the new nodes and counts for ``meta``.
+    """
+    n_parts = ncoord.size
+    nc = coords.shape[0]
+    coord_part = np.repeat(np.arange(n_parts, dtype=np.int64), ncoord)
+    g = np.round(coords / snap_m).astype(np.int64)
+    # a run = consecutive points of one part in the same snap cell = one node
+    new_run = np.ones(nc, dtype=bool)
+    new_run[1:] = (coord_part[1:] != coord_part[:-1]) | (g[1:] != g[:-1]).any(axis=1)
+    run = np.cumsum(new_run) - 1
+    run_start = np.flatnonzero(new_run)
+    last = np.cumsum(ncoord) - 1
+    first = last - ncoord + 1
+    run_node = np.full(run_start.size, -1, dtype=np.int64)
+    # the runs holding a part's first / last point are its (shared) end nodes; when one
+    # run holds both, both ends snapped to the same cell and so are the same node
+    run_node[run[last]] = end_node[n_parts:]
+    run_node[run[first]] = end_node[:n_parts]
+    private = run_node < 0
+    run_node[private] = n_end_nodes + np.arange(int(private.sum()), dtype=np.int64)
+    shape_xy = coords[run_start[private]]
+
+    same_part = coord_part[1:] == coord_part[:-1]
+    seg = np.flatnonzero(same_part & (run[1:] != run[:-1]))
+    collapsed = same_part & (run[1:] == run[:-1])
+    # the length inside a run (collapsed segments) goes to the edge leaving the run, or,
+    # for a part's last run, to the edge entering it: line lengths (and so travel times
+    # between end points) stay those of the unsplit network
+    internal = np.bincount(
+        run[:-1][collapsed], weights=seg_all[collapsed], minlength=run_start.size
+    )
+    e_part = coord_part[seg]
+    last_of_part = np.concatenate([e_part[1:] != e_part[:-1], [True]])
+    e_len = seg_all[seg] + internal[run[seg]]
+    e_len[last_of_part] += internal[run[seg + 1]][last_of_part]
+    e_mid = (coords[seg] + coords[seg + 1]) / 2  # segments are straight
+    meta = {
+        "collapsed_segments": int(collapsed.sum()),
+        "collapsed_km": float(seg_all[collapsed].sum() / 1000),
+    }
+    return e_part, run_node[run[seg]], run_node[run[seg + 1]], e_len, e_mid, shape_xy, meta
+
+
 # ================================================================ read_osm_pbf
 _FORBIDDEN_ACCESS = {"no", "private"}
 
 
-def read_osm_pbf(path: str | Path, profile: SpeedProfile | str | Path) -> RoadNetwork:
+def read_osm_pbf(
+    path: str | Path,
+    profile: SpeedProfile | str | Path,
+    *,
+    split_at_vertices: bool = False,
+) -> RoadNetwork:
     """Read OpenStreetMap ways usable by the profile's mode into a network.
 
     Ways are kept when their ``highway`` value has a speed in ``[speeds_kmh.highway]``
@@ -576,6 +758,15 @@ def read_osm_pbf(path: str | Path, profile: SpeedProfile | str | Path) -> RoadNe
     geodesic. Skipped ways are counted in ``meta`` (``excluded``, ``unknown_highway``,
     ``access_forbidden``, ``unknown_oneway``, ``ways_without_located_segment`` for ways
     whose nodes lie outside the extract); unknown ``highway`` values also warn.
+
+    ``split_at_vertices=True`` makes every located OSM node of a kept way a graph node
+    and every segment between consecutive nodes an edge (as in :func:`read_roads`).
+    Nodes are OSM nodes, so shared nodes are junctions as before and the split network
+    is a subdivision of the unsplit one (same times between its nodes). Ferry boarding
+    is paid on the first segment of each edge the unsplit reader would make, i.e. once
+    per crossing; ``meta["shape_point"]`` flags nodes that exist only because of the
+    split and ``meta["ferry_shape_point"]`` those inside ferry routes (mid-water: exclude
+    them from :func:`connect_points` with ``node_mask``).
     """
     import osmium
 
@@ -703,7 +894,8 @@ def read_osm_pbf(path: str | Path, profile: SpeedProfile | str | Path) -> RoadNe
     _, uinv, ucount = np.unique(ref[in_seg], return_inverse=True, return_counts=True)
     count = np.zeros(n, dtype=np.int64)
     count[in_seg] = ucount[uinv.reshape(-1)]
-    is_node = in_seg & ((count >= 2) | ~prev_ok | ~next_ok)
+    junction = in_seg & ((count >= 2) | ~prev_ok | ~next_ok)  # nodes without splitting
+    is_node = in_seg if split_at_vertices else junction
     start = is_node & next_ok
     edge_of_entry = np.cumsum(start) - 1
     s = np.flatnonzero(seg_ok)
@@ -757,7 +949,18 @@ def read_osm_pbf(path: str | Path, profile: SpeedProfile | str | Path) -> RoadNe
     ferry = np.asarray(way_ferry, dtype=bool)[ew]
     speed = np.full(n_edges, np.nan)
     speed[~ferry] = pd.Series(classes[~ferry], dtype=object).map(speeds).to_numpy(dtype=np.float64)
+    # boarding once per unsplit edge: on the pieces that start at an unsplit node (all
+    # edges when not splitting)
+    boarding = junction[tail_entry]
     meta["node_refs"] = node_refs
+    meta["split_at_vertices"] = bool(split_at_vertices)
+    if split_at_vertices:
+        shape_point = ~junction[node_entry]
+        ferry_node = np.zeros(node_refs.size, dtype=bool)
+        ferry_node[tail[ferry]] = True
+        ferry_node[head[ferry]] = True
+        meta["shape_point"] = shape_point
+        meta["ferry_shape_point"] = ferry_node & shape_point
     meta["load_s"] = time.perf_counter() - t0
     return RoadNetwork(
         x=px[node_entry],
@@ -766,7 +969,7 @@ def read_osm_pbf(path: str | Path, profile: SpeedProfile | str | Path) -> RoadNe
         tail=tail,
         head=head,
         length_m=length,
-        time_s=_edge_times(length, speed, ferry, profile),
+        time_s=_edge_times(length, speed, ferry, profile, boarding=boarding),
         road_class=classes,
         oneway=w_ow != 0,
         ferry=ferry,

@@ -103,6 +103,9 @@ fn valid_weight(x: f64) -> bool {
 pub struct Graph {
     first_out: Vec<usize>,
     arcs: Vec<Arc>,
+    /// Smallest and largest time of an arc that is not a self loop (+inf / 0 if none).
+    min_arc_time: f64,
+    max_arc_time: f64,
 }
 
 impl Graph {
@@ -195,7 +198,33 @@ impl Graph {
                 next[from] += 1;
             }
         }
-        Ok(Graph { first_out, arcs })
+        let mut min_arc_time = f64::INFINITY;
+        let mut max_arc_time = 0.0f64;
+        for u in 0..n {
+            for a in &arcs[first_out[u]..first_out[u + 1]] {
+                // A self loop can never improve a label, so it does not limit the buckets.
+                if a.head as usize != u {
+                    min_arc_time = min_arc_time.min(a.time);
+                    max_arc_time = max_arc_time.max(a.time);
+                }
+            }
+        }
+        Ok(Graph {
+            first_out,
+            arcs,
+            min_arc_time,
+            max_arc_time,
+        })
+    }
+
+    /// Smallest travel time of an arc other than a self loop (`inf` without such arcs).
+    pub fn min_arc_time(&self) -> f64 {
+        self.min_arc_time
+    }
+
+    /// Largest travel time of an arc other than a self loop (0 without such arcs).
+    pub fn max_arc_time(&self) -> f64 {
+        self.max_arc_time
     }
 
     pub fn num_nodes(&self) -> usize {
@@ -211,6 +240,15 @@ impl Graph {
     pub fn out_arcs(&self, u: u32) -> &[Arc] {
         let u = u as usize;
         &self.arcs[self.first_out[u]..self.first_out[u + 1]]
+    }
+
+    /// Ask the CPU to start loading `u`'s arcs (a hint; it never faults).
+    #[inline(always)]
+    pub fn prefetch_arcs(&self, u: u32) {
+        let start = self.first_out[u as usize];
+        if let Some(arc) = self.arcs.get(start) {
+            crate::prefetch::prefetch(arc);
+        }
     }
 
     pub fn first_out(&self) -> &[usize] {

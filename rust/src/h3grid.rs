@@ -7,8 +7,10 @@ use h3o::{CellIndex, LatLng, Resolution};
 pub fn latlng_to_cells(lat: &[f64], lng: &[f64], resolution: u8) -> Result<Vec<u64>, String> {
     let res = Resolution::try_from(resolution)
         .map_err(|_| format!("H3 resolution must be in 0..15, got {resolution}"))?;
-    lat.iter()
-        .zip(lng)
+    // Parallel: ~300 ns per point in h3o, and loaders convert millions of sample points.
+    use rayon::prelude::*;
+    lat.par_iter()
+        .zip(lng.par_iter())
         .enumerate()
         .map(|(i, (&la, &lo))| {
             LatLng::new(la, lo)
@@ -32,6 +34,26 @@ pub fn cell_centers(cells: &[u64]) -> Result<(Vec<f64>, Vec<f64>), String> {
     Ok((lat, lng))
 }
 
+/// All children at `resolution` of each cell, concatenated in input order (each cell's
+/// children ascending). Used to fill a coarse cover of a study area with fine cells.
+pub fn cell_children(cells: &[u64], resolution: u8) -> Result<Vec<u64>, String> {
+    let res = Resolution::try_from(resolution)
+        .map_err(|_| format!("H3 resolution must be in 0..15, got {resolution}"))?;
+    let mut out = Vec::new();
+    for (i, &c) in cells.iter().enumerate() {
+        let cell = CellIndex::try_from(c)
+            .map_err(|_| format!("entry {i}: {c:#x} is not a valid H3 cell index"))?;
+        if cell.resolution() > res {
+            return Err(format!(
+                "entry {i}: cell {c:x} is finer (resolution {}) than {resolution}",
+                u8::from(cell.resolution())
+            ));
+        }
+        out.extend(cell.children(res).map(u64::from));
+    }
+    Ok(out)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -46,5 +68,17 @@ mod tests {
         assert_eq!(latlng_to_cells(&lat, &lng, 8).unwrap(), cells);
         assert!(latlng_to_cells(&[f64::NAN], &[0.0], 8).is_err());
         assert!(cell_centers(&[12345]).is_err());
+    }
+
+    #[test]
+    fn children_of_a_cell_are_seven_per_level() {
+        let cells = latlng_to_cells(&[60.17], &[24.94], 6).unwrap();
+        let kids = cell_children(&cells, 8).unwrap();
+        assert_eq!(kids.len(), 49);
+        let (lat, lng) = cell_centers(&kids).unwrap();
+        // Every child's centre lies near the parent (res-6 edge ~3.7 km).
+        assert!(lat.iter().all(|&x| (x - 60.17).abs() < 0.1));
+        assert!(lng.iter().all(|&x| (x - 24.94).abs() < 0.2));
+        assert!(cell_children(&kids, 6).is_err());
     }
 }

@@ -6,7 +6,9 @@
 pub mod batch;
 pub mod graph;
 pub mod h3grid;
+pub mod hexgraph;
 pub mod histogram;
+pub mod prefetch;
 pub mod radix_heap;
 pub mod scan;
 pub mod search;

@@ -469,6 +469,76 @@ fn cell_centers<'py>(
     Ok((lat.into_pyarray(py), lng.into_pyarray(py)))
 }
 
+/// Hexagon friction graph from sorted unique H3 cells and a speed (km/h) per cell
+/// (`<= 0` or NaN: impassable). Built and stored in Rust: no edge arrays cross into
+/// Python, which keeps national graphs (millions of cells) within memory.
+#[pyfunction]
+fn hex_graph(
+    py: Python<'_>,
+    cells: PyReadonlyArray1<'_, u64>,
+    speed_kmh: PyReadonlyArray1<'_, f64>,
+) -> PyResult<PyGraph> {
+    let (cells, speed) = (cells.as_slice()?, speed_kmh.as_slice()?);
+    let graph = py
+        .detach(|| crate::hexgraph::hex_graph(cells, speed))
+        .map_err(value_error)?;
+    Ok(PyGraph {
+        inner: Arc::new(graph),
+    })
+}
+
+/// The undirected edge rows `(tail, head, time_s, length_m)` of a hexagon friction graph
+/// (for inspection and tests; `hex_graph` builds the graph without them).
+#[pyfunction]
+#[allow(clippy::type_complexity)]
+fn hex_edges<'py>(
+    py: Python<'py>,
+    cells: PyReadonlyArray1<'py, u64>,
+    speed_kmh: PyReadonlyArray1<'py, f64>,
+) -> PyResult<(
+    Bound<'py, PyArray1<i64>>,
+    Bound<'py, PyArray1<i64>>,
+    Bound<'py, PyArray1<f64>>,
+    Bound<'py, PyArray1<f64>>,
+)> {
+    let (cells, speed) = (cells.as_slice()?, speed_kmh.as_slice()?);
+    let e = py
+        .detach(|| crate::hexgraph::hex_edges(cells, speed))
+        .map_err(value_error)?;
+    Ok((
+        e.tail.into_pyarray(py),
+        e.head.into_pyarray(py),
+        e.time.into_pyarray(py),
+        e.length.into_pyarray(py),
+    ))
+}
+
+/// Node id of each query cell in the sorted cell array (-1 when absent).
+#[pyfunction]
+fn cell_nodes<'py>(
+    py: Python<'py>,
+    cells: PyReadonlyArray1<'py, u64>,
+    query: PyReadonlyArray1<'py, u64>,
+) -> PyResult<Bound<'py, PyArray1<i64>>> {
+    let (cells, query) = (cells.as_slice()?, query.as_slice()?);
+    let out = py.detach(|| crate::hexgraph::cell_nodes(cells, query));
+    Ok(out.into_pyarray(py))
+}
+
+/// All children at `resolution` of each cell (uint64), concatenated in input order.
+#[pyfunction]
+fn cell_children<'py>(
+    py: Python<'py>,
+    cells: PyReadonlyArray1<'py, u64>,
+    resolution: u8,
+) -> PyResult<Bound<'py, PyArray1<u64>>> {
+    let cells = cells.as_slice()?;
+    let out = py
+        .detach(|| crate::h3grid::cell_children(cells, resolution))
+        .map_err(PyValueError::new_err)?;
+    Ok(out.into_pyarray(py))
+}
+
 #[pymodule]
 fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
@@ -479,5 +549,9 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(edge_scan, m)?)?;
     m.add_function(wrap_pyfunction!(latlng_to_cells, m)?)?;
     m.add_function(wrap_pyfunction!(cell_centers, m)?)?;
+    m.add_function(wrap_pyfunction!(hex_graph, m)?)?;
+    m.add_function(wrap_pyfunction!(hex_edges, m)?)?;
+    m.add_function(wrap_pyfunction!(cell_nodes, m)?)?;
+    m.add_function(wrap_pyfunction!(cell_children, m)?)?;
     Ok(())
 }

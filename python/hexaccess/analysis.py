@@ -1,0 +1,632 @@
+"""The figures of an accessibility study as pandas tables.
+
+Every function takes an :class:`~hexaccess.accessibility.AccessibilityResult` (the
+per-cell nearest-office times) and returns a :class:`pandas.DataFrame` whose
+``attrs["provenance"]`` says how it was made (the result's provenance plus the
+parameters of the figure), so a table written to disk can be reproduced and cited
+(:func:`write_tables` writes the provenance beside the CSV files).
+
+Conventions, the same everywhere:
+
+- Shares are of **all** people of the population column, unreachable people included,
+  so a band table's shares plus the unreachable share sum to 100 %.
+- A time band ``[a, b)`` holds times ``a <= t < b``; "within *m* minutes" means
+  ``t < m`` (the cumulative share at the band edge *m*), "within *k* km" means
+  ``d <= k`` (the 2013 criterion says "at most 40 km").
+- Means of time and distance are over the *reached* people (unreachable people have no
+  time); the unreachable population is always reported beside them.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import warnings
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+
+from hexaccess.accessibility import AccessGraph, AccessibilityInputError, AccessibilityResult, solve
+
+__all__ = [
+    "Comparison",
+    "LanguageAccess",
+    "band_table",
+    "catchments",
+    "compare",
+    "coverage",
+    "language_access",
+    "means",
+    "municipality_table",
+    "solve_network",
+    "swedish_service_offices",
+    "write_tables",
+]
+
+#: Columns of ``bands.csv`` (a contract shared with ``hexaccess run``), after ``band``.
+BAND_COLUMNS = ["band_start_min", "band_end_min", "population", "share_pct", "cumulative_pct"]
+
+
+class AnalysisInputError(ValueError):
+    """Arguments that cannot give a meaningful figure (band width <= 0, unknown column...)."""
+
+
+# ----------------------------------------------------------------- helpers
+def _column(result: AccessibilityResult, column: str | None) -> str:
+    """The population column to use; unknown names raise with the known ones listed."""
+    column = column or result.columns[0]
+    if column not in result.columns:
+        raise AnalysisInputError(
+            f"unknown population column {column!r}; this result has {list(result.columns)}"
+        )
+    return column
+
+
+def _columns(result: AccessibilityResult, columns: Sequence[str] | str | None) -> list[str]:
+    if columns is None:
+        return list(result.columns)
+    if isinstance(columns, str):
+        columns = [columns]
+    return [_column(result, c) for c in columns]
+
+
+def _with_provenance(
+    frame: pd.DataFrame, result: AccessibilityResult, figure: str, **params: Any
+) -> pd.DataFrame:
+    frame.attrs["provenance"] = {**result.provenance, "figure": figure, "parameters": params}
+    return frame
+
+
+def _arrays(
+    cells: pd.DataFrame, column: str
+) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64], npt.NDArray[np.float64]]:
+    """(minutes, km, people) per cell; unreachable cells have inf minutes and km."""
+    t = cells["time_s"].to_numpy(dtype=float) / 60.0
+    d = cells["distance_m"].to_numpy(dtype=float) / 1000.0
+    w = cells[column].to_numpy(dtype=float)
+    return t, d, w
+
+
+def _bands_of(
+    minutes: npt.NDArray[np.float64],
+    people: npt.NDArray[np.float64],
+    band_minutes: float,
+    max_minutes: float | None = None,
+) -> pd.DataFrame:
+    """Band table rows (with an ``unreachable`` row) from per-cell minutes and people."""
+    if not (np.isfinite(band_minutes) and band_minutes > 0):
+        raise AnalysisInputError(f"band width must be > 0 minutes, got {band_minutes}")
+    reached = np.isfinite(minutes)
+    top = minutes[reached].max() if reached.any() else 0.0
+    if max_minutes is not None:
+        top = max(top, max_minutes - 1e-9)
+    # Enough bands to hold the longest time (a time equal to an edge opens the next band).
+    n = int(np.floor(top / band_minutes)) + 1
+    edges = np.arange(n + 1) * float(band_minutes)
+    pop, _ = np.histogram(minutes[reached], bins=edges, weights=people[reached])
+    total = float(people.sum())
+    unreachable = float(people[~reached].sum())
+    share = pop / total * 100.0 if total > 0 else np.full(n, np.nan)
+    labels = [f"{a:g}-{b:g}" for a, b in itertools.pairwise(edges)]
+    frame = pd.DataFrame(
+        {
+            "band": [*labels, "unreachable"],
+            "band_start_min": [*edges[:-1], np.nan],
+            "band_end_min": [*edges[1:], np.nan],
+            "population": [*pop, unreachable],
+            "share_pct": [*share, unreachable / total * 100.0 if total > 0 else np.nan],
+        }
+    )
+    frame["cumulative_pct"] = frame["share_pct"].cumsum()
+    return frame
+
+
+def _network_offices(result: AccessibilityResult) -> npt.NDArray[np.int64]:
+    """Indices of the offices that were searched: recorded by :func:`solve_network`; a
+    result of plain ``solve(access)`` searched all the study's offices."""
+    default = np.arange(len(result.access.offices))
+    return np.asarray(result.provenance.get("office_indices", default), dtype=np.int64)
+
+
+def solve_network(
+    access: AccessGraph,
+    offices: npt.ArrayLike | None = None,
+    columns: Sequence[str] | None = None,
+    *,
+    name: str = "",
+    provenance_info: Mapping[str, Any] | None = None,
+) -> AccessibilityResult:
+    """:func:`~hexaccess.accessibility.solve` for one office network (indices into
+    ``access.offices``, default all), recording the network's name and office indices in
+    the provenance so that every figure knows which offices were open (an open office
+    that is nobody's nearest still gets a catchment row)."""
+    idx = np.arange(len(access.offices)) if offices is None else np.asarray(offices)
+    check_office_set(access, idx, name)
+    info = {**(provenance_info or {}), "office_indices": idx.astype(int).tolist()}
+    if name:
+        info["network"] = name
+    return solve(access, columns, offices=idx.astype(np.int64), provenance_info=info)
+
+
+# ------------------------------------------------------------------ figures
+def band_table(
+    result: AccessibilityResult,
+    band_minutes: float = 10.0,
+    column: str | None = None,
+    *,
+    max_minutes: float | None = None,
+) -> pd.DataFrame:
+    """Population by travel-time band of any width, for any population column.
+
+    Columns: ``band`` (label, e.g. ``"10-20"``), then the ``bands.csv`` columns
+    ``band_start_min, band_end_min, population, share_pct, cumulative_pct``. Bands run from
+    0 to the band holding the longest time (at least to ``max_minutes``); the last row,
+    ``band == "unreachable"`` (NaN edges), holds the people no office reaches, so the
+    cumulative share ends at 100 %.
+    """
+    column = _column(result, column)
+    t, _, w = _arrays(result.cells, column)
+    frame = _bands_of(t, w, band_minutes, max_minutes)
+    return _with_provenance(frame, result, "bands", band_minutes=band_minutes, column=column)
+
+
+def coverage(
+    result: AccessibilityResult,
+    minutes: Sequence[float] = (30, 60, 90),
+    km: Sequence[float] = (40,),
+    columns: Sequence[str] | str | None = None,
+) -> pd.DataFrame:
+    """Share of people within each time (``t < m`` minutes) and distance (``d <= k`` km)
+    threshold, for each population column.
+
+    Columns: ``column, measure`` (``"minutes"`` or ``"km"``), ``threshold``,
+    ``population_within``, ``population_total``, ``share_pct``.
+    """
+    rows = []
+    for col in _columns(result, columns):
+        t, d, w = _arrays(result.cells, col)
+        total = float(w.sum())
+        for measure, values, x, within in (
+            ("minutes", minutes, t, np.less),
+            ("km", km, d, np.less_equal),
+        ):
+            for v in values:
+                if not (np.isfinite(v) and v > 0):
+                    raise AnalysisInputError(f"coverage threshold must be > 0, got {v} {measure}")
+                inside = float(w[within(x, float(v))].sum())
+                rows.append(
+                    {
+                        "column": col,
+                        "measure": measure,
+                        "threshold": float(v),
+                        "population_within": inside,
+                        "population_total": total,
+                        "share_pct": inside / total * 100.0 if total > 0 else np.nan,
+                    }
+                )
+    frame = pd.DataFrame(rows)
+    return _with_provenance(frame, result, "coverage", minutes=list(minutes), km=list(km))
+
+
+def means(result: AccessibilityResult, columns: Sequence[str] | str | None = None) -> pd.DataFrame:
+    """Population-weighted mean travel time and distance for each population column.
+
+    Columns: ``column, population_total, population_reached, population_unreachable,
+    mean_time_min, mean_distance_km`` (means over reached people).
+    """
+    rows = []
+    for col in _columns(result, columns):
+        t, d, w = _arrays(result.cells, col)
+        ok = np.isfinite(t)
+        reached = float(w[ok].sum())
+        rows.append(
+            {
+                "column": col,
+                "population_total": float(w.sum()),
+                "population_reached": reached,
+                "population_unreachable": float(w[~ok].sum()),
+                "mean_time_min": float((t[ok] * w[ok]).sum() / reached) if reached else np.nan,
+                "mean_distance_km": float((d[ok] * w[ok]).sum() / reached) if reached else np.nan,
+            }
+        )
+    return _with_provenance(pd.DataFrame(rows), result, "means")
+
+
+def catchments(
+    result: AccessibilityResult,
+    column: str | None = None,
+    visits_per_person: Mapping[str, float] | None = None,
+) -> pd.DataFrame:
+    """One row per office of the searched network: who has it as their nearest office.
+
+    Columns: ``office`` (index into the study's offices), ``name``, ``municipality``,
+    ``population`` (of ``column``), ``share_pct``, ``cells``, ``mean_time_min``,
+    ``max_time_min``, ``mean_distance_km``, ``max_distance_km`` (maxima over populated
+    cells), then, for ``visits_per_person = {agency: visits per person per year}``, one
+    ``visits_<agency>`` column of expected yearly visits (catchment population × rate)
+    and ``visits_total``. Offices nobody has as nearest get population 0 and NaN times.
+    Written to ``offices.csv``.
+    """
+    column = _column(result, column)
+    cells = result.cells
+    t, d, w = _arrays(cells, column)
+    office = cells["office"].to_numpy()
+    offices = result.access.offices.frame
+    idx = np.union1d(_network_offices(result), np.unique(office[office >= 0]))
+    frame = pd.DataFrame(
+        {
+            "office": idx,
+            "name": offices["name"].to_numpy()[idx],
+            "municipality": offices["municipality"].to_numpy()[idx],
+        }
+    )
+    live = (office >= 0) & (w > 0)
+    g = pd.DataFrame({"office": office[live], "w": w[live], "t": t[live], "d": d[live]})
+    g["wt"], g["wd"] = g["w"] * g["t"], g["w"] * g["d"]
+    agg = g.groupby("office").agg(
+        population=("w", "sum"),
+        cells=("w", "size"),
+        wt=("wt", "sum"),
+        wd=("wd", "sum"),
+        max_time_min=("t", "max"),
+        max_distance_km=("d", "max"),
+    )
+    frame = frame.join(agg, on="office")
+    frame["population"] = frame["population"].fillna(0.0)
+    frame["cells"] = frame["cells"].fillna(0).astype(int)
+    total = float(w.sum())
+    frame["share_pct"] = frame["population"] / total * 100.0 if total > 0 else np.nan
+    with np.errstate(invalid="ignore", divide="ignore"):
+        frame["mean_time_min"] = frame["wt"] / frame["population"]
+        frame["mean_distance_km"] = frame["wd"] / frame["population"]
+    frame = frame[
+        [
+            "office",
+            "name",
+            "municipality",
+            "population",
+            "share_pct",
+            "cells",
+            "mean_time_min",
+            "max_time_min",
+            "mean_distance_km",
+            "max_distance_km",
+        ]
+    ]
+    if visits_per_person:
+        for agency, rate in visits_per_person.items():
+            if not (np.isfinite(rate) and rate >= 0):
+                raise AnalysisInputError(
+                    f"visits per person per year for {agency!r} must be >= 0, got {rate}"
+                )
+            frame[f"visits_{agency}"] = frame["population"] * float(rate)
+        frame["visits_total"] = frame[[f"visits_{a}" for a in visits_per_person]].sum(axis=1)
+    return _with_provenance(
+        frame,
+        result,
+        "catchments",
+        column=column,
+        visits_per_person=dict(visits_per_person or {}),
+    )
+
+
+def municipality_table(
+    result: AccessibilityResult,
+    column: str | None = None,
+    municipalities: pd.DataFrame | None = None,
+    within_minutes: float = 60.0,
+) -> pd.DataFrame:
+    """Travel to the assigned office by municipality of residence.
+
+    Columns: ``municipality``, ``name`` (when a table from
+    :func:`hexaccess.offices.read_municipalities` is given), ``population``,
+    ``population_unreachable``, ``mean_time_min``, ``max_time_min``, ``mean_distance_km``,
+    ``max_distance_km`` (population-weighted means and maxima over populated reached
+    cells), ``share_within_<m>min_pct`` (of all the municipality's people),
+    ``rank_by_minutes`` and ``rank_by_km`` (1 = longest mean trip). Sorted by
+    ``rank_by_minutes``. Written to ``municipalities.csv``.
+    """
+    column = _column(result, column)
+    cells = result.cells
+    if "municipality" not in cells.columns:
+        raise AnalysisInputError(
+            "the population grid has no municipality of residence; read it with a "
+            "municipality table (e.g. --municipality-table grid_municipality.csv)"
+        )
+    t, d, w = _arrays(cells, column)
+    ok = np.isfinite(t)
+    g = pd.DataFrame(
+        {
+            "municipality": cells["municipality"].astype(object).to_numpy(),
+            "w": w,
+            "w_reached": np.where(ok, w, 0.0),
+            "wt": np.where(ok, w * t, 0.0),
+            "wd": np.where(ok, w * d, 0.0),
+            # Maxima only over people who exist and are reached (an empty cell is no trip).
+            "t": np.where(ok & (w > 0), t, np.nan),
+            "d": np.where(ok & (w > 0), d, np.nan),
+            "w_within": np.where(t < within_minutes, w, 0.0),
+        }
+    )
+    agg = g.groupby("municipality", dropna=False).agg(
+        population=("w", "sum"),
+        reached=("w_reached", "sum"),
+        wt=("wt", "sum"),
+        wd=("wd", "sum"),
+        max_time_min=("t", "max"),
+        max_distance_km=("d", "max"),
+        within=("w_within", "sum"),
+    )
+    out = pd.DataFrame(index=agg.index)
+    if municipalities is not None and "name_fi" in municipalities.columns:
+        out["name"] = municipalities["name_fi"].reindex(agg.index).to_numpy()
+    out["population"] = agg["population"]
+    out["population_unreachable"] = agg["population"] - agg["reached"]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        out["mean_time_min"] = agg["wt"] / agg["reached"]
+        out["mean_distance_km"] = agg["wd"] / agg["reached"]
+        share = agg["within"] / agg["population"] * 100.0
+    out["max_time_min"] = agg["max_time_min"]
+    out["max_distance_km"] = agg["max_distance_km"]
+    out[f"share_within_{within_minutes:g}min_pct"] = share
+    out["rank_by_minutes"] = out["mean_time_min"].rank(ascending=False, method="min")
+    out["rank_by_km"] = out["mean_distance_km"].rank(ascending=False, method="min")
+    out = out.reset_index().sort_values(["rank_by_minutes", "municipality"], na_position="last")
+    out = out.reset_index(drop=True)
+    return _with_provenance(
+        out, result, "municipalities", column=column, within_minutes=within_minutes
+    )
+
+
+# ----------------------------------------------------------- language access
+def swedish_service_offices(
+    access: AccessGraph, municipalities: pd.DataFrame, offices: npt.ArrayLike | None = None
+) -> npt.NDArray[np.int64]:
+    """Indices of the offices (of ``offices``, default all) located in a bilingual or
+    Swedish-language municipality: the offices that serve in Swedish.
+
+    ``municipalities`` comes from :func:`hexaccess.offices.read_municipalities`. Offices
+    need a ``municipality`` code; unknown codes raise.
+    """
+    frame = access.offices.frame
+    idx = np.arange(len(frame)) if offices is None else np.asarray(offices, dtype=np.int64)
+    codes = frame["municipality"].to_numpy()[idx]
+    missing = [access.offices.names[i] for i, c in zip(idx, codes, strict=True) if c is None]
+    if missing:
+        raise AnalysisInputError(
+            f"offices without a municipality code cannot be classified by language: "
+            f"{missing[:5]}; give a municipality column in the office file"
+        )
+    unknown = sorted({str(c) for c in codes} - set(municipalities.index))
+    if unknown:
+        raise AnalysisInputError(f"office municipality code(s) {unknown} not in the table")
+    swedish = _swedish_or_bilingual(municipalities)
+    return idx[swedish.reindex([str(c) for c in codes]).to_numpy(dtype=bool)]
+
+
+def _swedish_or_bilingual(municipalities: pd.DataFrame) -> pd.Series:
+    """Per municipality code: bilingual, or monolingual Swedish-speaking."""
+    return municipalities["bilingual"].astype(bool) | (municipalities["majority_language"] == "sv")
+
+
+@dataclass(frozen=True)
+class LanguageAccess:
+    """Travel from Swedish-speaking and bilingual municipalities to the nearest office that
+    serves in Swedish (one in a bilingual or Swedish-language municipality).
+
+    ``result`` is the restricted search (all cells; only ``cells`` are the language
+    population); ``cells`` the cells of Swedish-speaking and bilingual municipalities with
+    ``time_s``/``distance_m``/``office`` to the nearest Swedish-service office and
+    ``time_any_s`` to the nearest office of the whole network; ``offices`` the indices of
+    the Swedish-service offices.
+    """
+
+    result: AccessibilityResult
+    cells: pd.DataFrame
+    offices: npt.NDArray[np.int64]
+    municipalities: list[str]
+    provenance: dict[str, Any] = field(default_factory=dict)
+
+    def _restricted(self) -> AccessibilityResult:
+        """The language population as an AccessibilityResult, so every figure applies."""
+        return AccessibilityResult(
+            self.result.access, self.cells, self.result.histogram, self.result.columns,
+            self.provenance,
+        )  # fmt: skip
+
+    def band_table(self, band_minutes: float = 10.0, column: str | None = None) -> pd.DataFrame:
+        """Bands of the time to the nearest Swedish-service office, language population."""
+        return band_table(self._restricted(), band_minutes, column)
+
+    def means(self, columns: Sequence[str] | str | None = None) -> pd.DataFrame:
+        """Mean time and distance to the nearest Swedish-service office."""
+        return means(self._restricted(), columns)
+
+    def coverage(
+        self, minutes: Sequence[float] = (30, 60, 90), km: Sequence[float] = (40,)
+    ) -> pd.DataFrame:
+        """Coverage of the language population by Swedish-service offices."""
+        return coverage(self._restricted(), minutes, km)
+
+    def municipality_table(
+        self, column: str | None = None, municipalities: pd.DataFrame | None = None
+    ) -> pd.DataFrame:
+        """Per Swedish-speaking or bilingual municipality."""
+        return municipality_table(self._restricted(), column, municipalities)
+
+
+def language_access(result: AccessibilityResult, municipalities: pd.DataFrame) -> LanguageAccess:
+    """Language access for the office network of ``result`` (see :class:`LanguageAccess`).
+
+    Runs a second search restricted to the network's offices in bilingual or Swedish-
+    language municipalities. Raises :class:`AnalysisInputError` when the network has no
+    such office or the population has no municipality of residence.
+    """
+    cells = result.cells
+    if "municipality" not in cells.columns:
+        raise AnalysisInputError(
+            "language access needs each cell's municipality of residence (read the "
+            "population with a municipality table)"
+        )
+    access = result.access
+    network = _network_offices(result)
+    sv_offices = swedish_service_offices(access, municipalities, network)
+    if sv_offices.size == 0:
+        raise AnalysisInputError(
+            "no office of this network lies in a bilingual or Swedish-language municipality"
+        )
+    swedish = _swedish_or_bilingual(municipalities)
+    codes = sorted(c for c in swedish.index[swedish.to_numpy()] if c in set(cells["municipality"]))
+    info = {
+        **result.provenance,
+        "language_access": "nearest office in a bilingual or Swedish-language municipality",
+        "office_indices": sv_offices.tolist(),
+    }
+    with warnings.catch_warnings():
+        # The same cells as in ``result`` are unconnected: already warned about there.
+        warnings.simplefilter("ignore", UserWarning)
+        restricted = solve(access, result.columns, offices=sv_offices, provenance_info=info)
+    mask = cells["municipality"].isin(codes).to_numpy()
+    sub = restricted.cells.loc[mask].copy()
+    sub["time_any_s"] = cells.loc[mask, "time_s"].to_numpy()
+    return LanguageAccess(restricted, sub, sv_offices, codes, restricted.provenance)
+
+
+# --------------------------------------------------------- scenario comparison
+@dataclass(frozen=True)
+class Comparison:
+    """Two or more office networks on the same population, the first is the baseline.
+
+    ``bands``: one row per band with ``share_pct_<name>`` for each network and
+    ``diff_pp_<name>`` (minus the baseline); ``changes``: per network, the population
+    that gains (nearest office closer by more than ``threshold_min``), loses (farther by
+    more), is unchanged, becomes reachable or unreachable; ``cells``: per cell, the time
+    of each network and the difference to the baseline (minutes; ``inf``/``-inf`` when
+    reachability changes).
+    """
+
+    names: list[str]
+    bands: pd.DataFrame
+    changes: pd.DataFrame
+    cells: pd.DataFrame
+    threshold_min: float
+    provenance: dict[str, Any]
+
+
+def compare(
+    results: Mapping[str, AccessibilityResult],
+    band_minutes: float = 10.0,
+    column: str | None = None,
+    threshold_min: float = 5.0,
+) -> Comparison:
+    """Compare office networks solved on the same population (see :class:`Comparison`)."""
+    names = list(results)
+    if len(names) < 2:
+        raise AnalysisInputError(f"a comparison needs two or more networks, got {names}")
+    if not threshold_min >= 0:
+        raise AnalysisInputError(f"gain/loss threshold must be >= 0 minutes, got {threshold_min}")
+    base = results[names[0]]
+    column = _column(base, column)
+    h3 = base.cells["h3"].to_numpy()
+    for name in names[1:]:
+        other = results[name].cells["h3"].to_numpy()
+        if other.shape != h3.shape or not (other == h3).all():
+            raise AnalysisInputError(
+                f"network {name!r} was solved on other population cells than {names[0]!r}; "
+                "compare networks on the same population grid"
+            )
+    minutes = {n: results[n].cells["time_s"].to_numpy(dtype=float) / 60.0 for n in names}
+    w = base.cells[column].to_numpy(dtype=float)
+    top = max(float(m[np.isfinite(m)].max(initial=0.0)) for m in minutes.values())
+    tables = {n: _bands_of(minutes[n], w, band_minutes, max_minutes=top + 1e-6) for n in names}
+    bands = tables[names[0]][["band", "band_start_min", "band_end_min"]].copy()
+    for n in names:
+        bands[f"population_{n}"] = tables[n]["population"].to_numpy()
+        bands[f"share_pct_{n}"] = tables[n]["share_pct"].to_numpy()
+    for n in names[1:]:
+        bands[f"diff_pp_{n}"] = bands[f"share_pct_{n}"] - bands[f"share_pct_{names[0]}"]
+    cells = pd.DataFrame({"h3": h3, column: w})
+    if "municipality" in base.cells.columns:
+        cells["municipality"] = base.cells["municipality"].to_numpy()
+    rows = []
+    t0 = minutes[names[0]]
+    for n in names:
+        cells[f"time_min_{n}"] = minutes[n]
+        cells[f"office_{n}"] = results[n].cells["office_name"].to_numpy()
+    for n in names[1:]:
+        t1 = minutes[n]
+        both = np.isfinite(t0) & np.isfinite(t1)
+        diff = np.full(t0.shape, np.nan)
+        diff[both] = t1[both] - t0[both]
+        diff[np.isfinite(t0) & ~np.isfinite(t1)] = np.inf
+        diff[~np.isfinite(t0) & np.isfinite(t1)] = -np.inf
+        cells[f"diff_min_{n}"] = diff
+        gain = both & (diff < -threshold_min)
+        loss = both & (diff > threshold_min)
+        rows.append(
+            {
+                "network": n,
+                "baseline": names[0],
+                "threshold_min": threshold_min,
+                "population_gains": float(w[gain].sum()),
+                "population_loses": float(w[loss].sum()),
+                "population_unchanged": float(w[both & ~gain & ~loss].sum()),
+                "population_becomes_reachable": float(w[diff == -np.inf].sum()),
+                "population_becomes_unreachable": float(w[diff == np.inf].sum()),
+                "mean_change_min": float(np.average(diff[both], weights=w[both]))
+                if w[both].sum() > 0
+                else np.nan,
+            }
+        )
+    info = {
+        "figure": "comparison",
+        "baseline": names[0],
+        "parameters": {"band_minutes": band_minutes, "column": column},
+        "networks": {n: results[n].provenance for n in names},
+    }
+    changes = pd.DataFrame(rows)
+    for f in (bands, changes, cells):
+        f.attrs["provenance"] = info
+    return Comparison(names, bands, changes, cells, float(threshold_min), info)
+
+
+# ------------------------------------------------------------------- writing
+def write_tables(out: str | Path, tables: Mapping[str, pd.DataFrame]) -> dict[str, Path]:
+    """Write ``{file name: table}`` as CSV into ``out`` and every table's provenance to
+    ``out/provenance.json`` (merged with what is already there), keyed by file name."""
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    prov_path = out / "provenance.json"
+    prov = json.loads(prov_path.read_text()) if prov_path.exists() else {}
+    written = {}
+    for name, frame in tables.items():
+        path = out / name
+        frame.to_csv(path, index=False)
+        prov[name] = frame.attrs.get("provenance", {})
+        written[name] = path
+    prov_path.write_text(json.dumps(prov, indent=2, default=_json_default) + "\n")
+    return written
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    return str(value)
+
+
+def check_office_set(access: AccessGraph, indices: npt.ArrayLike, name: str = "") -> None:
+    """Refuse an empty office set or indices outside the study's offices, clearly."""
+    idx = np.asarray(indices)
+    label = f" {name!r}" if name else ""
+    if idx.size == 0:
+        raise AccessibilityInputError(f"the office set{label} is empty; give at least one office")
+    bad = idx[(idx < 0) | (idx >= len(access.offices))]
+    if bad.size:
+        raise AccessibilityInputError(f"office set{label}: unknown office indices {bad.tolist()}")

@@ -1,0 +1,323 @@
+"""Command-line sub-commands ``hexaccess report``, ``hexaccess calibrate`` and scenario
+files (``hexaccess run scenario.toml``), wired into :mod:`hexaccess.cli`.
+
+``hexaccess report --population P --roads R --offices O --out DIR [--compare NAME=FILE ...]
+[--municipality-table T] [--municipalities M] [--visits AGENCY=RATE ...] [--reference B]``
+solves each office network and writes every table (``bands.csv``, ``offices.csv``,
+``municipalities.csv``, ...) and ``DIR/report.html``.
+
+``hexaccess calibrate`` takes the inputs of ``hexaccess run`` plus ``--reference
+BANDS.csv`` and ``--out DIR``; it writes ``DIR/profile.toml`` (usable as ``hexaccess run
+--profile``), ``DIR/calibration.csv`` (per band: reference, before, after),
+``DIR/calibration.json`` and ``DIR/calibration.png``.
+
+Progress bars (tqdm, on stderr) show the long steps; ``--quiet`` prints only errors.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import warnings
+from pathlib import Path
+from typing import Any
+
+from hexaccess import scenario as scenario_mod
+
+__all__ = [
+    "add_calibrate_parser",
+    "add_report_parser",
+    "run_calibrate",
+    "run_report",
+    "run_scenario",
+]
+
+_ERRORS = (ValueError, KeyError, FileNotFoundError)
+
+
+class _Bar:
+    """Progress on stderr (tqdm); silent with ``--quiet``."""
+
+    def __init__(self, total: int, quiet: bool, unit: str = "step") -> None:
+        self.bar: Any = None
+        if not quiet:
+            from tqdm import tqdm
+
+            self.bar = tqdm(total=total, unit=unit, file=sys.stderr, leave=False)
+
+    def step(self, label: str) -> None:
+        if self.bar is not None:
+            self.bar.set_description(label)
+            self.bar.update(1)
+
+    def to(self, n: int, label: str) -> None:
+        if self.bar is not None:
+            self.bar.set_description(label)
+            self.bar.update(max(0, n - self.bar.n))
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+
+
+def _add_inputs(p: argparse.ArgumentParser) -> None:
+    """The input options of ``hexaccess run`` (same names, same meaning)."""
+    p.add_argument("--population", required=True, help="population grid (Eurostat CSV, H3 ...)")
+    p.add_argument("--roads", required=True, help="road network (Shapefile, GeoPackage, .pbf)")
+    p.add_argument("--offices", required=True, help="offices (CSV name,lon,lat|municipality ...)")
+    p.add_argument("--out", type=Path, required=True, help="output directory")
+    p.add_argument("--profile", default=None, help="speed profile TOML or packaged name")
+    p.add_argument("--resolution", type=int, default=8, help="H3 resolution (default 8)")
+    p.add_argument(
+        "--exclude-municipalities", default=None, help="codes to leave out; 'aland' = Åland"
+    )
+    p.add_argument("--mode", choices=["car", "walk", "bike"], default="car")
+    p.add_argument("--municipality-table", default=None, help="GRD_ID,municipality CSV")
+    p.add_argument(
+        "--municipalities", default=None, help="municipalities CSV (names, language status)"
+    )
+    p.add_argument("--population-columns", default=None, help="comma-separated people columns")
+    p.add_argument("--quiet", action="store_true", help="print nothing but errors")
+    p.add_argument("--backend", choices=["auto", "rust", "numba"], default="auto")
+
+
+def _columns(text: str | None) -> list[str] | None:
+    return [c.strip() for c in text.split(",") if c.strip()] if text else None
+
+
+# -------------------------------------------------------------------- report
+def add_report_parser(subparsers: Any) -> argparse.ArgumentParser:
+    """Add ``hexaccess report`` to an argparse sub-parser set."""
+    p = subparsers.add_parser(
+        "report",
+        help="every figure of the study as tables, and a self-contained HTML report",
+        description="Solve one or more office networks and write tables and report.html.",
+    )
+    _add_inputs(p)
+    p.add_argument(
+        "--compare",
+        action="append",
+        default=None,
+        metavar="NAME=FILE",
+        help="another office network to compare with --offices (repeatable)",
+    )
+    p.add_argument(
+        "--visits",
+        action="append",
+        default=None,
+        metavar="AGENCY=RATE",
+        help="visits per person per year of an agency, for expected visits (repeatable)",
+    )
+    p.add_argument("--column", default=None, help="population column of the figures")
+    p.add_argument("--band-minutes", type=float, default=10.0, help="band width (default 10)")
+    p.add_argument(
+        "--gain-loss-minutes",
+        type=float,
+        default=5.0,
+        help="comparison: report people whose time changes by more than this (default 5)",
+    )
+    p.add_argument("--reference", default=None, help="a band table to draw beside ours")
+    p.add_argument("--title", default="Accessibility of service offices")
+    p.add_argument("--no-language", action="store_true", help="skip language access")
+    return p
+
+
+def _scenario_from_args(args: argparse.Namespace) -> scenario_mod.Scenario:
+    return scenario_mod.Scenario(
+        population=Path(args.population),
+        roads=Path(args.roads),
+        office_sets=scenario_mod.office_sets_from_pairs(args.offices, args.compare),
+        out=Path(args.out),
+        municipality_table=Path(args.municipality_table) if args.municipality_table else None,
+        municipalities=Path(args.municipalities) if args.municipalities else None,
+        exclude_municipalities=args.exclude_municipalities,
+        resolution=args.resolution,
+        population_columns=_columns(args.population_columns),
+        mode=args.mode,
+        profile=args.profile,
+        backend=args.backend,
+        column=args.column,
+        band_minutes=args.band_minutes,
+        gain_loss_minutes=args.gain_loss_minutes,
+        language=not args.no_language,
+        visits_per_person=scenario_mod.visits_from_pairs(args.visits),
+        report=True,
+        title=args.title,
+        reference=Path(args.reference) if args.reference else None,
+    )
+
+
+def _run(scn: scenario_mod.Scenario, quiet: bool, prog: str) -> int:
+    if not scn.band_minutes > 0:
+        print(f"{prog}: band width must be > 0 minutes, got {scn.band_minutes}", file=sys.stderr)
+        return 2
+    bar = _Bar(5 + 2 * len(scn.office_sets), quiet)
+    try:
+        outputs = scenario_mod.run(
+            scn, bar.step, warn=lambda m: print(m, file=sys.stderr) if not quiet else None
+        )
+    except _ERRORS as exc:
+        bar.close()
+        print(f"{prog}: {exc}", file=sys.stderr)
+        return 2
+    bar.close()
+    if not quiet:
+        for line in scenario_mod.summary_lines(outputs, scn.column):
+            print(line)
+        print(f"wrote {scenario_mod.describe_files(outputs.files, scn.out)} in {scn.out}")
+    return 0
+
+
+def run_report(args: argparse.Namespace) -> int:
+    """``hexaccess report``: returns the exit code (2 = bad input, message on stderr)."""
+    try:
+        scn = _scenario_from_args(args)
+    except _ERRORS as exc:
+        print(f"hexaccess report: {exc}", file=sys.stderr)
+        return 2
+    return _run(scn, args.quiet, "hexaccess report")
+
+
+def run_scenario(path: str | Path, quiet: bool = False) -> int:
+    """``hexaccess run scenario.toml``: run a whole study from a scenario file."""
+    try:
+        scn = scenario_mod.load_scenario(path)
+    except _ERRORS as exc:
+        print(f"hexaccess run: {exc}", file=sys.stderr)
+        return 2
+    return _run(scn, quiet, "hexaccess run")
+
+
+# ----------------------------------------------------------------- calibrate
+def add_calibrate_parser(subparsers: Any) -> argparse.ArgumentParser:
+    """Add ``hexaccess calibrate`` to an argparse sub-parser set."""
+    p = subparsers.add_parser(
+        "calibrate",
+        help="fit the speed profile so that our bands match a reference band table",
+        description=(
+            "Search the profile's free parameters (terminal time, access speed, urban "
+            "slowdown factors, class speeds; bounds in hexaccess.calibrate) to match "
+            "--reference. Writes DIR/profile.toml and DIR/calibration.csv."
+        ),
+    )
+    _add_inputs(p)
+    p.add_argument("--reference", required=True, help="reference band table (bands.csv columns)")
+    p.add_argument("--column", default="total", help="population column (default total)")
+    p.add_argument(
+        "--reference-mean-time",
+        type=float,
+        default=None,
+        metavar="MIN",
+        help="the reference's mean travel time in minutes, when published (adds a term)",
+    )
+    p.add_argument("--mean-weight", type=float, default=1.0, help="weight of the mean term")
+    p.add_argument("--max-evaluations", type=int, default=400, help="search budget")
+    p.add_argument(
+        "--bound",
+        action="append",
+        default=None,
+        metavar="KEY=LOW:HIGH",
+        help="bounds of a parameter, e.g. terminal_time_s=0:300 or "
+        "speeds_kmh.IGDS_LEVEL.23=75:95 (repeatable; adds the key if not free)",
+    )
+    p.add_argument(
+        "--fix", action="append", default=None, metavar="KEY", help="hold a parameter fixed"
+    )
+    return p
+
+
+def _bounds(pairs: list[str] | None) -> dict[str, tuple[float, float]]:
+    out = {}
+    for p in pairs or []:
+        key, _, rng = p.partition("=")
+        lo, sep, hi = rng.partition(":")
+        if not sep:
+            raise ValueError(f"--bound expects KEY=LOW:HIGH, got {p!r}")
+        out[key.strip()] = (float(lo), float(hi))
+    return out
+
+
+def run_calibrate(args: argparse.Namespace) -> int:
+    """``hexaccess calibrate``: returns the exit code (2 = bad input, message on stderr)."""
+    from hexaccess import calibrate, inputs
+
+    prog = "hexaccess calibrate"
+    bar = _Bar(4, args.quiet)
+    try:
+        reference = calibrate.read_reference(args.reference)
+        profile = inputs.profile_for(args.profile, args.mode)
+        bounds = _bounds(args.bound)
+        bar.step("population")
+        pop = inputs.read_population_any(
+            args.population,
+            resolution=args.resolution,
+            municipality_table=args.municipality_table,
+            columns=_columns(args.population_columns),
+            exclude_municipalities=inputs.municipality_codes(args.exclude_municipalities),
+        )
+        bar.step("roads")
+        roads = inputs.read_roads_any(args.roads, profile)
+        bar.step("offices")
+        offs = inputs.read_offices_any(args.offices, args.municipalities)
+        params = calibrate.default_parameters(profile, roads, bounds=bounds, fixed=args.fix or ())
+        bar.step("graph")
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            ev = calibrate.FastEvaluator(
+                roads, pop, offs, profile, args.column, backend=args.backend
+            )
+    except _ERRORS as exc:
+        bar.close()
+        print(f"{prog}: {exc}", file=sys.stderr)
+        return 2
+    bar.close()
+    search = _Bar(args.max_evaluations, args.quiet, unit="eval")
+    try:
+        result = calibrate.calibrate(
+            roads,
+            pop,
+            offs,
+            reference,
+            profile,
+            column=args.column,
+            parameters=params,
+            reference_mean_time_min=args.reference_mean_time,
+            mean_weight=args.mean_weight,
+            max_evaluations=args.max_evaluations,
+            evaluator=ev,
+            progress=lambda n, f: search.to(n, f"objective {f:.3g}"),
+        )
+    except _ERRORS as exc:
+        search.close()
+        print(f"{prog}: {exc}", file=sys.stderr)
+        return 2
+    search.close()
+    paths = result.write(args.out)
+    if not args.quiet:
+        t = result.table.copy()
+        print(t.round(2).to_string(index=False))
+        print(result.parameters.round(3).to_string(index=False))
+        print(
+            f"max |diff| {t.before_diff_pp.abs().max():.2f} -> {result.max_abs_diff_pp:.2f} pp; "
+            f"mean time {result.mean_time_before_min:.2f} -> {result.mean_time_after_min:.2f} "
+            f"min; {result.evaluations} evaluations in {result.seconds:.1f} s"
+        )
+        print(f"wrote {', '.join(str(p) for p in paths.values())}")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Stand-alone entry for testing: ``report`` / ``calibrate`` / ``scenario FILE``."""
+    parser = argparse.ArgumentParser(prog="hexaccess")
+    sub = parser.add_subparsers(dest="command", required=True)
+    add_report_parser(sub)
+    add_calibrate_parser(sub)
+    sc = sub.add_parser("scenario", help="run a scenario TOML file")
+    sc.add_argument("file")
+    sc.add_argument("--quiet", action="store_true")
+    args = parser.parse_args(argv)
+    if args.command == "report":
+        return run_report(args)
+    if args.command == "calibrate":
+        return run_calibrate(args)
+    return run_scenario(args.file, args.quiet)

@@ -1,0 +1,559 @@
+"""Coverage matrix: travel time from every candidate office site to every populated cell.
+
+A national optimisation evaluates thousands of candidate networks; re-running road searches
+for each is wasteful. Instead one single-source search per candidate site (run in parallel
+by the Rust engine, up to a cutoff, default 120 minutes) fills a sparse matrix that the
+solvers of :mod:`hexaccess.optimise` and :func:`evaluate_networks` reuse.
+
+Storage (CSR by candidate; :meth:`CoverageMatrix.by_cell` gives the transpose):
+
+* ``indptr`` (int64, ``candidates + 1``), ``cell`` (int32, ascending within a candidate);
+* ``time`` (uint16) = ``floor(time_s / time_unit_s)``. The default unit is **1 second**
+  (enough for cutoffs up to 18.2 h; a longer cutoff picks a coarser unit automatically).
+  Flooring keeps band membership exact: ``time_s < T`` ⟺ ``time < T / time_unit_s`` for any
+  ``T`` that is a multiple of the unit, so coverage "within 60 minutes" matches
+  :meth:`hexaccess.BandHistogram.share_within` exactly. Mean times computed from the
+  matrix are biased down by less than one unit (on average half a unit);
+* ``distance_m`` (float32): length of that fastest trip (float32: ~1 m at 100 km).
+
+Times are home → office and include the profile's terminal time, exactly as
+:func:`hexaccess.accessibility.solve` computes them. Entries beyond the cutoff are absent:
+such cells are *unserved* by that candidate. 10 bytes per entry: 1,000 candidates × 90,000
+cells fully within reach would take 0.9 GB.
+
+Saved as a directory of three Parquet files (``entries.parquet``, ``cells.parquet``,
+``candidates.parquet``); the settings (cutoff, unit, profile, input checksums) are JSON in
+the Parquet key-value metadata under ``hexaccess``.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+
+from hexaccess.graph import Progress
+
+#: Default cutoff of a coverage matrix (seconds): 120 minutes.
+DEFAULT_CUTOFF_S = 7200.0
+#: Largest stored time value of the uint16 encoding.
+_U16_MAX = np.iinfo(np.uint16).max
+#: Format version written into the metadata (bump on incompatible changes).
+FORMAT_VERSION = 1
+_CANDIDATE_COLUMNS = ("name", "municipality", "lon", "lat", "fixed")
+
+
+def default_time_unit(cutoff_s: float) -> float:
+    """The finest whole-second unit whose uint16 range holds ``cutoff_s`` (1 s up to 18.2 h)."""
+    return float(max(1.0, np.ceil(cutoff_s / (_U16_MAX - 1))))
+
+
+@dataclass(frozen=True)
+class ByCell:
+    """The transpose of a coverage matrix: candidates reaching cell ``i`` are
+    ``candidate[indptr[i]:indptr[i+1]]``, sorted by ascending time (ties: lower candidate)."""
+
+    indptr: npt.NDArray[np.int64]
+    candidate: npt.NDArray[np.int32]
+    time: npt.NDArray[np.uint16]
+    distance_m: npt.NDArray[np.float32]
+
+
+@dataclass(frozen=True)
+class CoverageMatrix:
+    """Sparse candidate × cell travel times within a cutoff (see the module docstring).
+
+    ``candidates`` has one row per candidate site (``name, municipality, lon, lat, fixed``
+    and any extra columns, e.g. ``region``); ``cells`` one row per populated cell (``h3``,
+    optional ``municipality``, and the population columns). ``meta`` records how the matrix
+    was made (cutoff, unit, profile, inputs with checksums, build time).
+    """
+
+    indptr: npt.NDArray[np.int64]
+    cell: npt.NDArray[np.int32]
+    time: npt.NDArray[np.uint16]
+    distance_m: npt.NDArray[np.float32]
+    candidates: pd.DataFrame
+    cells: pd.DataFrame
+    population_columns: tuple[str, ...]
+    cutoff_s: float
+    time_unit_s: float
+    meta: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        n = len(self.candidates)
+        if self.indptr.shape != (n + 1,) or self.indptr[0] != 0:
+            raise ValueError(f"indptr must have {n + 1} entries starting at 0")
+        nnz = int(self.indptr[-1])
+        for name in ("cell", "time", "distance_m"):
+            if getattr(self, name).shape != (nnz,):
+                raise ValueError(f"{name} must have {nnz} entries (indptr[-1])")
+        if nnz and (self.cell.min() < 0 or self.cell.max() >= len(self.cells)):
+            raise ValueError("cell indices outside 0..num_cells-1")
+
+    @classmethod
+    def from_dense(
+        cls,
+        time_s: npt.ArrayLike,
+        population: npt.ArrayLike,
+        *,
+        distance_m: npt.ArrayLike | None = None,
+        cutoff_s: float = DEFAULT_CUTOFF_S,
+        time_unit_s: float | None = None,
+        candidates: pd.DataFrame | None = None,
+        column: str = "total",
+    ) -> CoverageMatrix:
+        """A matrix from a dense ``(candidates, cells)`` time array (``inf`` = unreached),
+        e.g. from another tool or for tests; entries above ``cutoff_s`` are dropped."""
+        t = np.asarray(time_s, dtype=np.float64)
+        if t.ndim != 2:
+            raise ValueError(f"time_s must be (candidates, cells), got shape {t.shape}")
+        m, n = t.shape
+        d = np.zeros_like(t) if distance_m is None else np.asarray(distance_m, np.float64)
+        unit = default_time_unit(cutoff_s) if time_unit_s is None else float(time_unit_s)
+        keep = t <= cutoff_s
+        rows, cols = np.nonzero(keep)  # row-major: sorted by candidate, then cell
+        indptr = np.zeros(m + 1, dtype=np.int64)
+        np.cumsum(keep.sum(axis=1), out=indptr[1:])
+        if candidates is None:
+            candidates = pd.DataFrame(
+                {
+                    "name": [f"c{j}" for j in range(m)],
+                    "municipality": None,
+                    "lon": 0.0,
+                    "lat": 0.0,
+                    "fixed": False,
+                }
+            )
+        cells = pd.DataFrame({"h3": [f"cell{i}" for i in range(n)]})
+        cells[column] = np.asarray(population, dtype=np.float64)
+        return cls(
+            indptr,
+            cols.astype(np.int32),
+            np.floor(t[rows, cols] / unit).astype(np.uint16),
+            d[rows, cols].astype(np.float32),
+            candidates.reset_index(drop=True),
+            cells,
+            (column,),
+            float(cutoff_s),
+            unit,
+            {},
+        )
+
+    # ------------------------------------------------------------------ shape
+    @property
+    def num_candidates(self) -> int:
+        return len(self.candidates)
+
+    @property
+    def num_cells(self) -> int:
+        return len(self.cells)
+
+    @property
+    def nnz(self) -> int:
+        """Number of stored (candidate, cell) pairs."""
+        return int(self.indptr[-1])
+
+    @property
+    def cutoff_units(self) -> int:
+        """The cutoff in stored time units (stored times never exceed it)."""
+        return int(np.floor(self.cutoff_s / self.time_unit_s))
+
+    @property
+    def memory_bytes(self) -> int:
+        """Bytes of the CSR arrays (the transpose, once built, doubles this)."""
+        arrays = [self.indptr, self.cell, self.time, self.distance_m]
+        if "by_cell" in self.__dict__:
+            b = self.by_cell()
+            arrays += [b.indptr, b.candidate, b.time, b.distance_m]
+        return int(sum(a.nbytes for a in arrays))
+
+    def weights(self, column: str | None = None) -> npt.NDArray[np.float64]:
+        """Population of each cell in ``column`` (default: the first population column)."""
+        column = column or self.population_columns[0]
+        if column not in self.population_columns:
+            raise KeyError(
+                f"unknown population column {column!r}; the matrix has {self.population_columns}"
+            )
+        return self.cells[column].to_numpy(dtype=np.float64)
+
+    def time_s(self) -> npt.NDArray[np.float64]:
+        """Stored times in seconds (floored to the unit), one per entry."""
+        return self.time.astype(np.float64) * self.time_unit_s
+
+    def candidate_index(self, names: Sequence[str]) -> npt.NDArray[np.int64]:
+        """Indices of candidates by name (unknown name: ``KeyError`` naming it)."""
+        lookup = {str(n): i for i, n in enumerate(self.candidates["name"])}
+        missing = [n for n in names if str(n) not in lookup]
+        if missing:
+            raise KeyError(f"unknown candidate name(s): {missing[:10]}")
+        return np.array([lookup[str(n)] for n in names], dtype=np.int64)
+
+    def column(self, j: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(cells, times in units, distances) reached by candidate ``j``."""
+        r = slice(int(self.indptr[j]), int(self.indptr[j + 1]))
+        return self.cell[r], self.time[r], self.distance_m[r]
+
+    def dense_time_s(self) -> npt.NDArray[np.float64]:
+        """``(candidates, cells)`` times in seconds, ``inf`` beyond the cutoff (small
+        instances and tests only)."""
+        out = np.full((self.num_candidates, self.num_cells), np.inf)
+        rows = np.repeat(np.arange(self.num_candidates), np.diff(self.indptr))
+        out[rows, self.cell] = self.time_s()
+        return out
+
+    def by_cell(self) -> ByCell:
+        """The transpose (CSR by cell, each row sorted by time); built once and cached."""
+        return self._by_cell
+
+    @cached_property
+    def _by_cell(self) -> ByCell:
+        rows = np.repeat(np.arange(self.num_candidates, dtype=np.int32), np.diff(self.indptr))
+        # Sort by (cell, time, candidate): the solvers scan each cell's candidates nearest
+        # first and stop at the first one that cannot improve.
+        order = np.lexsort((rows, self.time, self.cell))
+        counts = np.bincount(self.cell, minlength=self.num_cells)
+        indptr = np.zeros(self.num_cells + 1, dtype=np.int64)
+        np.cumsum(counts, out=indptr[1:])
+        return ByCell(indptr, rows[order], self.time[order], self.distance_m[order])
+
+    def subset_candidates(self, index: npt.ArrayLike) -> CoverageMatrix:
+        """A matrix over a subset of the candidates (in the order given)."""
+        idx = np.asarray(index, dtype=np.int64)
+        starts, stops = self.indptr[idx], self.indptr[idx + 1]
+        take = (
+            np.concatenate([np.arange(a, b) for a, b in zip(starts, stops, strict=True)])
+            if idx.size
+            else np.zeros(0, np.int64)
+        )
+        indptr = np.zeros(idx.size + 1, dtype=np.int64)
+        np.cumsum(stops - starts, out=indptr[1:])
+        return CoverageMatrix(
+            indptr,
+            self.cell[take],
+            self.time[take],
+            self.distance_m[take],
+            self.candidates.iloc[idx].reset_index(drop=True),
+            self.cells,
+            self.population_columns,
+            self.cutoff_s,
+            self.time_unit_s,
+            dict(self.meta),
+        )
+
+    def __repr__(self) -> str:
+        return (
+            f"CoverageMatrix({self.num_candidates} candidates × {self.num_cells} cells, "
+            f"{self.nnz:,} entries within {self.cutoff_s / 60:g} min, "
+            f"{self.memory_bytes / 2**20:.1f} MiB)"
+        )
+
+    # ------------------------------------------------------------------ persistence
+    def save(self, path: str | Path) -> Path:
+        """Write the matrix to directory ``path`` (three Parquet files, see module doc)."""
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        out = Path(path)
+        out.mkdir(parents=True, exist_ok=True)
+        meta = {
+            **self.meta,
+            "format_version": FORMAT_VERSION,
+            "cutoff_s": self.cutoff_s,
+            "time_unit_s": self.time_unit_s,
+            "time_encoding": "uint16 floor(time_s / time_unit_s)",
+            "population_columns": list(self.population_columns),
+            "num_candidates": self.num_candidates,
+            "num_cells": self.num_cells,
+            "nnz": self.nnz,
+        }
+        kv = {b"hexaccess": json.dumps(meta, default=str).encode()}
+        rows = np.repeat(np.arange(self.num_candidates, dtype=np.int32), np.diff(self.indptr))
+        entries = pa.table(
+            {
+                "candidate": rows,
+                "cell": self.cell,
+                "time": self.time,
+                "distance_m": self.distance_m,
+            }
+        )
+        pq.write_table(entries.replace_schema_metadata(kv), out / "entries.parquet")
+        for name, frame in (("cells", self.cells), ("candidates", self.candidates)):
+            table = pa.Table.from_pandas(frame.reset_index(drop=True), preserve_index=False)
+            pq.write_table(
+                table.replace_schema_metadata({**(table.schema.metadata or {}), **kv}),
+                out / f"{name}.parquet",
+            )
+        return out
+
+    @classmethod
+    def load(cls, path: str | Path) -> CoverageMatrix:
+        """Read a matrix written by :meth:`save`."""
+        import pyarrow.parquet as pq
+
+        src = Path(path)
+        if not (src / "entries.parquet").exists():
+            raise FileNotFoundError(f"{src}: not a coverage matrix (no entries.parquet)")
+        table = pq.read_table(src / "entries.parquet")
+        meta = json.loads(table.schema.metadata[b"hexaccess"])
+        if meta.get("format_version") != FORMAT_VERSION:
+            raise ValueError(
+                f"{src}: coverage matrix format {meta.get('format_version')}, this hexaccess "
+                f"reads {FORMAT_VERSION}; recompute the matrix"
+            )
+        cand = table.column("candidate").to_numpy()
+        candidates = pd.read_parquet(src / "candidates.parquet")
+        cells = pd.read_parquet(src / "cells.parquet")
+        if cand.size and np.any(np.diff(cand) < 0):
+            raise ValueError(f"{src}: entries are not sorted by candidate")
+        indptr = np.zeros(len(candidates) + 1, dtype=np.int64)
+        np.cumsum(np.bincount(cand, minlength=len(candidates)), out=indptr[1:])
+        keep = {
+            k: v
+            for k, v in meta.items()
+            if k
+            not in {
+                "format_version",
+                "cutoff_s",
+                "time_unit_s",
+                "time_encoding",
+                "population_columns",
+                "num_candidates",
+                "num_cells",
+                "nnz",
+            }
+        }
+        return cls(
+            indptr,
+            table.column("cell").to_numpy().astype(np.int32),
+            table.column("time").to_numpy().astype(np.uint16),
+            table.column("distance_m").to_numpy().astype(np.float32),
+            candidates,
+            cells,
+            tuple(meta["population_columns"]),
+            float(meta["cutoff_s"]),
+            float(meta["time_unit_s"]),
+            keep,
+        )
+
+
+def candidate_frame(offices: Any) -> pd.DataFrame:
+    """The candidate table of a matrix from an :class:`hexaccess.offices.Offices`:
+    ``name, municipality, lon, lat, fixed`` first, then the other columns."""
+    frame = offices.frame.reset_index(drop=True)
+    first = [c for c in _CANDIDATE_COLUMNS if c in frame.columns]
+    out = frame[first + [c for c in frame.columns if c not in first]].copy()
+    # Parquet cannot store mixed object columns reliably; keep strings as strings.
+    for c in out.columns:
+        if out[c].dtype == object:
+            out[c] = out[c].map(lambda v: None if v is None else str(v))
+    return out
+
+
+def coverage_matrix(
+    access: Any,
+    *,
+    cutoff_s: float = DEFAULT_CUTOFF_S,
+    time_unit_s: float | None = None,
+    columns: Sequence[str] | None = None,
+    threads: int | None = None,
+    progress: Progress | None = None,
+    inputs: dict[str, str | Path | None] | None = None,
+    log: Callable[[str], Any] | None = None,
+) -> CoverageMatrix:
+    """Compute the coverage matrix of an :class:`~hexaccess.accessibility.AccessGraph`
+    whose *offices* are the candidate sites (fixed sites included).
+
+    One single-source search per candidate (start offset = terminal time), cut off at
+    ``cutoff_s`` (inclusive), kept only at cell nodes. ``inputs`` (role → path) are recorded
+    with their SHA-256 in ``meta``; ``log`` receives a one-line time/memory report.
+    """
+    from hexaccess.accessibility import provenance
+    from hexaccess.h3cells import cell_to_str
+
+    cutoff_s = float(cutoff_s)
+    if not cutoff_s > 0:
+        raise ValueError(f"cutoff must be > 0 s, got {cutoff_s}")
+    unit = default_time_unit(cutoff_s) if time_unit_s is None else float(time_unit_s)
+    if not unit > 0 or cutoff_s / unit > _U16_MAX:
+        raise ValueError(
+            f"time unit {unit} s cannot hold the cutoff {cutoff_s} s in uint16; use a unit of "
+            f"at least {default_time_unit(cutoff_s)} s"
+        )
+    t0 = time.perf_counter()
+    sources = np.asarray(access.office_node, dtype=np.int64)
+    batch = access.graph.nearest_batch(
+        sources,
+        offsets_s=access.office_offsets(),
+        cutoff_s=cutoff_s,
+        targets=access.cell_node,
+        threads=threads,
+        progress=progress,
+    )
+    # Map graph node ids back to cell indices (cell nodes need not be contiguous).
+    node_to_cell = np.full(access.graph.num_nodes, -1, dtype=np.int64)
+    node_to_cell[access.cell_node] = np.arange(len(access.cell_node))
+    cell = node_to_cell[batch.node]
+    if np.any(cell < 0):  # pragma: no cover - the engine honours targets
+        raise RuntimeError("the batch returned non-cell nodes despite targets")
+    time_units = np.floor(batch.time_s / unit).astype(np.uint16)
+    pop = access.population
+    cols = tuple(columns or pop.columns)
+    cells = pd.DataFrame({"h3": cell_to_str(pop.cells)})
+    if pop.municipality is not None:
+        cells["municipality"] = pd.Series(pop.municipality, dtype=object).map(
+            lambda v: None if v is None else str(v)
+        )
+    for c in cols:
+        cells[c] = pop.frame[c].to_numpy(dtype=np.float64)
+    seconds = time.perf_counter() - t0
+    meta = {
+        "profile": access.profile.name,
+        "mode": access.profile.mode,
+        "terminal_time_s": access.profile.terminal_time_s,
+        "resolution": pop.resolution,
+        "build_seconds": seconds,
+        "provenance": provenance(inputs or {}),
+    }
+    matrix = CoverageMatrix(
+        np.asarray(batch.indptr, dtype=np.int64),
+        cell.astype(np.int32),
+        time_units,
+        batch.length_m.astype(np.float32),
+        candidate_frame(access.offices),
+        cells,
+        cols,
+        cutoff_s,
+        unit,
+        meta,
+    )
+    if log is not None:
+        log(
+            f"coverage matrix: {matrix.num_candidates} candidates × {matrix.num_cells:,} cells, "
+            f"{matrix.nnz:,} entries within {cutoff_s / 60:g} min, "
+            f"{matrix.memory_bytes / 2**20:.1f} MiB, {seconds:.1f} s"
+        )
+    return matrix
+
+
+# ---------------------------------------------------------------------- evaluation
+@dataclass(frozen=True)
+class NetworkEvaluation:
+    """Band histograms of many office networks evaluated from a coverage matrix.
+
+    ``counts[k, b]`` is the population of network ``k`` whose nearest chosen candidate is
+    reached in ``[edges_min[b], edges_min[b+1])`` minutes; ``beyond_cutoff[k]`` the
+    population with no chosen candidate within the matrix cutoff (unknown time, not a
+    band). ``time_sum``/``distance_sum`` are population-weighted sums (seconds, metres)
+    over the served population.
+    """
+
+    edges_min: npt.NDArray[np.float64]
+    counts: npt.NDArray[np.float64]
+    beyond_cutoff: npt.NDArray[np.float64]
+    time_sum: npt.NDArray[np.float64]
+    distance_sum: npt.NDArray[np.float64]
+    total: float
+
+    def __len__(self) -> int:
+        return self.counts.shape[0]
+
+    def served(self) -> npt.NDArray[np.float64]:
+        """Population within the cutoff, per network."""
+        return self.counts.sum(axis=1)
+
+    def mean_time_min(self) -> npt.NDArray[np.float64]:
+        """Mean time (minutes) of the served population, per network."""
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return self.time_sum / self.served() / 60.0
+
+    def mean_distance_km(self) -> npt.NDArray[np.float64]:
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return self.distance_sum / self.served() / 1000.0
+
+    def share_within(self, minutes: float) -> npt.NDArray[np.float64]:
+        """Share (0..1) of all people with a time ``< minutes`` (a band edge), per network."""
+        idx = np.flatnonzero(np.isclose(self.edges_min, minutes))
+        if idx.size == 0:
+            raise ValueError(f"{minutes} min is not a band edge ({self.edges_min.tolist()})")
+        return self.counts[:, : idx[0]].sum(axis=1) / self.total
+
+    def to_frame(self, k: int) -> pd.DataFrame:
+        """Band table of network ``k`` (``bands.csv`` columns; shares of all people)."""
+        pop = self.counts[k]
+        share = pop / self.total * 100.0
+        return pd.DataFrame(
+            {
+                "band_start_min": self.edges_min[:-1],
+                "band_end_min": self.edges_min[1:],
+                "population": pop,
+                "share_pct": share,
+                "cumulative_pct": np.cumsum(share),
+            }
+        )
+
+
+def evaluate_networks(
+    matrix: CoverageMatrix,
+    networks: Sequence[npt.ArrayLike] | npt.ArrayLike,
+    *,
+    column: str | None = None,
+    band_minutes: float = 10.0,
+    threads: int | None = None,
+) -> NetworkEvaluation:
+    """Band histograms of many networks (each a list of candidate indices) from the matrix.
+
+    Per network: the minimum over its candidates per cell, then the population-weighted
+    band histogram; networks run in parallel (Numba ``prange``). Bands of ``band_minutes``
+    up to the cutoff; people beyond it are reported in ``beyond_cutoff``.
+    """
+    from hexaccess import _optimise_kernels as K
+
+    if isinstance(networks, np.ndarray) and networks.ndim == 2:
+        sets = [np.asarray(r, dtype=np.int64) for r in networks]
+    else:
+        sets = [np.asarray(s, dtype=np.int64).ravel() for s in networks]  # type: ignore[union-attr]
+    nptr = np.zeros(len(sets) + 1, dtype=np.int64)
+    np.cumsum([s.size for s in sets], out=nptr[1:])
+    members = np.concatenate(sets) if sets else np.zeros(0, np.int64)
+    if members.size and (members.min() < 0 or members.max() >= matrix.num_candidates):
+        raise ValueError(f"network members must be candidate indices 0..{matrix.num_candidates - 1}")
+    w = matrix.weights(column)
+    cutoff_min = matrix.cutoff_s / 60.0
+    edges = np.arange(0.0, cutoff_min + band_minutes * 0.5, band_minutes)
+    if edges[-1] < cutoff_min:
+        edges = np.append(edges, cutoff_min)
+    edges[-1] = max(edges[-1], cutoff_min)
+    # Band boundaries in stored units: band b holds units in [lo_b, lo_{b+1}).
+    edge_units = np.ceil(edges * 60.0 / matrix.time_unit_s - 1e-9).astype(np.int64)
+    edge_units[-1] = matrix.cutoff_units + 1  # the cutoff itself (inclusive) is in range
+    if threads is not None:
+        import numba
+
+        old = numba.get_num_threads()
+        numba.set_num_threads(threads)
+    try:
+        counts, beyond, tsum, dsum = K.evaluate_networks(
+            matrix.indptr,
+            matrix.cell,
+            matrix.time,
+            matrix.distance_m,
+            w,
+            nptr,
+            members,
+            edge_units,
+        )
+    finally:
+        if threads is not None:
+            numba.set_num_threads(old)
+    return NetworkEvaluation(
+        edges, counts, beyond, tsum * matrix.time_unit_s, dsum, float(w.sum())
+    )

@@ -1,0 +1,336 @@
+"""A self-contained HTML report of an accessibility study (``hexaccess report``).
+
+One HTML file, no network needed to view it: tables are HTML, charts and maps are
+matplotlib PNGs embedded as base64 ``data:`` URIs. Sections: per office network the
+summary figures, the band table and chart, a coverage map (travel time over the H3
+hexagons, offices drawn), the catchment and municipality tables and language access;
+then the scenario comparison when several networks are given; and how it was made
+(provenance).
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as _dt
+import html
+import io
+import json
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from hexaccess import analysis
+from hexaccess.accessibility import AccessibilityResult
+
+__all__ = ["band_chart", "coverage_map", "write_report"]
+
+#: Largest number of hexagons drawn on a map; finer grids are aggregated to the parent
+#: resolution (population-weighted mean time) so a national map renders in seconds.
+MAX_MAP_CELLS = 60_000
+
+_CSS = """
+body{font-family:system-ui,sans-serif;margin:2em auto;max-width:1100px;color:#222}
+h1{font-size:1.6em} h2{border-bottom:1px solid #ccc;padding-bottom:.2em;margin-top:2em}
+table{border-collapse:collapse;font-size:.85em;margin:.5em 0}
+th,td{border:1px solid #ddd;padding:2px 6px;text-align:right}
+th{background:#f3f3f3} td:first-child,th:first-child{text-align:left}
+img{max-width:100%} .note{color:#666;font-size:.85em}
+pre{background:#f7f7f7;padding:.5em;font-size:.75em;overflow-x:auto}
+"""
+
+
+def _png(fig: Any) -> str:
+    """A matplotlib figure as a base64 PNG ``<img>`` (the figure is closed)."""
+    import matplotlib.pyplot as plt
+
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=110, bbox_inches="tight")
+    plt.close(fig)
+    data = base64.b64encode(buf.getvalue()).decode("ascii")
+    return f'<img alt="chart" src="data:image/png;base64,{data}">'
+
+
+def _mpl() -> Any:
+    import matplotlib
+
+    matplotlib.use("Agg")  # headless: never needs a display
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def band_chart(
+    tables: Mapping[str, pd.DataFrame], reference: pd.DataFrame | None = None, title: str = ""
+) -> Any:
+    """Grouped bars of the share per band for each network (and a reference table)."""
+    plt = _mpl()
+    series = {n: t[t["band"] != "unreachable"] for n, t in tables.items()}
+    if reference is not None:
+        series["reference"] = reference.assign(
+            band=[
+                f"{a:g}-{b:g}"
+                for a, b in zip(reference.band_start_min, reference.band_end_min, strict=True)
+            ]
+        )
+    labels: list[str] = []
+    for t in series.values():
+        for b in t["band"]:
+            if b not in labels:
+                labels.append(b)
+    # Trailing bands with (almost) nobody say nothing on a chart.
+    shares = {
+        n: t.set_index("band")["share_pct"].reindex(labels).fillna(0.0) for n, t in series.items()
+    }
+    keep = max(
+        (int(np.flatnonzero(s.to_numpy() >= 0.05).max(initial=0)) for s in shares.values()),
+        default=0,
+    )
+    labels = labels[: keep + 1]
+    fig, ax = plt.subplots(figsize=(9, 3.6))
+    width = 0.8 / max(len(shares), 1)
+    x = np.arange(len(labels))
+    for k, (n, s) in enumerate(shares.items()):
+        ax.bar(x + k * width - 0.4 + width / 2, s.reindex(labels).to_numpy(), width, label=n)
+    ax.set_xticks(x, labels, rotation=45, ha="right")
+    ax.set_xlabel("one-way travel time to the nearest office, minutes")
+    ax.set_ylabel("share of population, %")
+    if title:
+        ax.set_title(title)
+    ax.legend()
+    ax.grid(axis="y", alpha=0.3)
+    return fig
+
+
+def _map_cells(cells: pd.DataFrame, values: np.ndarray, weights: np.ndarray) -> pd.DataFrame:
+    """Cells (h3 strings) with a value; aggregated to a coarser resolution when there
+    are more than :data:`MAX_MAP_CELLS` (weighted mean of finite values)."""
+    import h3
+
+    frame = pd.DataFrame({"h3": cells["h3"].to_numpy(), "v": values, "w": weights})
+    if len(frame) == 0:
+        return frame
+    res = h3.get_resolution(frame["h3"].iloc[0])
+    while len(frame) > MAX_MAP_CELLS and res > 0:
+        res -= 1
+        frame["h3"] = [h3.cell_to_parent(c, res) for c in frame["h3"]]
+        ok = np.isfinite(frame["v"].to_numpy())
+        # Weight 1e-9 keeps empty cells' values in the mean without letting them count.
+        w = frame["w"].to_numpy() + 1e-9
+        frame = (
+            frame.assign(wv=np.where(ok, frame["v"] * w, 0.0), wr=np.where(ok, w, 0.0), w=w)
+            .groupby("h3", sort=False)
+            .agg(wv=("wv", "sum"), wr=("wr", "sum"), w=("w", "sum"))
+            .reset_index()
+        )
+        with np.errstate(invalid="ignore", divide="ignore"):
+            frame["v"] = np.where(frame["wr"] > 0, frame["wv"] / frame["wr"], np.inf)
+        frame = frame[["h3", "v", "w"]]
+    return frame
+
+
+def coverage_map(
+    result: AccessibilityResult,
+    values_min: np.ndarray | None = None,
+    *,
+    title: str = "",
+    cmap: str = "viridis_r",
+    vmin: float = 0.0,
+    vmax: float = 90.0,
+    label: str = "one-way travel time to the nearest office, minutes",
+    offices: np.ndarray | None = None,
+) -> Any:
+    """Map of per-cell values (default travel time, minutes) over the H3 hexagons, with
+    the searched offices as markers. Unreachable cells are grey. Longitudes are scaled
+    by cos(latitude) so the map is not stretched east-west."""
+    import h3
+    from matplotlib.collections import PolyCollection
+
+    plt = _mpl()
+    cells = result.cells
+    v = cells["time_s"].to_numpy() / 60.0 if values_min is None else np.asarray(values_min)
+    frame = _map_cells(cells, v, cells[result.columns[0]].to_numpy(dtype=float))
+    polys = [np.asarray(h3.cell_to_boundary(c))[:, ::-1] for c in frame["h3"]]  # (lon, lat)
+    lat0 = float(np.mean([p[:, 1].mean() for p in polys])) if polys else 0.0
+    k = np.cos(np.deg2rad(lat0))
+    polys = [np.column_stack([p[:, 0] * k, p[:, 1]]) for p in polys]
+    fig, ax = plt.subplots(figsize=(7, 8))
+    vals = frame["v"].to_numpy(dtype=float)
+    finite = np.isfinite(vals)
+    coll = PolyCollection(
+        [p for p, f in zip(polys, finite, strict=True) if f], array=vals[finite], cmap=cmap
+    )
+    coll.set_clim(vmin, vmax)
+    coll.set_edgecolor("face")
+    coll.set_linewidth(0.1)
+    ax.add_collection(coll)
+    if (~finite).any():
+        ax.add_collection(
+            PolyCollection(
+                [p for p, f in zip(polys, finite, strict=True) if not f],
+                facecolor="#999999",
+                edgecolor="#999999",
+                linewidth=0.1,
+            )
+        )
+    idx = analysis._network_offices(result) if offices is None else np.asarray(offices)
+    of = result.access.offices.frame.iloc[idx]
+    ax.scatter(
+        of["lon"].to_numpy() * k,
+        of["lat"].to_numpy(),
+        s=28,
+        c="red",
+        edgecolors="white",
+        linewidths=0.8,
+        zorder=3,
+        label=f"offices ({len(of)})",
+    )
+    ax.autoscale_view()
+    ax.set_aspect("equal")
+    ax.set_xticks([])
+    ax.set_yticks([])
+    ax.legend(loc="lower right", fontsize=8)
+    fig.colorbar(coll, ax=ax, shrink=0.6, label=label, extend="max")
+    if title:
+        ax.set_title(title)
+    return fig
+
+
+def _table(frame: pd.DataFrame, max_rows: int | None = None, digits: int = 2) -> str:
+    """An HTML table (escaped), numbers rounded, optionally the first ``max_rows``."""
+    f = frame if max_rows is None else frame.head(max_rows)
+    f = f.copy()
+    for c in f.columns:
+        if pd.api.types.is_float_dtype(f[c]):
+            big = c.startswith(("population", "visits"))
+            f[c] = f[c].map(
+                lambda x, big=big: (
+                    "" if pd.isna(x) else (f"{x:,.0f}" if big else f"{x:,.{digits}f}")
+                )
+            )
+    note = ""
+    if max_rows is not None and len(frame) > max_rows:
+        note = f'<p class="note">first {max_rows} of {len(frame)} rows (all rows in the CSV)</p>'
+    return f.to_html(index=False, escape=True, border=0) + note
+
+
+def _section(title: str, *parts: str) -> str:
+    return f"<h2>{html.escape(title)}</h2>\n" + "\n".join(parts)
+
+
+def _h3(title: str) -> str:
+    return f"<h3>{html.escape(title)}</h3>"
+
+
+def write_report(
+    path: str | Path,
+    results: Mapping[str, AccessibilityResult],
+    *,
+    title: str = "Accessibility of service offices",
+    column: str | None = None,
+    band_minutes: float = 10.0,
+    municipalities: pd.DataFrame | None = None,
+    visits_per_person: Mapping[str, float] | None = None,
+    comparison: analysis.Comparison | None = None,
+    language: Mapping[str, analysis.LanguageAccess] | None = None,
+    reference: pd.DataFrame | None = None,
+    municipality_rows: int = 25,
+) -> Path:
+    """Write the HTML report of one or more office networks to ``path``; returns it.
+
+    ``reference`` (a band table like ``bands.csv``) is drawn beside the bands, e.g. the
+    published study. Figures are computed here with :mod:`hexaccess.analysis`.
+    """
+    if not results:
+        raise analysis.AnalysisInputError("the report needs at least one result")
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    first = next(iter(results.values()))
+    column = analysis._column(first, column)
+    body: list[str] = [
+        f"<h1>{html.escape(title)}</h1>",
+        f'<p class="note">hexaccess {html.escape(str(first.provenance.get("engine_version", "")))}'
+        f", generated {_dt.datetime.now().isoformat(timespec='seconds')}; population column "
+        f"<b>{html.escape(column)}</b>; profile "
+        f"<b>{html.escape(str(first.provenance.get('profile', '')))}</b>, H3 resolution "
+        f"{html.escape(str(first.provenance.get('resolution', '')))}.</p>",
+    ]
+    band_tables = {n: analysis.band_table(r, band_minutes, column) for n, r in results.items()}
+    body.append(
+        _section(
+            "Travel-time bands",
+            _png(band_chart(band_tables, reference, f"Population by {band_minutes:g}-minute band")),
+        )
+    )
+    for name, result in results.items():
+        parts = [
+            _h3("Summary"),
+            _table(analysis.means(result)),
+            _table(analysis.coverage(result)),
+            _h3("Band table"),
+            _table(band_tables[name]),
+            _h3("Coverage map"),
+            _png(coverage_map(result, title=f"{name}: travel time to the nearest office")),
+            _h3("Catchments (offices.csv)"),
+            _table(analysis.catchments(result, column, visits_per_person)),
+        ]
+        if "municipality" in result.cells.columns:
+            parts += [
+                _h3("Municipalities with the longest trips (municipalities.csv)"),
+                _table(
+                    analysis.municipality_table(result, column, municipalities),
+                    municipality_rows,
+                ),
+            ]
+        lang = (language or {}).get(name)
+        if lang is not None:
+            parts += [
+                _h3("Language access: Swedish-speaking and bilingual municipalities"),
+                f'<p class="note">time to the nearest of the {len(lang.offices)} offices in a '
+                "bilingual or Swedish-language municipality</p>",
+                _table(lang.means()),
+                _table(lang.band_table(band_minutes, column)),
+                _table(lang.municipality_table(column, municipalities), municipality_rows),
+            ]
+        body.append(_section(f"Network: {name}", *parts))
+    if comparison is not None:
+        parts = [
+            f'<p class="note">baseline {html.escape(comparison.names[0])}; gains and losses '
+            f"beyond {comparison.threshold_min:g} minutes</p>",
+            _table(comparison.changes),
+            _table(comparison.bands),
+        ]
+        for n in comparison.names[1:]:
+            diff = comparison.cells[f"diff_min_{n}"].to_numpy()
+            parts.append(
+                _png(
+                    coverage_map(
+                        results[n],
+                        np.where(np.isfinite(diff), diff, np.nan),
+                        title=f"{n} minus {comparison.names[0]}, minutes",
+                        cmap="RdBu_r",
+                        vmin=-30,
+                        vmax=30,
+                        label="change of travel time, minutes (blue = closer)",
+                    )
+                )
+            )
+        body.append(_section("Scenario comparison", *parts))
+    prov = {n: r.provenance for n, r in results.items()}
+    body.append(
+        _section(
+            "How this was made",
+            "<details><summary>provenance (inputs with SHA-256, profile, engine)</summary>"
+            f"<pre>{html.escape(json.dumps(prov, indent=2, default=str))}</pre></details>",
+        )
+    )
+    doc = (
+        '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
+        f"<title>{html.escape(title)}</title><style>{_CSS}</style></head>\n<body>\n"
+        + "\n".join(body)
+        + "\n</body></html>\n"
+    )
+    path.write_text(doc, encoding="utf-8")
+    return path
