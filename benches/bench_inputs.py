@@ -38,6 +38,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pytest
+
 from hexaccess.network import read_roads
 from hexaccess.population import read_eurostat_grid
 from hexaccess.profiles import SpeedProfile, load_profile

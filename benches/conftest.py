@@ -6,10 +6,11 @@ from __future__ import annotations
 
 import os
 
-import hexaccess
 import numpy as np
 import pytest
 import scipy.sparse as sp
+
+import hexaccess
 from hexaccess import synthetic
 
 GRID = int(os.environ.get("HEXACCESS_BENCH_GRID", "1000"))

@@ -15,15 +15,16 @@ import pandas as pd
 import pytest
 import shapely
 from conftest import shared_file
+from pyogrio.raw import write
+from pyproj import Transformer
+from scipy.sparse import csr_matrix
+from scipy.sparse.csgraph import dijkstra
+
 from hexaccess import accessibility, cli
 from hexaccess.network import read_roads
 from hexaccess.offices import read_offices
 from hexaccess.population import read_eurostat_grid
 from hexaccess.profiles import load_profile
-from pyogrio.raw import write
-from pyproj import Transformer
-from scipy.sparse import csr_matrix
-from scipy.sparse.csgraph import dijkstra
 
 X0, Y0 = 385_000.0, 6_672_000.0  # near Helsinki, EPSG:3067 (TM35FIN), metres
 
@@ -270,7 +271,8 @@ def test_cli_demo_runs_without_inputs(tmp_path, capsys):
 def test_finland_50_offices_beside_the_study(tmp_path, capsys):
     """The study's 50-office network on the real mainland inputs, printed beside the
     published table. Not a calibration (that is a later capability): the assertions are
-    sanity bounds, the printed table is the evidence."""
+    sanity bounds, the printed table is the evidence. (The study used 2019 population;
+    the Eurostat grid is 2021, so totals differ by design.)"""
     pop = shared_file("finland/census2021_1km.csv")
     table = shared_file("finland/grid_municipality.csv")
     roads = shared_file("finland/roads_mml_1milj/road.shp")
@@ -318,5 +320,7 @@ def test_finland_50_offices_beside_the_study(tmp_path, capsys):
             f"{summary['population_unreachable']:.0f} people"
         )
     assert summary["population_total"] == 5_439_866  # Eurostat 2021 mainland
-    assert abs(summary["coverage_pct"]["60"] - float(study.loc[5, "cumulative_pct"])) < 5.0
+    # Sanity bounds, not calibration: the shape must already be close to the study's.
+    assert abs(summary["coverage_pct"]["60"] - float(study.loc[5, "cumulative_pct"])) < 1.5
+    assert (side["ours_%"] - side["study_%"]).abs().max() < 4.0
     assert 10.0 < summary["mean_time_min"] < 40.0

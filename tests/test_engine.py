@@ -9,15 +9,16 @@ from __future__ import annotations
 
 import re
 
-import hexaccess
 import numpy as np
 import pytest
 import scipy.sparse as sp
-from hexaccess import Graph, synthetic
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from reference import reference_labels, reference_labels_tight
 from scipy.sparse.csgraph import dijkstra
+
+import hexaccess
+from hexaccess import Graph, synthetic
 
 pytestmark = pytest.mark.skipif(
     not hexaccess.rust_available(), reason="the Rust extension hexaccess._core is not built"

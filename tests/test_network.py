@@ -10,8 +10,13 @@ import math
 from pathlib import Path
 
 import numpy as np
+import pyogrio.raw as pyogrio_raw
 import pytest
+import scipy.sparse.csgraph as sp_csgraph
 import shapely
+from conftest import SHARED_DATA
+from scipy.sparse import coo_matrix
+
 from hexaccess.network import (
     RoadDataError,
     apply_urban_slowdown,
@@ -23,13 +28,7 @@ from hexaccess.network import (
 )
 from hexaccess.profiles import load_profile
 
-pyogrio_raw = pytest.importorskip("pyogrio.raw")
-sp_csgraph = pytest.importorskip("scipy.sparse.csgraph")
-from scipy.sparse import coo_matrix  # noqa: E402
-
-SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
-if not SHARED.is_dir():
-    SHARED = Path("/work/shared/data")
+SHARED = SHARED_DATA
 needs_shared = pytest.mark.skipif(
     not SHARED.is_dir(), reason=f"shared reference data not found at {SHARED}"
 )

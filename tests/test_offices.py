@@ -10,6 +10,7 @@ import pandas as pd
 import pyproj
 import pytest
 import shapely
+
 from hexaccess.offices import OfficeInputError, Offices, read_municipalities, read_offices
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "finland"

@@ -19,6 +19,7 @@ import pandas as pd
 import pyproj
 import pytest
 import shapely
+
 from hexaccess.population import (
     ALAND_MUNICIPALITIES,
     PopulationGrid,

@@ -116,11 +116,14 @@ def build_access_graph(
             network = apply_urban_slowdown(network, density_lookup(population, network.crs))
     to_net = Transformer.from_crs("EPSG:4326", network.crs, always_xy=True)
 
+    # Shape points in the middle of a ferry route are in the water: nobody boards there.
+    mid_water = network.meta.get("ferry_shape_point")
+    node_mask = None if mid_water is None else ~np.asarray(mid_water, dtype=bool)
     lon, lat = population.centers_lonlat()
     cx, cy = to_net.transform(lon, lat)
-    cells = connect_points(network, cx, cy, profile)
+    cells = connect_points(network, cx, cy, profile, node_mask=node_mask)
     ox, oy = to_net.transform(offices.lon, offices.lat)
-    offs = connect_points(network, ox, oy, profile)
+    offs = connect_points(network, ox, oy, profile, node_mask=node_mask)
     far = ~offs["connected"].to_numpy()
     if far.any():
         names = [offices.names[i] for i in np.flatnonzero(far)]

@@ -154,7 +154,9 @@ def run_study(args: argparse.Namespace) -> int:
             exclude_municipalities=exclude,
         )
         steps.step("roads")
-        roads = inputs.read_roads_any(args.roads, profile)
+        roads = inputs.read_roads_any(
+            args.roads, profile, split_at_vertices=not args.junction_nodes_only
+        )
         steps.step("offices")
         offs = inputs.read_offices_any(args.offices, args.municipalities)
         steps.step("graph")
@@ -250,6 +252,11 @@ def main(argv: list[str] | None = None) -> int:
     )
     run.add_argument(
         "--population-columns", default=None, help="people columns of a square grid or H3 table"
+    )
+    run.add_argument(
+        "--junction-nodes-only",
+        action="store_true",
+        help="do not split roads at their shape points (people join junctions only)",
     )
     run.add_argument("--quiet", action="store_true", help="print nothing but errors")
     run.add_argument("--backend", choices=["auto", "rust", "numba"], default="auto")

@@ -99,14 +99,22 @@ def read_population_any(
     return grid
 
 
-def read_roads_any(path: str | os.PathLike[str], profile: SpeedProfile) -> network.RoadNetwork:
-    """Road network from an OSM PBF or a vector line file."""
+def read_roads_any(
+    path: str | os.PathLike[str], profile: SpeedProfile, *, split_at_vertices: bool = True
+) -> network.RoadNetwork:
+    """Road network from an OSM PBF or a vector line file.
+
+    ``split_at_vertices`` (default on for studies) makes every shape point a node, so
+    that people join the road that actually passes them rather than a junction kilometres
+    away: on the Finnish 1:1 M map this moves the 0–10 minute band from 16 % to 24 % of
+    the population (the study: 26 %). Times between junctions are unchanged.
+    """
     p = Path(path)
     if not p.exists():
         raise FileNotFoundError(f"road file not found: {p}")
     if p.name.lower().endswith(".pbf"):
-        return network.read_osm_pbf(p, profile)
-    return network.read_roads(p, profile)
+        return network.read_osm_pbf(p, profile, split_at_vertices=split_at_vertices)
+    return network.read_roads(p, profile, split_at_vertices=split_at_vertices)
 
 
 def read_offices_any(
