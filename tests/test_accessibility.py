@@ -85,6 +85,18 @@ def study(tmp_path):
     return _roads_gpkg(tmp_path), _population_csv(tmp_path), _offices_csv(tmp_path)
 
 
+@pytest.fixture
+def loaded(study):
+    """The study's inputs read and assembled (no urban slowdown: hand-checkable times)."""
+    roads, popfile, offfile = study
+    profile = load_profile("car_fi")
+    net = read_roads(roads, profile)
+    pop = read_eurostat_grid(popfile, resolution=8)
+    offs = read_offices(offfile)
+    access = accessibility.build_access_graph(net, pop, offs, profile, urban_slowdown=False)
+    return net, pop, offs, profile, access
+
+
 def _expected_times(network, pop, offices, profile):
     """Home → office times, recomputed without the engine."""
     to_net = Transformer.from_crs("EPSG:4326", network.crs, always_xy=True)
@@ -119,13 +131,8 @@ def _expected_times(network, pop, offices, profile):
     return np.array(expected)
 
 
-def test_times_match_an_independent_computation(study):
-    roads, popfile, offfile = study
-    profile = load_profile("car_fi")
-    net = read_roads(roads, profile)
-    pop = read_eurostat_grid(popfile, resolution=8)
-    offs = read_offices(offfile)
-    access = accessibility.build_access_graph(net, pop, offs, profile, urban_slowdown=False)
+def test_times_match_an_independent_computation(loaded):
+    net, pop, offs, profile, access = loaded
     with pytest.warns(UserWarning, match="farther than 30.0 km"):
         result = accessibility.solve(access, ["total", "age_65_plus"])
     expected = _expected_times(net, pop, offs, profile)
@@ -152,14 +159,9 @@ def test_times_match_an_independent_computation(study):
     assert s["mean_time_min"] == pytest.approx(np.average(got[reached], weights=w[reached]) / 60)
 
 
-def test_one_way_direction_is_home_to_office(study):
-    roads, popfile, offfile = study
-    profile = load_profile("car_fi")
-    net = read_roads(roads, profile)
+def test_one_way_direction_is_home_to_office(loaded):
+    net, pop, _, _, access = loaded
     assert net.oneway.sum() == 1
-    pop = read_eurostat_grid(popfile, resolution=8)
-    offs = read_offices(offfile)
-    access = accessibility.build_access_graph(net, pop, offs, profile, urban_slowdown=False)
     # Reversed graph: searching from the offices over it equals searching *to* them.
     with pytest.warns(UserWarning):
         r = accessibility.solve(access, ["total"], offices=[1])  # only "North", at C
@@ -174,12 +176,8 @@ def test_one_way_direction_is_home_to_office(study):
     assert r.cells.loc[near_b, "office_name"] == "North"
 
 
-def test_empty_office_set_and_unknown_column_are_refused(study):
-    roads, popfile, offfile = study
-    profile = load_profile("car_fi")
-    access = accessibility.build_access_graph(
-        read_roads(roads, profile), read_eurostat_grid(popfile), read_offices(offfile), profile
-    )
+def test_empty_office_set_and_unknown_column_are_refused(loaded):
+    access = loaded[-1]
     with pytest.raises(accessibility.AccessibilityInputError, match="office set is empty"):
         accessibility.solve(access, offices=[])
     with pytest.raises(KeyError, match="unknown population column"):

@@ -82,6 +82,20 @@ def scipy_times(n, tail, head, time, bidirectional, sources, offsets, cutoff):
     return dist[:n]
 
 
+def check_against_references(case, reference) -> None:
+    """Times bit-equal to scipy's; times, sources and lengths equal to ``reference``."""
+    n, tail, head, time, length, both, sources, offsets, cutoff = case
+    g = Graph.from_edges(tail, head, time, length, num_nodes=n, bidirectional=both)
+    r = g.nearest(sources, offsets_s=offsets, cutoff_s=cutoff)
+    np.testing.assert_array_equal(
+        r.time_s, scipy_times(n, tail, head, time, both, sources, offsets, cutoff)
+    )
+    t, s, ln = reference(n, tail, head, time, length, both, sources, offsets, cutoff)
+    np.testing.assert_array_equal(r.time_s, t)
+    np.testing.assert_array_equal(r.source, s)
+    np.testing.assert_array_equal(r.length_m, ln)
+
+
 # ---------------------------------------------------------------------------- hand-worked
 @pytest.mark.parametrize("backend", BACKENDS)
 def test_hand_worked_path_with_tie(backend):
@@ -121,46 +135,21 @@ def test_unreachable_nodes_are_marked_not_zero(backend):
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(graphs(integer_weights=True))
 def test_matches_scipy_and_reference_on_integer_weights(case):
-    n, tail, head, time, length, both, sources, offsets, cutoff = case
-    g = Graph.from_edges(tail, head, time, length, num_nodes=n, bidirectional=both)
-    r = g.nearest(sources, offsets_s=offsets, cutoff_s=cutoff)
-    np.testing.assert_array_equal(
-        r.time_s, scipy_times(n, tail, head, time, both, sources, offsets, cutoff)
-    )
-    t, s, ln = reference_labels(n, tail, head, time, length, both, sources, offsets, cutoff)
-    np.testing.assert_array_equal(r.time_s, t)
-    np.testing.assert_array_equal(r.source, s)
-    np.testing.assert_array_equal(r.length_m, ln)
+    check_against_references(case, reference_labels)
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(graphs(integer_weights=False))
 def test_float_weights_exact_times_and_tight_labels(case):
-    n, tail, head, time, length, both, sources, offsets, cutoff = case
-    g = Graph.from_edges(tail, head, time, length, num_nodes=n, bidirectional=both)
-    r = g.nearest(sources, offsets_s=offsets, cutoff_s=cutoff)
-    # Both compute the minimum over paths of the left-to-right float sum: bit-equal.
-    np.testing.assert_array_equal(
-        r.time_s, scipy_times(n, tail, head, time, both, sources, offsets, cutoff)
-    )
-    _, s, ln = reference_labels_tight(n, tail, head, time, length, both, sources, offsets, cutoff)
-    np.testing.assert_array_equal(r.source, s)
-    np.testing.assert_array_equal(r.length_m, ln)
+    # Times: both compute the minimum over paths of the left-to-right float sum, so they
+    # are bit-equal to scipy's; labels follow the tight-arc definition.
+    check_against_references(case, reference_labels_tight)
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(graphs(integer_weights=True, positive=True))
 def test_bucket_queue_path_matches_scipy_and_reference(case):
-    n, tail, head, time, length, both, sources, offsets, cutoff = case
-    g = Graph.from_edges(tail, head, time, length, num_nodes=n, bidirectional=both)
-    r = g.nearest(sources, offsets_s=offsets, cutoff_s=cutoff)
-    np.testing.assert_array_equal(
-        r.time_s, scipy_times(n, tail, head, time, both, sources, offsets, cutoff)
-    )
-    t, s, ln = reference_labels(n, tail, head, time, length, both, sources, offsets, cutoff)
-    np.testing.assert_array_equal(r.time_s, t)
-    np.testing.assert_array_equal(r.source, s)
-    np.testing.assert_array_equal(r.length_m, ln)
+    check_against_references(case, reference_labels)
 
 
 @settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])

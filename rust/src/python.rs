@@ -158,6 +158,28 @@ fn check_sets(
     })
 }
 
+/// Source sets from the numpy arrays of a batch call, checked against the graph.
+fn sets_from_numpy(
+    g: &Graph,
+    set_indptr: &PyReadonlyArray1<'_, i64>,
+    set_nodes: &PyReadonlyArray1<'_, i64>,
+    set_offsets: Option<&PyReadonlyArray1<'_, f64>>,
+    cutoff: f64,
+) -> PyResult<OwnedSets> {
+    let offsets = match set_offsets {
+        Some(o) => Some(o.as_slice()?),
+        None => None,
+    };
+    check_sets(
+        g.num_nodes(),
+        set_indptr.as_slice()?,
+        set_nodes.as_slice()?,
+        offsets,
+        cutoff,
+    )
+    .map_err(value_error)
+}
+
 fn cutoff_or_inf(cutoff: Option<f64>) -> f64 {
     cutoff.unwrap_or(f64::INFINITY)
 }
@@ -293,18 +315,7 @@ fn sparse_batch<'py>(
 )> {
     let g = graph.inner.clone();
     let cutoff = cutoff_or_inf(cutoff);
-    let offsets = match &set_offsets {
-        Some(o) => Some(o.as_slice()?),
-        None => None,
-    };
-    let sets = check_sets(
-        g.num_nodes(),
-        set_indptr.as_slice()?,
-        set_nodes.as_slice()?,
-        offsets,
-        cutoff,
-    )
-    .map_err(value_error)?;
+    let sets = sets_from_numpy(&g, &set_indptr, &set_nodes, set_offsets.as_ref(), cutoff)?;
     let targets = match &targets {
         Some(t) => {
             if t.len() != g.num_nodes() {
@@ -374,18 +385,7 @@ fn histogram_batch<'py>(
 )> {
     let g = graph.inner.clone();
     let cutoff = cutoff_or_inf(cutoff);
-    let offsets = match &set_offsets {
-        Some(o) => Some(o.as_slice()?),
-        None => None,
-    };
-    let sets = check_sets(
-        g.num_nodes(),
-        set_indptr.as_slice()?,
-        set_nodes.as_slice()?,
-        offsets,
-        cutoff,
-    )
-    .map_err(value_error)?;
+    let sets = sets_from_numpy(&g, &set_indptr, &set_nodes, set_offsets.as_ref(), cutoff)?;
     let columns = weights.shape()[1];
     let w = weights.as_slice()?;
     validate_weights(w, columns, g.num_nodes()).map_err(value_error)?;
