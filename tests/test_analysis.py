@@ -15,16 +15,17 @@ import numpy as np
 import pandas as pd
 import pytest
 import shapely
+from pyogrio.raw import write
+from pyproj import Transformer
+from scipy.sparse import csr_matrix
+from scipy.sparse.csgraph import dijkstra
+
 from hexaccess import accessibility, analysis
 from hexaccess.accessibility import AccessibilityInputError, AccessibilityResult
 from hexaccess.network import read_roads
 from hexaccess.offices import Offices, read_municipalities, read_offices
 from hexaccess.population import read_eurostat_grid
 from hexaccess.profiles import load_profile
-from pyogrio.raw import write
-from pyproj import Transformer
-from scipy.sparse import csr_matrix
-from scipy.sparse.csgraph import dijkstra
 
 X0, Y0 = 385_000.0, 6_672_000.0  # near Helsinki, EPSG:3067, metres
 
@@ -39,7 +40,11 @@ POINTS = [
     (-60_000, -60_000, "003", 500, 90),  # farther than 30 km from every road
 ]
 #: name, (x, y offset), municipality: West (Finnish), North (bilingual), East (Finnish).
-OFFICES = [("West", (200, 100), "001"), ("North", (10_000, 10_300), "002"), ("East", (10_000, -300), "001")]  # fmt: skip
+OFFICES = [
+    ("West", (200, 100), "001"),
+    ("North", (10_000, 10_300), "002"),
+    ("East", (10_000, -300), "001"),
+]
 
 
 def tiny_world(tmp_path, offices=OFFICES):

@@ -9,9 +9,10 @@ import subprocess
 
 import numpy as np
 import pytest
+from test_analysis import tiny_access, tiny_world
+
 from hexaccess import analysis, report
 from hexaccess.offices import read_municipalities
-from test_analysis import tiny_access, tiny_world
 
 
 def _chromium() -> str:
@@ -59,7 +60,7 @@ def html_report(tmp_path):
 
 
 def test_report_is_self_contained(html_report):
-    path, results = html_report
+    path, _ = html_report
     text = path.read_text()
     assert "Tiny &lt;study&gt; &amp; report" in text  # escaped, never raw HTML
     assert not re.search(r'(src|href)="(https?:)?//', text)  # nothing fetched from a network

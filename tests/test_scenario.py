@@ -9,8 +9,9 @@ import json
 import numpy as np
 import pandas as pd
 import pytest
-from hexaccess import cli_analysis, scenario
 from test_analysis import OFFICES, tiny_world
+
+from hexaccess import cli_analysis, scenario
 
 
 def _toml(world, out, extra_offices=None, analysis_block=None):

@@ -455,15 +455,18 @@ def calibrate(
     backend: str = "auto",
     progress: Callable[[int, float], None] | None = None,
     evaluator: FastEvaluator | None = None,
+    reference_tolerance_pp: float = REFERENCE_SUM_TOLERANCE_PP,
 ) -> CalibrationResult:
     """Fit the profile's free parameters to a reference band table (module docstring).
 
     ``network`` must be as read (no urban slowdown). ``parameters`` default to
     :func:`default_parameters`. ``progress(evaluations, best objective)`` is called
-    after each evaluation.
+    after each evaluation. ``reference_tolerance_pp`` relaxes the check that the
+    reference shares sum to 100 % (only for a reference that deliberately covers part of
+    the population, e.g. when the rest is unreachable).
     """
     t0 = time.perf_counter()
-    ref = read_reference(reference)
+    ref = read_reference(reference, reference_tolerance_pp)
     profile = profile or network.profile
     ev = evaluator or FastEvaluator(
         network,
@@ -505,7 +508,21 @@ def calibrate(
     before_hist = ev.histogram(profile, edges)
     z0 = (np.array([p.initial for p in params]) - lo) / span_safe
     f0 = objective(z0)
+    z_start = z0.copy()
     if params and max_evaluations > 1:
+        # A coarse coordinate scan first (9 values per parameter): the shares are
+        # piecewise constant in the parameters, and a line search started on a plateau
+        # would not move; the scan finds the right basin, Powell then refines it.
+        grid = np.linspace(0.0, 1.0, 9)
+        for i in range(len(params)):
+            if ev.evaluations + len(grid) >= max_evaluations // 2:
+                break
+            for g in grid:
+                trial = best["z"].copy()
+                trial[i] = g
+                objective(trial)
+        z_start = best["z"].copy()
+    if params and ev.evaluations < max_evaluations:
         from scipy.optimize import minimize
 
         # Powell: derivative-free line searches along each parameter, respecting bounds;
@@ -513,10 +530,10 @@ def calibrate(
         # which gradient methods cannot handle but line searches can.
         minimize(
             objective,
-            z0,
+            z_start,
             method="Powell",
             bounds=[(0.0, 1.0)] * len(params),
-            options={"maxfev": max_evaluations - 1, "xtol": 1e-3, "ftol": 1e-6},
+            options={"maxfev": max_evaluations - ev.evaluations, "xtol": 1e-3, "ftol": 1e-6},
         )
     z = best["z"] if best["z"] is not None else z0
     fitted_values = lo + z * span

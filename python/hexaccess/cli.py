@@ -24,7 +24,8 @@ import numpy as np
 import pandas as pd
 
 import hexaccess
-from hexaccess import synthetic
+from hexaccess import cli_analysis, synthetic
+from hexaccess.cli_common import Progress, add_input_arguments
 
 BANDS_COLUMNS = ["band_start_min", "band_end_min", "population", "share_pct", "cumulative_pct"]
 
@@ -106,26 +107,6 @@ def run_demo(out: Path | None, quiet: bool, backend: str) -> int:
     return 0
 
 
-class _Steps:
-    """Progress of the pipeline's steps on stderr (tqdm), silent with --quiet."""
-
-    def __init__(self, total: int, quiet: bool) -> None:
-        self.bar = None
-        if not quiet:
-            from tqdm import tqdm
-
-            self.bar = tqdm(total=total, unit="step", file=sys.stderr, leave=False)
-
-    def step(self, label: str) -> None:
-        if self.bar is not None:
-            self.bar.set_description(label)
-            self.bar.update(1)
-
-    def close(self) -> None:
-        if self.bar is not None:
-            self.bar.close()
-
-
 def run_study(args: argparse.Namespace) -> int:
     from hexaccess import accessibility, inputs
 
@@ -141,7 +122,7 @@ def run_study(args: argparse.Namespace) -> int:
         print("hexaccess run: --out DIR is required with real inputs", file=sys.stderr)
         return 2
     t0 = time.perf_counter()
-    steps = _Steps(5, args.quiet)
+    steps = Progress(5, args.quiet)
     try:
         profile = inputs.profile_for(args.profile, args.mode)
         exclude = inputs.municipality_codes(args.exclude_municipalities)
@@ -217,54 +198,24 @@ def main(argv: list[str] | None = None) -> int:
     run = sub.add_parser(
         "run",
         help="travel times from every populated cell to the nearest office, in 10-minute bands",
-        description="Without --population/--roads/--offices: a synthetic demo.",
+        description="hexaccess run --population P --roads R --offices O --out DIR; or "
+        "hexaccess run SCENARIO.toml; or, with no inputs, a synthetic demo.",
     )
-    run.add_argument(
-        "--population", help="population grid (Eurostat CSV, H3 table, GeoPackage, GeoTIFF)"
-    )
-    run.add_argument("--roads", help="road network (Shapefile, GeoPackage, GeoParquet, .osm.pbf)")
-    run.add_argument(
-        "--offices", help="offices (CSV with name,lon,lat or municipality; GeoJSON; GeoPackage)"
-    )
-    run.add_argument("--out", type=Path, default=None, help="output directory")
-    run.add_argument(
-        "--profile", default=None, help="speed profile TOML (default: the mode's packaged profile)"
-    )
-    run.add_argument(
-        "--resolution",
-        type=int,
-        default=8,
-        help="H3 resolution of the population cells (default 8)",
-    )
-    run.add_argument(
-        "--exclude-municipalities",
-        default=None,
-        help="comma-separated municipality codes to leave out; 'aland' = the Åland Islands",
-    )
-    run.add_argument("--mode", choices=["car", "walk", "bike"], default="car")
-    run.add_argument(
-        "--municipality-table",
-        default=None,
-        help="grid cell -> municipality CSV (GRD_ID,municipality)",
-    )
-    run.add_argument(
-        "--municipalities", default=None, help="municipalities CSV to place offices given by code"
-    )
-    run.add_argument(
-        "--population-columns", default=None, help="people columns of a square grid or H3 table"
-    )
-    run.add_argument(
-        "--junction-nodes-only",
-        action="store_true",
-        help="do not split roads at their shape points (people join junctions only)",
-    )
-    run.add_argument("--quiet", action="store_true", help="print nothing but errors")
-    run.add_argument("--backend", choices=["auto", "rust", "numba"], default="auto")
+    run.add_argument("scenario", nargs="?", default=None, help="a scenario TOML file")
+    add_input_arguments(run, required=False)
+    cli_analysis.add_report_parser(sub)
+    cli_analysis.add_calibrate_parser(sub)
     args = parser.parse_args(argv)
     if args.command == "run":
+        if args.scenario is not None:
+            return cli_analysis.run_scenario(args.scenario, args.quiet)
         if args.population is None and args.roads is None and args.offices is None:
             return run_demo(args.out, args.quiet, args.backend)
         return run_study(args)
+    if args.command == "report":
+        return cli_analysis.run_report(args)
+    if args.command == "calibrate":
+        return cli_analysis.run_calibrate(args)
     return 2  # pragma: no cover - argparse enforces the sub-command
 
 

@@ -23,6 +23,8 @@ from pathlib import Path
 from typing import Any
 
 from hexaccess import scenario as scenario_mod
+from hexaccess.cli_common import Progress as _Bar
+from hexaccess.cli_common import add_input_arguments
 
 __all__ = [
     "add_calibrate_parser",
@@ -33,52 +35,6 @@ __all__ = [
 ]
 
 _ERRORS = (ValueError, KeyError, FileNotFoundError)
-
-
-class _Bar:
-    """Progress on stderr (tqdm); silent with ``--quiet``."""
-
-    def __init__(self, total: int, quiet: bool, unit: str = "step") -> None:
-        self.bar: Any = None
-        if not quiet:
-            from tqdm import tqdm
-
-            self.bar = tqdm(total=total, unit=unit, file=sys.stderr, leave=False)
-
-    def step(self, label: str) -> None:
-        if self.bar is not None:
-            self.bar.set_description(label)
-            self.bar.update(1)
-
-    def to(self, n: int, label: str) -> None:
-        if self.bar is not None:
-            self.bar.set_description(label)
-            self.bar.update(max(0, n - self.bar.n))
-
-    def close(self) -> None:
-        if self.bar is not None:
-            self.bar.close()
-
-
-def _add_inputs(p: argparse.ArgumentParser) -> None:
-    """The input options of ``hexaccess run`` (same names, same meaning)."""
-    p.add_argument("--population", required=True, help="population grid (Eurostat CSV, H3 ...)")
-    p.add_argument("--roads", required=True, help="road network (Shapefile, GeoPackage, .pbf)")
-    p.add_argument("--offices", required=True, help="offices (CSV name,lon,lat|municipality ...)")
-    p.add_argument("--out", type=Path, required=True, help="output directory")
-    p.add_argument("--profile", default=None, help="speed profile TOML or packaged name")
-    p.add_argument("--resolution", type=int, default=8, help="H3 resolution (default 8)")
-    p.add_argument(
-        "--exclude-municipalities", default=None, help="codes to leave out; 'aland' = Åland"
-    )
-    p.add_argument("--mode", choices=["car", "walk", "bike"], default="car")
-    p.add_argument("--municipality-table", default=None, help="GRD_ID,municipality CSV")
-    p.add_argument(
-        "--municipalities", default=None, help="municipalities CSV (names, language status)"
-    )
-    p.add_argument("--population-columns", default=None, help="comma-separated people columns")
-    p.add_argument("--quiet", action="store_true", help="print nothing but errors")
-    p.add_argument("--backend", choices=["auto", "rust", "numba"], default="auto")
 
 
 def _columns(text: str | None) -> list[str] | None:
@@ -93,7 +49,7 @@ def add_report_parser(subparsers: Any) -> argparse.ArgumentParser:
         help="every figure of the study as tables, and a self-contained HTML report",
         description="Solve one or more office networks and write tables and report.html.",
     )
-    _add_inputs(p)
+    add_input_arguments(p)
     p.add_argument(
         "--compare",
         action="append",
@@ -136,6 +92,7 @@ def _scenario_from_args(args: argparse.Namespace) -> scenario_mod.Scenario:
         mode=args.mode,
         profile=args.profile,
         backend=args.backend,
+        split_roads=not args.junction_nodes_only,
         column=args.column,
         band_minutes=args.band_minutes,
         gain_loss_minutes=args.gain_loss_minutes,
@@ -200,7 +157,7 @@ def add_calibrate_parser(subparsers: Any) -> argparse.ArgumentParser:
             "--reference. Writes DIR/profile.toml and DIR/calibration.csv."
         ),
     )
-    _add_inputs(p)
+    add_input_arguments(p)
     p.add_argument("--reference", required=True, help="reference band table (bands.csv columns)")
     p.add_argument("--column", default="total", help="population column (default total)")
     p.add_argument(
@@ -256,7 +213,9 @@ def run_calibrate(args: argparse.Namespace) -> int:
             exclude_municipalities=inputs.municipality_codes(args.exclude_municipalities),
         )
         bar.step("roads")
-        roads = inputs.read_roads_any(args.roads, profile)
+        roads = inputs.read_roads_any(
+            args.roads, profile, split_at_vertices=not args.junction_nodes_only
+        )
         bar.step("offices")
         offs = inputs.read_offices_any(args.offices, args.municipalities)
         params = calibrate.default_parameters(profile, roads, bounds=bounds, fixed=args.fix or ())
@@ -304,20 +263,3 @@ def run_calibrate(args: argparse.Namespace) -> int:
         )
         print(f"wrote {', '.join(str(p) for p in paths.values())}")
     return 0
-
-
-def main(argv: list[str] | None = None) -> int:
-    """Stand-alone entry for testing: ``report`` / ``calibrate`` / ``scenario FILE``."""
-    parser = argparse.ArgumentParser(prog="hexaccess")
-    sub = parser.add_subparsers(dest="command", required=True)
-    add_report_parser(sub)
-    add_calibrate_parser(sub)
-    sc = sub.add_parser("scenario", help="run a scenario TOML file")
-    sc.add_argument("file")
-    sc.add_argument("--quiet", action="store_true")
-    args = parser.parse_args(argv)
-    if args.command == "report":
-        return run_report(args)
-    if args.command == "calibrate":
-        return run_calibrate(args)
-    return run_scenario(args.file, args.quiet)

@@ -216,6 +216,12 @@ def _table(frame: pd.DataFrame, max_rows: int | None = None, digits: int = 2) ->
     return f.to_html(index=False, escape=True, border=0) + note
 
 
+def _version(result: AccessibilityResult) -> str:
+    import hexaccess
+
+    return str(result.provenance.get("engine_version", hexaccess.__version__))
+
+
 def _section(title: str, *parts: str) -> str:
     return f"<h2>{html.escape(title)}</h2>\n" + "\n".join(parts)
 
@@ -251,7 +257,7 @@ def write_report(
     column = analysis._column(first, column)
     body: list[str] = [
         f"<h1>{html.escape(title)}</h1>",
-        f'<p class="note">hexaccess {html.escape(str(first.provenance.get("engine_version", "")))}'
+        f'<p class="note">hexaccess {html.escape(str(_version(first)))}'
         f", generated {_dt.datetime.now().isoformat(timespec='seconds')}; population column "
         f"<b>{html.escape(column)}</b>; profile "
         f"<b>{html.escape(str(first.provenance.get('profile', '')))}</b>, H3 resolution "

@@ -13,6 +13,7 @@ Layout (paths are relative to the scenario file; keys marked optional have defau
     resolution = 8                                 # optional, H3 resolution
     population_columns = ["total", "age_65_plus"]  # optional
     mode = "car"                                   # optional: car | walk | bike
+    split_roads = true                             # optional: nodes at shape points
     profile = "car_fi"                             # optional: packaged name or TOML path
     backend = "auto"                               # optional
 
@@ -97,6 +98,7 @@ class Scenario:
     mode: str = "car"
     profile: str | None = None
     backend: str = "auto"
+    split_roads: bool = True
     column: str | None = None
     band_minutes: float = 10.0
     coverage_minutes: list[float] = field(default_factory=lambda: [30.0, 60.0, 90.0])
@@ -183,6 +185,7 @@ def load_scenario(path: str | Path) -> Scenario:
         mode=str(inp.get("mode", "car")),
         profile=profile,
         backend=str(inp.get("backend", "auto")),
+        split_roads=bool(inp.get("split_roads", True)),
         column=an.get("column"),
         band_minutes=float(an.get("band_minutes", 10.0)),
         coverage_minutes=[float(x) for x in an.get("coverage_minutes", [30, 60, 90])],
@@ -272,7 +275,7 @@ def load_study(scn: Scenario, step: Step = _no_step) -> Study:
         exclude_municipalities=exclude,
     )
     step("roads")
-    roads = inputs.read_roads_any(scn.roads, profile)
+    roads = inputs.read_roads_any(scn.roads, profile, split_at_vertices=scn.split_roads)
     step("offices")
     frames, sets, start = [], {}, 0
     for name, path in scn.office_sets.items():
