@@ -61,3 +61,23 @@ def test_batch_scipy(benchmark, road_grid):
     )
     ours = graph.nearest_batch(starts, cutoff_s=CUTOFF_S).to_dense().time_s
     np.testing.assert_array_equal(d, ours)
+
+
+@pytest.mark.benchmark(group="nearest-50-hex")
+def test_hex50_hexaccess(benchmark, synthetic_hex):
+    graph, _, offices = synthetic_hex
+    benchmark.extra_info.update(nodes=graph.num_nodes, arcs=graph.num_arcs)
+    benchmark(graph.nearest, offices)
+
+
+@pytest.mark.benchmark(group="nearest-50-hex")
+def test_hex50_scipy(benchmark, synthetic_hex):
+    graph, matrix, offices = synthetic_hex
+    d = benchmark(dijkstra, matrix, indices=offices, min_only=True)
+    np.testing.assert_array_equal(d, graph.nearest(offices).time_s)
+
+
+@pytest.mark.benchmark(group="nearest-50-hex")
+def test_hex50_edge_scan_bound(benchmark, synthetic_hex):
+    graph, _, offices = synthetic_hex
+    benchmark(graph.edge_scan_seconds, offices)

@@ -27,3 +27,24 @@ def road_grid():
     rng = np.random.default_rng(0)
     offices = rng.choice(net.num_nodes, 50, replace=False)
     return net, graph, matrix, offices
+
+
+#: People in the synthetic country of the hexagon-graph benchmark (the gate's reduced size).
+HEX_PEOPLE = int(os.environ.get("HEXACCESS_BENCH_HEX_PEOPLE", "1000000"))
+
+
+@pytest.fixture(scope="session")
+def synthetic_hex():
+    """Resolution-9 hexagon friction graph of a synthetic country, its 50 offices."""
+    import warnings
+
+    from hexaccess import country, hexgrid
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        scn = country.default_scenario(HEX_PEOPLE)
+        acc = hexgrid.build_hex_access(scn.roads, scn.population, scn.offices, water=scn.water)
+    graph = acc.graph
+    indptr, head, time, _ = graph.csr()
+    matrix = sp.csr_matrix((time, head, indptr), shape=(graph.num_nodes,) * 2)
+    return graph, matrix, acc.office_node

@@ -46,6 +46,20 @@ CHECKS = [
         False,
     ),
     (
+        "hexagon graph nearest-50: scipy time / hexaccess time",
+        lambda r: _min(r, "test_hex50_scipy") / _min(r, "test_hex50_hexaccess"),
+        5.0,
+        1.0,
+        True,
+    ),
+    (
+        "hexagon graph nearest-50: hexaccess time / edge-scan bound",
+        lambda r: _min(r, "test_hex50_hexaccess") / _min(r, "test_hex50_edge_scan_bound"),
+        5.0,
+        25.0,
+        False,
+    ),
+    (
         "batch 60 min: hexaccess searches/s / scipy searches/s",
         lambda r: (
             (_extra(r, "test_batch_hexaccess", "searches") / _min(r, "test_batch_hexaccess"))
@@ -61,10 +75,17 @@ CHECKS = [
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--grid", type=int, default=300, help="road grid width (W×W nodes)")
+    ap.add_argument(
+        "--hex-people", type=int, default=1_000_000, help="people in the synthetic hex country"
+    )
     ap.add_argument("--json", type=Path, default=None, help="keep the raw pytest-benchmark JSON")
     args = ap.parse_args(argv)
     out = args.json or Path(tempfile.mkdtemp()) / "bench.json"
-    env = dict(os.environ, HEXACCESS_BENCH_GRID=str(args.grid))
+    env = dict(
+        os.environ,
+        HEXACCESS_BENCH_GRID=str(args.grid),
+        HEXACCESS_BENCH_HEX_PEOPLE=str(args.hex_people),
+    )
     cmd = [
         sys.executable,
         "-m",
@@ -82,7 +103,10 @@ def main(argv: list[str] | None = None) -> int:
         return proc.returncode
     results = {b["name"]: b for b in json.loads(out.read_text())["benchmarks"]}
     failed = False
-    print(f"\nbenchmark gate on a {args.grid}×{args.grid} road grid")
+    print(
+        f"\nbenchmark gate: {args.grid}×{args.grid} road grid; hexagon graph of a "
+        f"{args.hex_people:,}-person synthetic country"
+    )
     for label, ratio_of, target, floor, higher in CHECKS:
         ratio = ratio_of(results)
         ok = ratio >= floor if higher else ratio <= floor

@@ -261,8 +261,13 @@ def test_cli_demo_runs_without_inputs(tmp_path, capsys):
     text = capsys.readouterr().out
     assert "SYNTHETIC" in text
     summary = json.loads((tmp_path / "summary.json").read_text())
-    assert summary["population_total"] == 2_000_000
     assert "SYNTHETIC" in summary["data"]
+    bands = pd.read_csv(tmp_path / "bands.csv")
+    # Everyone is counted once: bands plus unreachable make the whole population.
+    assert bands["population"].sum() + summary["population_unreachable"] == pytest.approx(
+        summary["population_total"]
+    )
+    assert summary["offices"] == 50 and summary["offices_fixed"] == 18
 
 
 @pytest.mark.shared_data

@@ -9,13 +9,14 @@ import pandas as pd
 import pytest
 import scipy.sparse as sp
 import shapely
+from pyproj import Transformer
+from scipy.sparse.csgraph import dijkstra
+
 from hexaccess import hexgrid
 from hexaccess.network import RoadNetwork
 from hexaccess.offices import Offices
 from hexaccess.population import PopulationGrid
 from hexaccess.profiles import load_profile
-from pyproj import Transformer
-from scipy.sparse.csgraph import dijkstra
 
 CENTRE = (61.5, 23.8)  # Tampere
 

@@ -345,8 +345,9 @@ def municipality_table(
             "municipality": cells["municipality"].astype(object).to_numpy(),
             "w": w,
             "w_reached": np.where(ok, w, 0.0),
-            "wt": np.where(ok, w * t, 0.0),
-            "wd": np.where(ok, w * d, 0.0),
+            # where(ok, t, 0) first: 0 people × inf time would be NaN, not 0.
+            "wt": w * np.where(ok, t, 0.0),
+            "wd": w * np.where(ok, d, 0.0),
             # Maxima only over people who exist and are reached (an empty cell is no trip).
             "t": np.where(ok & (w > 0), t, np.nan),
             "d": np.where(ok & (w > 0), d, np.nan),

@@ -7,8 +7,8 @@ one-way travel time from every populated H3 cell to its nearest office and write
 ``DIR/summary.json`` and ``DIR/cells.parquet``. These names and columns are a contract
 that other tools rely on: add, never rename.
 
-Without inputs, ``hexaccess run`` runs the built-in synthetic demo (clearly labelled as
-synthetic) and prints the band table.
+Without inputs, ``hexaccess run`` runs the national default scenario on a synthetic
+country (``hexaccess.country``; clearly labelled as synthetic) and prints the band table.
 """
 
 from __future__ import annotations
@@ -24,21 +24,10 @@ import numpy as np
 import pandas as pd
 
 import hexaccess
-from hexaccess import cli_analysis, synthetic
+from hexaccess import cli_analysis
 from hexaccess.cli_common import Progress, add_input_arguments
 
 BANDS_COLUMNS = ["band_start_min", "band_end_min", "population", "share_pct", "cumulative_pct"]
-
-
-def _summary(hist: hexaccess.BandHistogram, column: int = 0) -> dict:
-    total = hist.total(column)
-    return {
-        "population_total": total,
-        "population_unreachable": float(hist.unreachable[column]),
-        "mean_time_min": hist.mean_time_s(column) / 60.0,
-        "mean_distance_km": hist.mean_length_m(column) / 1000.0,
-        "coverage_pct": {str(m): hist.share_within(m * 60.0, column) * 100.0 for m in (30, 60, 90)},
-    }
 
 
 def _format_table(table: pd.DataFrame, unreachable: float, total: float) -> str:
@@ -58,52 +47,54 @@ def _format_table(table: pd.DataFrame, unreachable: float, total: float) -> str:
 
 
 def run_demo(out: Path | None, quiet: bool, backend: str) -> int:
+    """The national default: a synthetic Finland-sized country (hexaccess.country) with
+    18 fixed regional-centre offices plus the next 32 municipality seats."""
+    from hexaccess import accessibility, country
+
     t0 = time.perf_counter()
-    demo = synthetic.demo_scenario()
-    net = demo.network
-    graph = hexaccess.Graph.from_edges(
-        net.tail,
-        net.head,
-        net.time_s,
-        net.length_m,
-        num_nodes=net.num_nodes,
-        bidirectional=True,
-        backend=backend,
-    )
-    weights = np.column_stack([demo.population, demo.age_65_plus])
-    hist = graph.band_histogram(demo.offices, weights, columns=["total", "age_65_plus"])
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        scn = country.default_scenario()
+        access = accessibility.build_access_graph(
+            scn.roads, scn.population, scn.offices, backend=backend
+        )
+        result = accessibility.solve(
+            access,
+            provenance_info={
+                "data": "SYNTHETIC country (hexaccess.country.default_scenario), not real data"
+            },
+        )
     seconds = time.perf_counter() - t0
-    table = hist.to_frame("total")
-    summary = _summary(hist)
-    summary.update(
-        data="SYNTHETIC demo region (hexaccess.synthetic.demo_scenario), not real data",
-        offices=int(demo.offices.size),
-        offices_fixed=int(demo.fixed.sum()),
-        nodes=graph.num_nodes,
-        arcs=graph.num_arcs,
-        backend=graph.backend,
-        engine_version=hexaccess.__version__,
-        mean_time_min_age_65_plus=hist.mean_time_s("age_65_plus") / 60.0,
-    )
+    summary = result.summary()
+    summary["data"] = "SYNTHETIC country (hexaccess.country.default_scenario), not real data"
+    summary["offices_fixed"] = int(scn.offices.fixed.sum())
+    summary["seconds"] = seconds
+    bands = result.bands()
     if not quiet:
-        print("hexaccess run: SYNTHETIC DEMO DATA (no inputs given) — not a real country.")
+        h = result.histogram
+        print("hexaccess run: SYNTHETIC COUNTRY (no inputs given) — not real data.")
         print(
-            f"{graph.num_nodes:,} road nodes, {graph.num_arcs:,} arcs, "
-            f"{int(demo.offices.size)} offices ({int(demo.fixed.sum())} fixed), "
-            f"{hist.total():,.0f} people; solved in {seconds:.2f} s on backend {graph.backend!r}\n"
+            f"{h.total():,.0f} people in {len(scn.population.cells):,} H3 cells, "
+            f"{scn.roads.num_nodes:,} road nodes, {len(scn.offices)} offices "
+            f"({summary['offices_fixed']} fixed); solved in {seconds:.1f} s on backend "
+            f"{access.graph.backend!r}\n"
         )
         print("One-way travel time to the nearest office:")
-        print(_format_table(table, float(hist.unreachable[0]), hist.total()))
+        print(_format_table(bands, float(h.unreachable[0]), h.total()))
         print(
             f"\nmean {summary['mean_time_min']:.1f} min, {summary['mean_distance_km']:.1f} km; "
-            f"within 60 min: {summary['coverage_pct']['60']:.2f} %"
+            f"within 60 min: {summary['coverage_pct']['60']:.2f} %; unreachable "
+            f"{summary['population_unreachable']:,.0f} people"
         )
+        for w in caught:
+            print(f"note: {w.message}", file=sys.stderr)
     if out is not None:
         out.mkdir(parents=True, exist_ok=True)
-        table[BANDS_COLUMNS].to_csv(out / "bands.csv", index=False)
-        (out / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
+        bands[BANDS_COLUMNS].to_csv(out / "bands.csv", index=False)
+        (out / "summary.json").write_text(json.dumps(summary, indent=2, default=str) + "\n")
+        result.cells.to_parquet(out / "cells.parquet", index=False)
         if not quiet:
-            print(f"\nwrote {out / 'bands.csv'} and {out / 'summary.json'}")
+            print(f"\nwrote {out / 'bands.csv'}, {out / 'summary.json'}, {out / 'cells.parquet'}")
     return 0
 
 

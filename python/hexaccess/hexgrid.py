@@ -260,6 +260,7 @@ def build_hex_graph(
     water: Any = None,
     spacing_m: float | None = None,
     road_speed_factor: npt.ArrayLike | None = None,
+    keep_cells: npt.ArrayLike | None = None,
 ) -> HexGraph:
     """Build the friction graph over ``cells`` (any order, duplicates allowed; one
     resolution).
@@ -270,7 +271,8 @@ def build_hex_graph(
     cells are impassable, except cells with a road (bridges); masked cells are removed
     from the graph. ``road_speed_factor`` (e.g. the urban slowdown, see
     :func:`build_hex_access`) scales road speeds; it must align with the sorted union of
-    ``cells`` and the road cells.
+    ``cells`` and the road cells. ``keep_cells`` are never masked (populated cells:
+    people live on the land part of a shore cell whose centre is in the water).
     """
     cells = np.unique(np.asarray(cells, dtype=np.uint64))
     if cells.size == 0:
@@ -314,7 +316,10 @@ def build_hex_graph(
     masked = 0
     if water is not None:
         # Roads override water: a road cell in a lake is a bridge or a causeway.
-        keep = ~(cells_in_polygons(cells, water) & ~on_road)
+        exempt = on_road.copy()
+        if keep_cells is not None:
+            exempt |= np.isin(cells, np.asarray(keep_cells, dtype=np.uint64))
+        keep = ~(cells_in_polygons(cells, water) & ~exempt)
         masked = int((~keep).sum())
         cells, speed, on_road = cells[keep], speed[keep], on_road[keep]
     graph_core = _core().hex_graph(cells, speed)
@@ -459,6 +464,15 @@ class HexResult:
         }
 
 
+def _population_graph_cells(population: PopulationGrid, resolution: int) -> U64:
+    """The graph-resolution cells that receive the people of ``population``."""
+    if population.resolution == resolution:
+        return population.cells
+    if population.resolution > resolution:
+        return np.unique(cell_to_parent(population.cells, resolution))
+    return _core().cell_children(np.ascontiguousarray(population.cells), resolution)
+
+
 def _population_nodes(hexg: HexGraph, population: PopulationGrid) -> tuple[I64, I64, F64]:
     """CSR map population cell -> graph nodes, and each node entry's share of the cell."""
     pres = population.resolution
@@ -552,6 +566,7 @@ def build_hex_access(
         off_road_speed_kmh=off_road_speed_kmh,
         water=water,
         road_speed_factor=factor,
+        keep_cells=_population_graph_cells(population, resolution),
     )
     hexg.meta["urban_slowdown"] = factor is not None
     columns = tuple(columns or population.columns)

@@ -230,6 +230,26 @@ def _h3(title: str) -> str:
     return f"<h3>{html.escape(title)}</h3>"
 
 
+def _collapse_tail(bands: pd.DataFrame, max_minutes: float = 180.0) -> pd.DataFrame:
+    """For reading: bands from ``max_minutes`` on become one ``"180+"`` row (long ferry
+    trips can add dozens of near-empty bands); the CSV tables keep every band."""
+    reached = bands[bands["band"] != "unreachable"]
+    tail = reached[reached["band_start_min"] >= max_minutes]
+    if len(tail) <= 1:
+        return bands
+    head = reached[reached["band_start_min"] < max_minutes]
+    row = {
+        "band": f"{max_minutes:g}+",
+        "band_start_min": max_minutes,
+        "band_end_min": float(tail["band_end_min"].max()),
+        "population": float(tail["population"].sum()),
+        "share_pct": float(tail["share_pct"].sum()),
+        "cumulative_pct": float(tail["cumulative_pct"].iloc[-1]),
+    }
+    rest = bands[bands["band"] == "unreachable"]
+    return pd.concat([head, pd.DataFrame([row]), rest], ignore_index=True)
+
+
 def write_report(
     path: str | Path,
     results: Mapping[str, AccessibilityResult],
@@ -276,7 +296,7 @@ def write_report(
             _table(analysis.means(result)),
             _table(analysis.coverage(result)),
             _h3("Band table"),
-            _table(band_tables[name]),
+            _table(_collapse_tail(band_tables[name])),
             _h3("Coverage map"),
             _png(coverage_map(result, title=f"{name}: travel time to the nearest office")),
             _h3("Catchments (offices.csv)"),
@@ -297,7 +317,7 @@ def write_report(
                 f'<p class="note">time to the nearest of the {len(lang.offices)} offices in a '
                 "bilingual or Swedish-language municipality</p>",
                 _table(lang.means()),
-                _table(lang.band_table(band_minutes, column)),
+                _table(_collapse_tail(lang.band_table(band_minutes, column))),
                 _table(lang.municipality_table(column, municipalities), municipality_rows),
             ]
         body.append(_section(f"Network: {name}", *parts))

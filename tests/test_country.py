@@ -1,0 +1,105 @@
+"""Synthetic countries: determinism, exact totals, size scaling, unreachable people, and
+that the real pipelines run on them unchanged."""
+
+from __future__ import annotations
+
+import sys
+import warnings
+
+import numpy as np
+import pytest
+
+from hexaccess import accessibility, country, hexgrid
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
+
+SMALL = 200_000
+
+
+@pytest.fixture(scope="module")
+def small():
+    return country.generate_country(SMALL, seed=7)
+
+
+def test_parameter_file_matches_the_built_in_defaults():
+    assert country.PARAMS_FILE.exists()
+    with open(country.PARAMS_FILE, "rb") as f:
+        assert tomllib.load(f) == country.DEFAULT_PARAMS
+
+
+def test_same_seed_gives_identical_arrays(small):
+    again = country.generate_country(SMALL, seed=7)
+    a, b = small.population.frame, again.population.frame
+    np.testing.assert_array_equal(a.index.to_numpy(), b.index.to_numpy())
+    np.testing.assert_array_equal(a["total"].to_numpy(), b["total"].to_numpy())
+    np.testing.assert_array_equal(a["age_65_plus"].to_numpy(), b["age_65_plus"].to_numpy())
+    for name in ("x", "y", "tail", "head", "time_s", "length_m", "road_class"):
+        np.testing.assert_array_equal(getattr(small.roads, name), getattr(again.roads, name))
+    np.testing.assert_array_equal(small.offices.lon, again.offices.lon)
+    other = country.generate_country(SMALL, seed=8)
+    assert not np.array_equal(
+        other.population.frame["total"].to_numpy()[:100], a["total"].to_numpy()[:100]
+    )
+
+
+def test_totals_age_structure_and_municipalities(small):
+    pop = small.population
+    assert pop.total("total") == SMALL  # exact
+    share65 = pop.total("age_65_plus") / SMALL
+    assert 0.15 < share65 < 0.35
+    assert (pop.frame["age_65_plus"] <= pop.frame["total"]).all()
+    muni = pop.municipality_totals("total")
+    assert muni["total"].sum() == SMALL
+    assert len(muni) == len(small.municipalities) or len(muni) > 0.8 * len(small.municipalities)
+    # Road hierarchy: all four classes present, motorways fastest.
+    classes = set(np.unique(small.roads.road_class).tolist())
+    assert classes == {21, 22, 23, 26}
+    speed = small.roads.length_m / small.roads.time_s * 3.6
+    assert speed[small.roads.road_class == 26].min() > speed[small.roads.road_class == 21].max()
+    # Dense south: more people in the southern half than in the northern one.
+    _, lat = pop.centers_lonlat()
+    w = pop.frame["total"].to_numpy()
+    mid = (lat.min() + lat.max()) / 2
+    assert w[lat < mid].sum() > 2 * w[lat >= mid].sum()
+    # Town sizes follow a rank-size law: the largest is far bigger than the tenth.
+    people = small.towns["people"].to_numpy()
+    assert people[0] / people[9] == pytest.approx(10**1.07, rel=1e-9)
+
+
+def test_size_scales_from_100k_to_millions():
+    sizes = [100_000, 1_000_000]
+    made = [country.generate_country(n, seed=1) for n in sizes]
+    for n, c in zip(sizes, made, strict=True):
+        assert c.population.total("total") == n
+    area = [c.params["_generated"]["area_km2"] for c in made]
+    exp = country.DEFAULT_PARAMS["area_exponent"]
+    assert area[1] / area[0] == pytest.approx(10**exp, rel=1e-9)
+    assert len(made[1].population) > len(made[0].population)
+    assert made[1].roads.num_edges > made[0].roads.num_edges
+
+
+def test_pipelines_run_unchanged_and_some_people_are_unreachable(small):
+    offices = small.offices.subset(small.offices.fixed)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        road = accessibility.solve(
+            accessibility.build_access_graph(small.roads, small.population, offices)
+        )
+        hexa = hexgrid.build_hex_access(
+            small.roads, small.population, offices, resolution=8, water=small.water
+        ).solve()
+    for s in (road.summary(), hexa.summary()):
+        assert s["population_total"] == pytest.approx(SMALL)
+        assert 0 < s["population_unreachable"] < 0.1 * SMALL
+        assert 0 < s["mean_time_min"] < 180
+    # The hexagon graph keeps lakes out of the graph.
+    assert hexa.access.hex.meta["water_cells_masked"] > 0
+
+
+def test_default_scenario_is_the_50_office_national_default():
+    params = country.load_params()
+    assert params["people"] == 5_400_000
+    assert params["offices"]["fixed"] + 32 == params["offices"]["total"] == 50
