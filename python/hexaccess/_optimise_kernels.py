@@ -181,53 +181,174 @@ def local_search(
     return it
 
 
+@nb.njit(cache=_CACHE)
+def transpose_sorted(cptr, ccell, ccost, num_cells):
+    """CSR by candidate → CSR by cell, each row sorted by cost (stable: ties keep the
+    lower candidate first). Also returns each by-cell entry's position in the input."""
+    m = cptr.size - 1
+    nnz = ccell.size
+    rptr = np.zeros(num_cells + 1, np.int64)
+    for k in range(nnz):
+        rptr[ccell[k] + 1] += 1
+    for i in range(num_cells):
+        rptr[i + 1] += rptr[i]
+    fill = rptr[:-1].copy()
+    rcand = np.empty(nnz, np.int64)
+    rcost = np.empty(nnz, ccost.dtype)
+    rpos = np.empty(nnz, np.int64)
+    for j in range(m):  # candidates ascending: rows come out in candidate order
+        for k in range(cptr[j], cptr[j + 1]):
+            i = ccell[k]
+            rcand[fill[i]] = j
+            rcost[fill[i]] = ccost[k]
+            rpos[fill[i]] = k
+            fill[i] += 1
+    for i in range(num_cells):
+        a, b = rptr[i], rptr[i + 1]
+        if b - a > 1:
+            order = np.argsort(rcost[a:b], kind="mergesort")
+            rcand[a:b] = rcand[a:b][order]
+            rcost[a:b] = rcost[a:b][order]
+            rpos[a:b] = rpos[a:b][order]
+    return rptr, rcand, rcost, rpos
+
+
+@nb.njit(cache=_CACHE)
+def column_gain(cptr, ccell, ccost, w, d1, j):
+    """Decrease of the objective from opening candidate ``j`` alone."""
+    g = 0.0
+    for k in range(cptr[j], cptr[j + 1]):
+        i = ccell[k]
+        if ccost[k] < d1[i]:
+            g += w[i] * (d1[i] - ccost[k])
+    return g
+
+
 @nb.njit(parallel=True, cache=_CACHE)
-def evaluate_networks(indptr, cell, time, dist, w, nptr, members, edge_units):
-    """Per network: nearest member per cell (min time; ties to the earlier member), then
-    the population-weighted histogram over ``edge_units`` (band ``b`` = units in
-    ``[edge_units[b], edge_units[b+1])``), the weight beyond the last edge / unreached,
-    and weighted time (units) and distance sums."""
+def evaluate_by_cell(rptr, rcand, rtime, rdist, w, nptr, members, lut, num_candidates):
+    """Per network: each cell's first member in its time-sorted row is its nearest; the
+    weight lands in band ``lut[time]`` (rows hold only times within the cutoff). The scan
+    of a row stops at the first member, so dense networks cost little per cell."""
     nnet = nptr.size - 1
-    nb_bands = edge_units.size - 1
-    ncell = w.size
-    top = edge_units[-1]
-    lut = np.full(top, -1, np.int64)
-    for b in range(nb_bands):
-        for u in range(max(edge_units[b], 0), min(edge_units[b + 1], top)):
-            lut[u] = b
-    counts = np.zeros((nnet, nb_bands))
+    nbands = 0
+    for u in range(lut.size):
+        nbands = max(nbands, lut[u] + 1)
+    counts = np.zeros((nnet, nbands))
     beyond = np.zeros(nnet)
     tsum = np.zeros(nnet)
     dsum = np.zeros(nnet)
-    total = 0.0
-    for i in range(ncell):
-        total += w[i]
+    ncell = w.size
     for k in nb.prange(nnet):
-        best = np.full(ncell, 65536, np.int32)
-        bestd = np.zeros(ncell, np.float32)
+        member = np.zeros(num_candidates, np.bool_)
         for q in range(nptr[k], nptr[k + 1]):
-            j = members[q]
-            for e in range(indptr[j], indptr[j + 1]):
-                i = cell[e]
-                t = np.int32(time[e])
-                if t < best[i]:
-                    best[i] = t
-                    bestd[i] = dist[e]
-        served = 0.0
-        for q in range(nptr[k], nptr[k + 1]):
-            j = members[q]
-            for e in range(indptr[j], indptr[j + 1]):
-                i = cell[e]
-                t = best[i]
-                if t < 0 or t >= top:
-                    continue  # already counted (marked -1) or out of bands
-                b = lut[t]
-                best[i] = -1
-                if b < 0:
-                    continue
-                counts[k, b] += w[i]
-                tsum[k] += w[i] * t
-                dsum[k] += w[i] * bestd[i]
-                served += w[i]
-        beyond[k] = total - served
+            member[members[q]] = True
+        row = np.zeros(nbands)
+        out = 0.0
+        ts = 0.0
+        ds = 0.0
+        for i in range(ncell):
+            wi = w[i]
+            found = False
+            for e in range(rptr[i], rptr[i + 1]):
+                if member[rcand[e]]:
+                    t = np.int64(rtime[e])
+                    row[lut[t]] += wi
+                    ts += wi * t
+                    ds += wi * rdist[e]
+                    found = True
+                    break
+            if not found:
+                out += wi
+        counts[k, :] = row
+        beyond[k] = out
+        tsum[k] = ts
+        dsum[k] = ds
     return counts, beyond, tsum, dsum
+
+
+@nb.njit(cache=_CACHE)
+def _select(rho, k, region, required):
+    """The ``k`` candidates of least ``rho`` with at least one per required region."""
+    m = rho.size
+    chosen = np.zeros(m, np.bool_)
+    taken = 0
+    for g in range(required.size):
+        if not required[g]:
+            continue
+        best = -1
+        for j in range(m):
+            if region[j] == g and (best < 0 or rho[j] < rho[best]):
+                best = j
+        if best >= 0 and not chosen[best]:
+            chosen[best] = True
+            taken += 1
+    order = np.argsort(rho, kind="mergesort")
+    q = 0
+    while taken < k and q < m:
+        j = order[q]
+        if not chosen[j]:
+            chosen[j] = True
+            taken += 1
+        q += 1
+    return chosen
+
+
+@nb.njit(cache=_CACHE)
+def lagrangian_pmedian(pptr, pi, pc, w, cap, k, ub, lam, region, required, iters, tol):
+    """Lagrangian lower bound of the (free-site) p-median with fallback costs ``cap``.
+
+    Pairs of free site ``j`` are ``pi[pptr[j]:pptr[j+1]]`` (cells) with costs ``pc``;
+    the assignment constraints are relaxed with multipliers ``lam`` (one per cell),
+    improved by subgradient steps (Held–Karp step ``theta (ub - L) / |g|^2``, ``theta``
+    halved after 20 iterations without improvement). Every ``L(lam)`` is a valid bound.
+    """
+    m = pptr.size - 1
+    n = w.size
+    best = -np.inf
+    theta = 2.0
+    stall = 0
+    rho = np.empty(m)
+    g = np.empty(n)
+    for _ in range(iters):
+        base = 0.0
+        for i in range(n):
+            base += lam[i] + min(0.0, w[i] * cap[i] - lam[i])
+        for j in range(m):
+            s = 0.0
+            for e in range(pptr[j], pptr[j + 1]):
+                v = w[pi[e]] * pc[e] - lam[pi[e]]
+                if v < 0.0:
+                    s += v
+            rho[j] = s
+        chosen = _select(rho, k, region, required)
+        value = base
+        for j in range(m):
+            if chosen[j]:
+                value += rho[j]
+        if value > best:
+            improved = value - best > 1e-9 * abs(value) or best == -np.inf
+            best = value
+            stall = 0 if improved else stall + 1
+        else:
+            stall += 1
+            if stall >= 20:
+                theta *= 0.5
+                stall = 0
+        if ub - best <= tol * abs(ub) or theta < 1e-6:
+            break
+        for i in range(n):
+            g[i] = 1.0 if w[i] * cap[i] - lam[i] >= 0.0 else 0.0
+        for j in range(m):
+            if chosen[j]:
+                for e in range(pptr[j], pptr[j + 1]):
+                    if w[pi[e]] * pc[e] - lam[pi[e]] < 0.0:
+                        g[pi[e]] -= 1.0
+        norm = 0.0
+        for i in range(n):
+            norm += g[i] * g[i]
+        if norm == 0.0:
+            break  # the relaxed solution is feasible: L is optimal
+        step = theta * (ub - value) / norm
+        for i in range(n):
+            lam[i] = max(0.0, lam[i] + step * g[i])
+    return best

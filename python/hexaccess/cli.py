@@ -24,7 +24,7 @@ import numpy as np
 import pandas as pd
 
 import hexaccess
-from hexaccess import cli_analysis
+from hexaccess import cli_analysis, cli_optimise
 from hexaccess.cli_common import Progress, add_input_arguments
 
 BANDS_COLUMNS = ["band_start_min", "band_end_min", "population", "share_pct", "cumulative_pct"]
@@ -196,6 +196,7 @@ def main(argv: list[str] | None = None) -> int:
     add_input_arguments(run, required=False)
     cli_analysis.add_report_parser(sub)
     cli_analysis.add_calibrate_parser(sub)
+    cli_optimise.add_parser(sub)
     args = parser.parse_args(argv)
     if args.command == "run":
         if args.scenario is not None:
@@ -207,6 +208,8 @@ def main(argv: list[str] | None = None) -> int:
         return cli_analysis.run_report(args)
     if args.command == "calibrate":
         return cli_analysis.run_calibrate(args)
+    if args.command == "optimise":
+        return cli_optimise.run(args)
     return 2  # pragma: no cover - argparse enforces the sub-command
 
 

@@ -34,6 +34,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from hexaccess.cli_common import add_input_arguments
+
 CHOSEN_COLUMNS = ["name", "municipality", "lon", "lat", "fixed", "catchment_population"]
 
 
@@ -44,17 +46,15 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
         help="choose office sites: p-median, maximal coverage or set cover",
         description=__doc__.split("\n\n")[1] if __doc__ else None,
     )
-    p.add_argument("--population", required=True, help="population grid (as hexaccess run)")
-    p.add_argument("--roads", required=True, help="road network (as hexaccess run)")
+    # The inputs of `hexaccess run` (same names and meaning), without --offices.
+    add_input_arguments(p, offices=False)
     p.add_argument("--candidates", required=True, help="candidate sites (offices file format)")
     p.add_argument("--fixed", default=None, help="sites that must be kept (offices file)")
     p.add_argument("--forbidden", default=None, help="CSV of forbidden sites (name/municipality)")
     size = p.add_mutually_exclusive_group()
     size.add_argument("--total", type=int, default=None, help="number of offices in all")
     size.add_argument("--add", type=int, default=None, help="offices to add to the fixed ones")
-    p.add_argument(
-        "--objective", choices=["mean-time", "coverage", "cover"], default="mean-time"
-    )
+    p.add_argument("--objective", choices=["mean-time", "coverage", "cover"], default="mean-time")
     p.add_argument(
         "--threshold", type=float, default=60.0, help="minutes for coverage/cover (default 60)"
     )
@@ -64,16 +64,6 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
         default=99.0,
         help="cover: share of people within --threshold to reach (default 99)",
     )
-    p.add_argument("--out", type=Path, required=True, help="output directory")
-    p.add_argument("--profile", default=None, help="speed profile TOML or packaged name")
-    p.add_argument("--resolution", type=int, default=8, help="H3 resolution (default 8)")
-    p.add_argument("--exclude-municipalities", default=None, help="codes to leave out; 'aland'")
-    p.add_argument("--mode", choices=["car", "walk", "bike"], default="car")
-    p.add_argument("--municipality-table", default=None, help="grid cell -> municipality CSV")
-    p.add_argument(
-        "--municipalities", default=None, help="municipalities CSV (sites given by code)"
-    )
-    p.add_argument("--population-columns", default=None, help="people columns (as run)")
     p.add_argument(
         "--cutoff", type=float, default=120.0, help="coverage-matrix cutoff, minutes (120)"
     )
@@ -95,8 +85,6 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     )
     p.add_argument("--curve", default=None, help="coverage curve N0:N1[:STEP], e.g. 18:250:8")
     p.add_argument("--threads", type=int, default=None)
-    p.add_argument("--backend", choices=["auto", "rust", "numba"], default="auto")
-    p.add_argument("--quiet", action="store_true", help="print nothing but errors")
     return p
 
 
@@ -174,7 +162,9 @@ def run(args: argparse.Namespace) -> int:
             columns=args.population_columns.split(",") if args.population_columns else None,
             exclude_municipalities=exclude,
         )
-        roads = inputs.read_roads_any(args.roads, profile)
+        roads = inputs.read_roads_any(
+            args.roads, profile, split_at_vertices=not args.junction_nodes_only
+        )
         cand, forbidden = _candidates(args)
         sites = Offices(cand)
         access = accessibility.build_access_graph(roads, pop, sites, profile, backend=args.backend)

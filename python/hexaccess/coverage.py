@@ -216,14 +216,14 @@ class CoverageMatrix:
 
     @cached_property
     def _by_cell(self) -> ByCell:
-        rows = np.repeat(np.arange(self.num_candidates, dtype=np.int32), np.diff(self.indptr))
-        # Sort by (cell, time, candidate): the solvers scan each cell's candidates nearest
-        # first and stop at the first one that cannot improve.
-        order = np.lexsort((rows, self.time, self.cell))
-        counts = np.bincount(self.cell, minlength=self.num_cells)
-        indptr = np.zeros(self.num_cells + 1, dtype=np.int64)
-        np.cumsum(counts, out=indptr[1:])
-        return ByCell(indptr, rows[order], self.time[order], self.distance_m[order])
+        from hexaccess import _optimise_kernels as K
+
+        # Each row sorted by (time, candidate): the solvers and the network evaluation
+        # scan a cell's candidates nearest first and stop at the first that qualifies.
+        indptr, cand, _, pos = K.transpose_sorted(
+            self.indptr, self.cell.astype(np.int64), self.time, self.num_cells
+        )
+        return ByCell(indptr, cand.astype(np.int32), self.time[pos], self.distance_m[pos])
 
     def subset_candidates(self, index: npt.ArrayLike) -> CoverageMatrix:
         """A matrix over a subset of the candidates (in the order given)."""
@@ -525,35 +525,32 @@ def evaluate_networks(
     np.cumsum([s.size for s in sets], out=nptr[1:])
     members = np.concatenate(sets) if sets else np.zeros(0, np.int64)
     if members.size and (members.min() < 0 or members.max() >= matrix.num_candidates):
-        raise ValueError(f"network members must be candidate indices 0..{matrix.num_candidates - 1}")
+        raise ValueError(
+            f"network members must be candidate indices 0..{matrix.num_candidates - 1}"
+        )
     w = matrix.weights(column)
     cutoff_min = matrix.cutoff_s / 60.0
     edges = np.arange(0.0, cutoff_min + band_minutes * 0.5, band_minutes)
     if edges[-1] < cutoff_min:
         edges = np.append(edges, cutoff_min)
     edges[-1] = max(edges[-1], cutoff_min)
-    # Band boundaries in stored units: band b holds units in [lo_b, lo_{b+1}).
+    # Band of each stored time: band b holds units in [edge_units[b], edge_units[b+1]);
+    # the cutoff itself (inclusive in the search) falls in the last band.
     edge_units = np.ceil(edges * 60.0 / matrix.time_unit_s - 1e-9).astype(np.int64)
-    edge_units[-1] = matrix.cutoff_units + 1  # the cutoff itself (inclusive) is in range
+    lut = np.searchsorted(edge_units, np.arange(matrix.cutoff_units + 1), side="right") - 1
+    lut = np.clip(lut, 0, edges.size - 2).astype(np.int64)
+    bc = matrix.by_cell()
     if threads is not None:
         import numba
 
         old = numba.get_num_threads()
         numba.set_num_threads(threads)
     try:
-        counts, beyond, tsum, dsum = K.evaluate_networks(
-            matrix.indptr,
-            matrix.cell,
-            matrix.time,
-            matrix.distance_m,
-            w,
-            nptr,
-            members,
-            edge_units,
-        )
+        counts, beyond, tsum, dsum = K.evaluate_by_cell(
+            bc.indptr, bc.candidate, bc.time, bc.distance_m, w, nptr, members, lut,
+            matrix.num_candidates,
+        )  # fmt: skip
     finally:
         if threads is not None:
             numba.set_num_threads(old)
-    return NetworkEvaluation(
-        edges, counts, beyond, tsum * matrix.time_unit_s, dsum, float(w.sum())
-    )
+    return NetworkEvaluation(edges, counts, beyond, tsum * matrix.time_unit_s, dsum, float(w.sum()))

@@ -50,6 +50,7 @@ Times come from the matrix, floored to its time unit (1 s by default).
 
 from __future__ import annotations
 
+import heapq
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -122,16 +123,14 @@ def cost_model(
     cand, cell = rows[keep], matrix.cell[keep].astype(np.int64)
     cptr = np.zeros(matrix.num_candidates + 1, dtype=np.int64)
     np.cumsum(np.bincount(cand, minlength=matrix.num_candidates), out=cptr[1:])
-    order = np.lexsort((cand, cost, cell))
-    rptr = np.zeros(n + 1, dtype=np.int64)
-    np.cumsum(np.bincount(cell, minlength=n), out=rptr[1:])
+    rptr, rcand, rcost, _ = K.transpose_sorted(cptr, cell, cost, n)
     return CostModel(
         cptr,
         cell,
         cost,
         rptr,
-        cand[order],
-        cost[order],
+        rcand,
+        rcost,
         np.full(n, pen_value),
         np.ascontiguousarray(w, dtype=np.float64),
     )
@@ -293,17 +292,32 @@ def _greedy(
             j = int(np.argmax(gains))
             is_open[j] = True
             K.open_and_update(model.cptr, model.ccell, model.ccost, d1, j)
-    while int(is_open.sum()) < p:
-        eligible = setup.allowed & ~is_open
-        if not eligible.any():
-            raise InfeasibleError(
-                f"only {int(is_open.sum())} sites can be opened (candidates minus forbidden); "
-                f"asked for {p}"
-            )
-        gains = K.add_gains(model.cptr, model.ccell, model.ccost, model.w, d1, eligible)
-        j = int(np.argmax(gains))  # first maximum: ties go to the lowest index
-        is_open[j] = True
-        K.open_and_update(model.cptr, model.ccell, model.ccost, d1, j)
+    # Lazy (CELF) greedy: a site's gain only shrinks as others open (the objective is
+    # supermodular), so a stale gain is an upper bound and only the top needs refreshing.
+    eligible = np.flatnonzero(setup.allowed & ~is_open)
+    if int(is_open.sum()) < p and eligible.size < p - int(is_open.sum()):
+        raise InfeasibleError(
+            f"only {int(is_open.sum()) + eligible.size} sites can be opened (candidates "
+            f"minus forbidden); asked for {p}"
+        )
+    if int(is_open.sum()) < p:
+        mask = np.zeros(model.num_candidates, bool)
+        mask[eligible] = True
+        gains = K.add_gains(model.cptr, model.ccell, model.ccost, model.w, d1, mask)
+        heap = [(-float(gains[j]), int(j)) for j in eligible]
+        heapq.heapify(heap)
+        fresh = {int(j): 0 for j in eligible}  # iteration of each stored gain
+        step = 0
+        while int(is_open.sum()) < p:
+            _neg, j = heapq.heappop(heap)
+            if fresh[j] != step:
+                g = K.column_gain(model.cptr, model.ccell, model.ccost, model.w, d1, j)
+                fresh[j] = step
+                heapq.heappush(heap, (-g, j))
+                continue
+            is_open[j] = True  # ties: (gain, index) order picks the lowest index
+            K.open_and_update(model.cptr, model.ccell, model.ccost, d1, j)
+            step += 1
     return is_open
 
 
@@ -512,6 +526,45 @@ def _mip_pmedian(
         is_open = setup.fixed.copy()
         is_open[free] = out.x[:nf] > 0.5
     return out, is_open, npairs
+
+
+def _lagrangian_pmedian(
+    model: CostModel, setup: _Setup, p: int, is_open: npt.NDArray[np.bool_], iters: int
+) -> float:
+    """Lagrangian lower bound (model units) of the uncapacitated p-median, started from
+    the multipliers of the heuristic solution ``is_open`` (its per-cell costs)."""
+    cap, _, _ = K.assign(model.rptr, model.rcand, model.rcost, setup.fixed, model.pen)
+    free = np.flatnonzero(setup.allowed & ~setup.fixed)
+    col_of = np.full(model.num_candidates, -1, np.int64)
+    col_of[free] = np.arange(free.size)
+    rows = np.repeat(np.arange(model.num_candidates), np.diff(model.cptr))
+    keep = (col_of[rows] >= 0) & (model.ccost < cap[model.ccell]) & (model.w[model.ccell] > 0)
+    pptr = np.zeros(free.size + 1, np.int64)
+    np.cumsum(np.bincount(col_of[rows[keep]], minlength=free.size), out=pptr[1:])
+    d_heur, _, _ = K.assign(model.rptr, model.rcand, model.rcost, is_open, model.pen)
+    ub = float(K.objective(model.w, d_heur))
+    lam = model.w * d_heur
+    region = setup.region[free] if setup.use_regions else np.full(free.size, -1, np.int64)
+    required = setup.required.copy() if setup.use_regions else np.zeros(0, bool)
+    if setup.use_regions:  # regions already holding a fixed site need nothing more
+        required[setup.region[setup.fixed & (setup.region >= 0)]] = False
+    k = p - int(setup.fixed.sum())
+    return float(
+        K.lagrangian_pmedian(
+            pptr,
+            model.ccell[keep],
+            model.ccost[keep],
+            model.w,
+            cap,
+            k,
+            ub,
+            lam,
+            region,
+            required,
+            iters,
+            1e-7,
+        )
+    )
 
 
 def _region_rows(setup, col_of, free, nrow, ri, ci, vv, lo, hi) -> int:
@@ -776,9 +829,7 @@ def _finish(
             "candidate": chosen,
             "name": cand["name"].to_numpy()[chosen],
             "municipality": (
-                cand["municipality"].to_numpy()[chosen]
-                if "municipality" in cand.columns
-                else None
+                cand["municipality"].to_numpy()[chosen] if "municipality" in cand.columns else None
             ),
             "lon": cand["lon"].to_numpy(dtype=float)[chosen],
             "lat": cand["lat"].to_numpy(dtype=float)[chosen],
@@ -804,9 +855,9 @@ def _finish(
         total_population=total,
         mean_time_min=mean_time,
         unserved_population=float(w[~served].sum()),
-        threshold_min=None if threshold_units is None else threshold_units
-        * matrix.time_unit_s
-        / 60.0,
+        threshold_min=None
+        if threshold_units is None
+        else threshold_units * matrix.time_unit_s / 60.0,
         covered_population=covered,
         details=details,
     )
@@ -830,7 +881,8 @@ def optimise(
     method: str = "auto",
     time_limit_s: float = 60.0,
     mip_rel_gap: float = 1e-6,
-    mip_max_size: int = 3_000_000,
+    mip_max_size: int = 400_000,
+    lagrangian_iters: int = 600,
     seed: int = 0,
     restarts: int = 0,
     threads: int | None = None,
@@ -858,7 +910,11 @@ def optimise(
         ``'auto'``, ``'heuristic'`` or ``'mip'``.
     time_limit_s, mip_rel_gap, mip_max_size
         HiGHS time limit and relative gap; the MIP is skipped (``auto``) or refused
-        (``mip``) above ``mip_max_size`` pairs.
+        (``mip``) above ``mip_max_size`` pairs (or grouped coverage entries).
+    lagrangian_iters
+        ``mean-time`` without capacities, ``auto``: subgradient iterations of the
+        Lagrangian bound (relaxing the assignment constraints), which certifies national
+        instances too large for the MIP; the reported bound is the best of both.
     seed, restarts
         ``restarts`` extra local searches from random starts drawn with ``seed``.
     """
@@ -907,7 +963,10 @@ def optimise(
     kind = "time" if objective == "mean-time" else "cover"
     model = cost_model(matrix, kind, w, threshold_units or 0)
     highs_kw = {"time_limit_s": time_limit_s, "rel_gap": mip_rel_gap, "threads": threads}
-    details: dict[str, Any] = {"time_unit_s": matrix.time_unit_s, "cutoff_min": matrix.cutoff_s / 60}
+    details: dict[str, Any] = {
+        "time_unit_s": matrix.time_unit_s,
+        "cutoff_min": matrix.cutoff_s / 60,
+    }
 
     if objective == "cover":
         return _optimise_cover(
@@ -943,6 +1002,11 @@ def optimise(
             value = out.value
             status = "heuristic sites, optimal capacitated assignment (approximate)"
         details["heuristic_seconds"] = time.perf_counter() - t0
+    if method == "auto" and objective == "mean-time" and cap is None and lagrangian_iters > 0:
+        tl = time.perf_counter()
+        bound = _lagrangian_pmedian(model, setup, p, is_open, lagrangian_iters)
+        details["lagrangian_bound_seconds"] = time.perf_counter() - tl
+        details["lagrangian_bound"] = bound * matrix.time_unit_s / 60.0 / float(w.sum())
     if method in ("auto", "mip"):
         if cap is not None:
             out, mopen, massign, size = _mip_capacitated(
@@ -967,7 +1031,8 @@ def optimise(
         else:
             details["mip_status"] = out.status
             details["mip_seconds"] = out.seconds
-            bound = out.bound
+            if out.bound is not None:
+                bound = out.bound if bound is None else max(bound, out.bound)
             if out.value is not None and (value is None or out.value < value - 1e-9 * abs(value)):
                 is_open, value, assignment, used = mopen, out.value, massign, "mip"
                 status = out.status

@@ -117,7 +117,7 @@ const MAX_BUCKETS: usize = 1 << 16;
 const PREFETCH_NODES: usize = 16;
 
 /// Buckets at least this large are expanded on all threads when the workspace allows it.
-const PARALLEL_BUCKET: usize = 4096;
+const PARALLEL_BUCKET: usize = 1024;
 
 /// Reusable search memory for graphs of one size: allocate once per thread, run many
 /// searches. Only the nodes a search touched are reset before the next one, so a batch

@@ -1,0 +1,175 @@
+"""Coverage matrix (``hexaccess.coverage``): equality with per-candidate engine searches and
+scipy's Dijkstra on a small real-input study, Parquet round trip, network evaluation
+recomputed with numpy."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+import shapely
+from pyogrio.raw import write
+from pyproj import Transformer
+from scipy.sparse import csr_matrix
+from scipy.sparse.csgraph import dijkstra
+
+from hexaccess import accessibility
+from hexaccess.coverage import CoverageMatrix, coverage_matrix, evaluate_networks
+from hexaccess.network import read_roads
+from hexaccess.offices import Offices
+from hexaccess.population import read_eurostat_grid
+from hexaccess.profiles import load_profile
+
+X0, Y0 = 385_000.0, 6_672_000.0  # EPSG:3067, near Helsinki
+
+
+def _study(tmp_path):
+    """A 4×4 road grid (5 km spacing, one one-way street), 12 populated squares and 6
+    candidate sites."""
+    lines, levels, oneway = [], [], []
+    for a in range(4):
+        for b in range(3):
+            lines.append(
+                shapely.LineString(
+                    [(X0 + a * 5e3, Y0 + b * 5e3), (X0 + a * 5e3, Y0 + (b + 1) * 5e3)]
+                )
+            )
+            lines.append(
+                shapely.LineString(
+                    [(X0 + b * 5e3, Y0 + a * 5e3), (X0 + (b + 1) * 5e3, Y0 + a * 5e3)]
+                )
+            )
+            levels += [22, 21]
+            oneway += ["yes" if (a, b) == (1, 1) else "", ""]
+    roads = tmp_path / "roads.gpkg"
+    write(
+        roads,
+        geometry=shapely.to_wkb(np.array(lines, dtype=object)),
+        field_data=[np.array(levels, dtype=np.int32), np.array(oneway)],
+        fields=["IGDS_LEVEL", "oneway"],
+        geometry_type="LineString",
+        crs="EPSG:3067",
+        driver="GPKG",
+    )
+    rng = np.random.default_rng(3)
+    to3035 = Transformer.from_crs("EPSG:3067", "EPSG:3035", always_xy=True)
+    rows = []
+    for k, (x, y) in enumerate(rng.uniform(0, 15_000, (12, 2))):
+        e, n = to3035.transform(X0 + x, Y0 + y)
+        e, n = int(e // 1000 * 1000), int(n // 1000 * 1000)
+        rows.append({"GRD_ID": f"CRS3035RES1000mN{n}E{e}", "T": 50 * (k + 1), "Y_GE65": 5 * k})
+    pop = tmp_path / "pop.csv"
+    pd.DataFrame(rows).drop_duplicates("GRD_ID").to_csv(pop, index=False)
+    to_ll = Transformer.from_crs("EPSG:3067", "EPSG:4326", always_xy=True)
+    xy = rng.uniform(0, 15_000, (6, 2))
+    lon, lat = to_ll.transform(X0 + xy[:, 0], Y0 + xy[:, 1])
+    sites = pd.DataFrame(
+        {"name": [f"s{j}" for j in range(6)], "lon": lon, "lat": lat, "fixed": [True] + [False] * 5}
+    )
+    profile = load_profile("car_fi")
+    net = read_roads(roads, profile)
+    grid = read_eurostat_grid(pop, resolution=8)
+    access = accessibility.build_access_graph(
+        net, grid, Offices(sites), profile, urban_slowdown=False
+    )
+    return access
+
+
+@pytest.fixture(scope="module")
+def access(tmp_path_factory):
+    return _study(tmp_path_factory.mktemp("study"))
+
+
+def test_matrix_equals_per_candidate_searches_and_scipy(access):
+    cutoff = 900.0  # 15 minutes: some pairs fall outside
+    calls = []
+    mat = coverage_matrix(access, cutoff_s=cutoff, progress=lambda d, t: calls.append((d, t)))
+    assert calls and calls[-1][0] == calls[-1][1] == len(access.offices)
+    dense = mat.dense_time_s()
+    g = access.graph
+    indptr, head, time_s, _ = g.csr()
+    tail = np.repeat(np.arange(g.num_nodes), np.diff(indptr))
+    sp = csr_matrix((time_s, (tail, head)), shape=(g.num_nodes, g.num_nodes))
+    scipy_t = dijkstra(sp, indices=access.office_node)[:, access.cell_node]
+    term = access.profile.terminal_time_s
+    for j, node in enumerate(access.office_node):
+        r = g.nearest([node], offsets_s=[term], cutoff_s=cutoff)
+        t = r.time_s[access.cell_node]
+        expect = np.where(t <= cutoff, np.floor(t / mat.time_unit_s) * mat.time_unit_s, np.inf)
+        np.testing.assert_array_equal(dense[j], expect)
+        sc = scipy_t[j] + term
+        np.testing.assert_allclose(
+            np.where(sc <= cutoff, sc, np.inf), np.where(np.isfinite(t), t, np.inf), rtol=1e-9
+        )
+        lengths = r.length_m[access.cell_node]
+        cells, _, dist = mat.column(j)
+        np.testing.assert_allclose(dist, lengths[cells].astype(np.float32))
+    assert np.isfinite(dense).any() and np.isinf(dense).any()
+    # The transpose lists the same pairs, each row sorted by time.
+    bc = mat.by_cell()
+    for i in range(mat.num_cells):
+        r = slice(bc.indptr[i], bc.indptr[i + 1])
+        reach = np.flatnonzero(np.isfinite(dense[:, i]))
+        assert sorted(bc.candidate[r].tolist()) == reach.tolist()
+        assert np.all(np.diff(bc.time[r].astype(int)) >= 0)
+        np.testing.assert_array_equal(bc.time[r] * mat.time_unit_s, dense[bc.candidate[r], i])
+
+
+def test_parquet_round_trip(access, tmp_path):
+    mat = coverage_matrix(access, cutoff_s=1800.0, inputs={"note": None})
+    mat.save(tmp_path / "m")
+    back = CoverageMatrix.load(tmp_path / "m")
+    for name in ("indptr", "cell", "time", "distance_m"):
+        np.testing.assert_array_equal(getattr(back, name), getattr(mat, name))
+        assert getattr(back, name).dtype == getattr(mat, name).dtype
+    assert back.cutoff_s == 1800.0 and back.time_unit_s == mat.time_unit_s
+    assert back.population_columns == mat.population_columns
+    assert back.meta["profile"] == "car_fi" or back.meta["profile"] == access.profile.name
+    pd.testing.assert_frame_equal(back.cells, mat.cells)
+    assert back.candidates["name"].tolist() == mat.candidates["name"].tolist()
+    assert back.candidates["fixed"].tolist() == [True] + [False] * 5
+
+
+def test_time_unit_holds_long_cutoffs():
+    t = np.array([[10.0, 70_000.0, np.inf]])
+    mat = CoverageMatrix.from_dense(t, [1, 1, 1], cutoff_s=100_000.0)
+    assert mat.time_unit_s == 2.0  # 1 s would overflow uint16
+    np.testing.assert_array_equal(mat.dense_time_s(), [[10.0, 70_000.0, np.inf]])
+    with pytest.raises(ValueError, match="uint16"):
+        from hexaccess.coverage import coverage_matrix as cm
+
+        cm(type("A", (), {})(), cutoff_s=100_000.0, time_unit_s=1.0)
+
+
+def test_evaluate_networks_matches_numpy():
+    rng = np.random.default_rng(7)
+    m, n = 25, 300
+    t = rng.uniform(0, 5400, (m, n))
+    t[rng.random((m, n)) < 0.3] = np.inf
+    d = t * 20.0
+    w = rng.integers(0, 50, n).astype(float)
+    mat = CoverageMatrix.from_dense(t, w, distance_m=d, cutoff_s=3600.0)
+    nets = [rng.choice(m, size=k, replace=False) for k in (1, 3, 5, 8, 25)]
+    ev = evaluate_networks(mat, nets, band_minutes=10.0)
+    tq = np.where(t <= 3600.0, np.floor(t), np.inf)
+    for k, net in enumerate(nets):
+        net = np.sort(net)  # equal times: the lower candidate index wins (as documented)
+        sub = tq[net]
+        best = sub.min(axis=0)
+        arg = sub.argmin(axis=0)
+        served = np.isfinite(best)
+        expect, _ = np.histogram(best[served] / 60.0, bins=np.arange(0, 61, 10), weights=w[served])
+        # The cutoff itself (inclusive) belongs to the last band.
+        np.testing.assert_allclose(ev.counts[k], expect)
+        assert ev.beyond_cutoff[k] == pytest.approx(w[~served].sum())
+        assert ev.mean_time_min()[k] == pytest.approx(
+            np.average(best[served], weights=w[served]) / 60.0
+        )
+        dist = d[net][arg, np.arange(n)].astype(np.float32)
+        assert ev.mean_distance_km()[k] == pytest.approx(
+            np.average(dist[served], weights=w[served]) / 1000.0, rel=1e-6
+        )
+        assert ev.share_within(30.0)[k] == pytest.approx(w[best < 1800].sum() / w.sum())
+    assert ev.to_frame(0)["cumulative_pct"].iloc[-1] == pytest.approx(
+        100 * ev.served()[0] / w.sum()
+    )

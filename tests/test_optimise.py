@@ -1,0 +1,225 @@
+"""Location models (``hexaccess.optimise``) against brute-force enumeration with numpy,
+the HiGHS MIP, PySAL spopt (when installed), and the ``hexaccess optimise`` CLI."""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import json
+import time
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from hexaccess import cli_optimise
+from hexaccess.coverage import CoverageMatrix
+from hexaccess.optimise import InfeasibleError, coverage_curve, optimise
+
+CUTOFF = 3000.0
+
+
+def _instance(seed: int, m: int = 12, n: int = 150):
+    """Random planar instance: candidates and cells in a 100-unit square, 1 unit = 1 min."""
+    rng = np.random.default_rng(seed)
+    c = rng.uniform(0, 100, (m, 2))
+    x = rng.uniform(0, 100, (n, 2))
+    t = np.hypot(c[:, None, 0] - x[None, :, 0], c[:, None, 1] - x[None, :, 1]) * 60.0
+    w = rng.integers(1, 100, n).astype(float)
+    return CoverageMatrix.from_dense(t, w, cutoff_s=CUTOFF), t, w
+
+
+def _mean_time(t, w, chosen):
+    """Population-weighted mean minutes; beyond the cutoff counts as the cutoff."""
+    q = np.where(t <= CUTOFF, np.floor(t), np.inf)
+    best = np.minimum(q[list(chosen)].min(axis=0), CUTOFF)
+    return float(np.sum(w * best) / w.sum() / 60.0)
+
+
+def _covered(t, w, chosen, minutes):
+    return float(w[(np.floor(t[list(chosen)]).min(axis=0) < minutes * 60.0)].sum())
+
+
+def _brute(m, p, fixed, forbidden, score, maximise=False):
+    free = [j for j in range(m) if j not in fixed and j not in forbidden]
+    best = None
+    for extra in itertools.combinations(free, p - len(fixed)):
+        v = score(tuple(fixed) + extra)
+        if best is None or (v > best if maximise else v < best):
+            best = v
+    return best
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_pmedian_matches_brute_force(seed):
+    mat, t, w = _instance(seed)
+    fixed, forbidden = [seed % 12], [(seed + 5) % 12, (seed + 7) % 12]
+    opt = _brute(12, 4, fixed, forbidden, lambda s: _mean_time(t, w, s))
+    heur = optimise(mat, "mean-time", total=4, fixed=fixed, forbidden=forbidden, method="heuristic")
+    exact = optimise(mat, "mean-time", total=4, fixed=fixed, forbidden=forbidden, method="mip")
+    auto = optimise(mat, "mean-time", total=4, fixed=fixed, forbidden=forbidden)
+    for r in (heur, exact, auto):
+        assert set(fixed) <= set(r.chosen) and not set(forbidden) & set(r.chosen)
+        assert r.p == 4 and r.num_fixed == 1
+        # The reported objective is the independently recomputed one.
+        assert r.objective == pytest.approx(_mean_time(t, w, r.chosen), rel=1e-12)
+    assert exact.objective == pytest.approx(opt, rel=1e-12)
+    assert exact.gap is not None and exact.gap <= 1e-6
+    # Stated heuristic quality: within 1 % of the optimum on these instances.
+    assert heur.objective <= opt * 1.01
+    assert auto.objective == pytest.approx(opt, rel=1e-12)
+    assert auto.bound <= opt + 1e-9 and auto.gap <= 1e-6
+    # Lagrangian bound alone is a valid lower bound.
+    assert auto.details["lagrangian_bound"] <= opt + 1e-9
+    # Catchments: everyone within the cutoff is counted exactly once.
+    q = np.floor(t[auto.chosen]).min(axis=0)
+    assert auto.sites["catchment_population"].sum() == pytest.approx(w[q <= CUTOFF].sum())
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_coverage_and_cover_match_brute_force(seed):
+    mat, t, w = _instance(100 + seed)
+    fixed, forbidden = [1], [2]
+    opt = _brute(12, 4, fixed, forbidden, lambda s: _covered(t, w, s, 20), maximise=True)
+    for method in ("heuristic", "mip", "auto"):
+        r = optimise(mat, "coverage", total=4, threshold_min=20, fixed=fixed,
+                     forbidden=forbidden, method=method)  # fmt: skip
+        assert r.objective == pytest.approx(_covered(t, w, r.chosen, 20))
+        assert r.covered_population == pytest.approx(r.objective)
+        assert 1 in r.chosen and 2 not in r.chosen
+        if method == "heuristic":
+            assert r.objective >= 0.98 * opt
+        else:
+            assert r.objective == pytest.approx(opt) and r.gap <= 1e-6
+    # Set cover: fewest sites with >= 60 % within 30 minutes.
+    need = 0.6 * w.sum()
+    k_opt = next(
+        k
+        for k in range(1, 12)
+        if _brute(12, k, fixed, forbidden, lambda s: _covered(t, w, s, 30), True) >= need - 1e-9
+    )
+    for method in ("heuristic", "mip"):
+        r = optimise(mat, "cover", threshold_min=30, cover_pct=60, fixed=fixed,
+                     forbidden=forbidden, method=method)  # fmt: skip
+        assert _covered(t, w, r.chosen, 30) >= need - 1e-9
+        assert 1 in r.chosen and 2 not in r.chosen
+        if method == "mip":
+            assert r.objective == k_opt and r.bound == k_opt
+        else:
+            assert k_opt <= r.objective <= k_opt + 1
+
+
+def test_capacity_is_respected_and_costs_something():
+    mat, _t, w = _instance(11, m=10, n=120)
+    cap = np.full(10, w.sum() / 3.5)  # 4 offices must share the load evenly-ish
+    free = optimise(mat, "mean-time", total=4, fixed=[], method="mip")
+    for method in ("heuristic", "mip", "auto"):
+        r = optimise(mat, "mean-time", total=4, fixed=[], capacity=cap, method=method)
+        assert np.all(r.sites["catchment_population"].to_numpy() <= cap[r.chosen] + 1e-6)
+        assert r.objective >= free.objective - 1e-9
+    exact = optimise(mat, "mean-time", total=4, fixed=[], capacity=cap, method="mip")
+    heur = optimise(mat, "mean-time", total=4, fixed=[], capacity=cap, method="heuristic")
+    assert exact.objective <= heur.objective + 1e-9  # only the MIP is exact
+    # Objective recomputed from the assignment: people served + unserved at the cutoff.
+    assert exact.objective * w.sum() >= free.objective * w.sum() - 1e-6
+
+
+def test_one_per_region():
+    mat, t, w = _instance(5, m=12)
+    region = np.array(list("aaaabbbbcccc"))
+    for method in ("heuristic", "mip", "auto"):
+        r = optimise(mat, "mean-time", total=4, fixed=[0, 1], regions=region,
+                     one_per_region=True, method=method)  # fmt: skip
+        assert set(region[r.chosen]) == {"a", "b", "c"}
+        assert {0, 1} <= set(r.chosen)
+    # Both fixed sites are in region a: the optimum takes one site in b and one in c.
+    opt = min(_mean_time(t, w, (0, 1, x, y)) for x in range(4, 8) for y in range(8, 12))
+    r = optimise(mat, "mean-time", total=4, fixed=[0, 1], regions=region, one_per_region=True)
+    assert r.objective == pytest.approx(opt, rel=1e-12)
+    with pytest.raises(InfeasibleError, match="one per region"):
+        optimise(mat, "mean-time", total=3, fixed=[0, 1], regions=region, one_per_region=True)
+
+
+def test_determinism_and_restarts():
+    mat, _t, _w = _instance(21, m=40, n=400)
+    a = optimise(mat, "mean-time", total=6, fixed=[], method="heuristic", seed=3, restarts=4)
+    b = optimise(mat, "mean-time", total=6, fixed=[], method="heuristic", seed=3, restarts=4)
+    assert a.chosen.tolist() == b.chosen.tolist() and a.objective == b.objective
+    plain = optimise(mat, "mean-time", total=6, fixed=[], method="heuristic")
+    assert a.objective <= plain.objective + 1e-12
+
+
+def test_errors_are_explained():
+    mat, _, _ = _instance(1)
+    with pytest.raises(InfeasibleError, match="both fixed and forbidden"):
+        optimise(mat, "mean-time", total=3, fixed=[1], forbidden=[1])
+    with pytest.raises(InfeasibleError, match="cannot hold"):
+        optimise(mat, "mean-time", total=1, fixed=[1, 2])
+    with pytest.raises(ValueError, match="threshold"):
+        optimise(mat, "coverage", total=3)
+    with pytest.raises(InfeasibleError, match="cover only"):
+        optimise(mat, "cover", threshold_min=1, cover_pct=100)
+
+
+def test_coverage_curve_is_monotone():
+    mat, _t, _w = _instance(4, m=15)
+    curve = coverage_curve(mat, [2, 4, 6], threshold_min=20, fixed=[0])
+    assert curve["offices"].tolist() == [2, 4, 6]
+    assert np.all(np.diff(curve["coverage_pct"]) >= -1e-9)
+    assert np.all(np.diff(curve["mean_time_min"]) <= 1e-9)
+
+
+@pytest.mark.filterwarnings("ignore::DeprecationWarning")
+def test_spopt_comparison_same_matrix():
+    spopt = pytest.importorskip("spopt.locate", reason="spopt (PySAL) not installed")
+    import pulp
+
+    mat, t, w = _instance(8, m=15, n=200)
+    cost = np.minimum(np.floor(np.where(t <= CUTOFF, t, CUTOFF)), CUTOFF).T  # cells × sites
+    t0 = time.perf_counter()
+    model = spopt.PMedian.from_cost_matrix(cost, w, p_facilities=4)
+    model.solve(pulp.PULP_CBC_CMD(msg=False))
+    spopt_s = time.perf_counter() - t0
+    chosen = [j for j in range(15) if model.fac2cli[j]]
+    ours = optimise(mat, "mean-time", total=4, fixed=[])
+    assert ours.objective <= _mean_time(t, w, chosen) + 1e-9
+    assert spopt_s > 0 and ours.solve_seconds > 0
+
+
+def test_cli_writes_contract(tmp_path):
+    import test_coverage
+
+    access = test_coverage._study(tmp_path)
+    roads = tmp_path / "roads.gpkg"
+    pop = tmp_path / "pop.csv"
+    frame = access.offices.frame
+    cand = frame.loc[~frame["fixed"], ["name", "lon", "lat"]]
+    fixed = frame.loc[frame["fixed"], ["name", "lon", "lat"]]
+    cand.to_csv(tmp_path / "cand.csv", index=False)
+    fixed.to_csv(tmp_path / "fixed.csv", index=False)
+    pd.DataFrame({"name": [cand["name"].iloc[0]]}).to_csv(tmp_path / "forbid.csv", index=False)
+    parser = argparse.ArgumentParser()
+    cli_optimise.add_parser(parser.add_subparsers())
+    out = tmp_path / "out"
+    args = parser.parse_args(
+        ["optimise", "--population", str(pop), "--roads", str(roads),
+         "--candidates", str(tmp_path / "cand.csv"), "--fixed", str(tmp_path / "fixed.csv"),
+         "--forbidden", str(tmp_path / "forbid.csv"), "--add", "2", "--objective", "coverage",
+         "--threshold", "10", "--out", str(out), "--quiet", "--matrix", str(tmp_path / "mx")]
+    )  # fmt: skip
+    assert cli_optimise.run(args) == 0
+    chosen = pd.read_csv(out / "chosen.csv")
+    assert chosen.columns.tolist() == cli_optimise.CHOSEN_COLUMNS
+    assert len(chosen) == 3 and chosen["fixed"].sum() == 1
+    assert fixed["name"].iloc[0] in set(chosen["name"])
+    assert cand["name"].iloc[0] not in set(chosen["name"])
+    summary = json.loads((out / "summary.json").read_text())
+    for key in ("objective", "bound", "gap", "solve_seconds", "mean_time_min", "coverage_pct"):
+        assert key in summary
+    assert 0 <= summary["gap"] <= 1e-6
+    # The engine's accessibility summary agrees with the matrix coverage (same inputs):
+    # covered people within 10 minutes = objective.
+    assert (tmp_path / "mx" / "entries.parquet").exists()
+    again = cli_optimise.run(args)  # reuses the cached matrix
+    assert again == 0
+    assert pd.read_csv(out / "chosen.csv").equals(chosen)
