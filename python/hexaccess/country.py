@@ -62,42 +62,18 @@ __all__ = [
     "load_params",
 ]
 
-#: The parameter file shipped in the repository's ``data/`` directory.
-PARAMS_FILE = Path(__file__).resolve().parents[2] / "data" / "synthetic_country.toml"
+#: The parameter file, shipped inside the package (``data/synthetic_country.toml`` at the
+#: repository root links to it), so an installed hexaccess has it too.
+PARAMS_FILE = Path(__file__).resolve().parent / "data" / "synthetic_country.toml"
 
-#: The defaults of ``data/synthetic_country.toml`` (kept equal by a test), used when the
-#: file is not beside the installed package.
-DEFAULT_PARAMS: dict[str, Any] = {
-    "seed": 2020,
-    "people": 5_400_000,
-    "area_km2": 300_000,
-    "aspect": 2.2,
-    "area_exponent": 0.5,
-    "centre_lat": 64.0,
-    "centre_lon": 26.0,
-    "resolution": 8,
-    "people_per_point": 25,
-    "max_points": 3_000_000,
-    "towns": {
-        "count": 320,
-        "zipf_exponent": 1.07,
-        "urban_share": 0.74,
-        "south_beta": [1.15, 2.6],
-        "spread_km_at_10k": 1.2,
-        "spread_exponent": 0.42,
-    },
-    "rural": {"north_decay": 2.6},
-    "age": {"base_65_share": 0.19, "rural_extra": 0.09, "north_extra": 0.06},
-    "water": {"lake_share": 0.09, "lakes": 420, "island_share": 0.35},
-    "roads": {
-        "motorway_towns": 6,
-        "main_towns": 60,
-        "local_spacing_km": 9.0,
-        "segment_km": 2.0,
-    },
-    "municipalities": {"count": 300},
-    "offices": {"fixed": 18, "total": 50},
-}
+
+def _read_params(path: str | Path) -> dict[str, Any]:
+    with open(path, "rb") as f:
+        return tomllib.load(f)
+
+
+#: The default parameters (the contents of :data:`PARAMS_FILE`).
+DEFAULT_PARAMS: dict[str, Any] = _read_params(PARAMS_FILE)
 
 #: NLS 1:1 M road classes (IGDS_LEVEL) used for the synthetic hierarchy.
 MOTORWAY, MAIN, REGIONAL, LOCAL = 26, 23, 22, 21
@@ -106,15 +82,9 @@ F64 = npt.NDArray[np.float64]
 
 
 def load_params(path: str | Path | None = None, **overrides: Any) -> dict[str, Any]:
-    """Parameters from ``path`` (default: ``data/synthetic_country.toml`` when present,
-    else :data:`DEFAULT_PARAMS`), with top-level ``overrides`` (e.g. ``people=1e6``)."""
-    if path is None and PARAMS_FILE.exists():
-        path = PARAMS_FILE
-    if path is not None:
-        with open(path, "rb") as f:
-            params = tomllib.load(f)
-    else:
-        params = copy.deepcopy(DEFAULT_PARAMS)
+    """Parameters from ``path`` (default: the packaged :data:`PARAMS_FILE`), with
+    top-level ``overrides`` (e.g. ``people=1e6``)."""
+    params = _read_params(path) if path is not None else copy.deepcopy(DEFAULT_PARAMS)
     for key, value in overrides.items():
         if value is None:
             continue
