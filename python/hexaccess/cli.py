@@ -25,7 +25,7 @@ import pandas as pd
 
 import hexaccess
 from hexaccess import cli_analysis, cli_optimise
-from hexaccess.cli_common import Progress, add_input_arguments
+from hexaccess.cli_common import Progress, add_input_arguments, read_study_inputs
 
 BANDS_COLUMNS = ["band_start_min", "band_end_min", "population", "share_pct", "cumulative_pct"]
 
@@ -115,19 +115,12 @@ def run_study(args: argparse.Namespace) -> int:
     t0 = time.perf_counter()
     steps = Progress(5, args.quiet)
     try:
-        profile = inputs.profile_for(args.profile, args.mode)
-        exclude = inputs.municipality_codes(args.exclude_municipalities)
-        steps.step("population")
-        pop = inputs.read_population_any(
-            args.population,
-            resolution=args.resolution,
-            municipality_table=args.municipality_table,
-            columns=args.population_columns.split(",") if args.population_columns else None,
-            exclude_municipalities=exclude,
-        )
-        steps.step("roads")
-        roads = inputs.read_roads_any(
-            args.roads, profile, split_at_vertices=not args.junction_nodes_only
+        study = read_study_inputs(args, steps.step)
+        profile, exclude, pop, roads = (
+            study.profile,
+            study.exclude_municipalities,
+            study.population,
+            study.roads,
         )
         steps.step("offices")
         offs = inputs.read_offices_any(args.offices, args.municipalities)

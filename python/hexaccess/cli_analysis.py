@@ -24,7 +24,7 @@ from typing import Any
 
 from hexaccess import scenario as scenario_mod
 from hexaccess.cli_common import Progress as _Bar
-from hexaccess.cli_common import add_input_arguments
+from hexaccess.cli_common import add_input_arguments, read_study_inputs
 
 __all__ = [
     "add_calibrate_parser",
@@ -202,20 +202,9 @@ def run_calibrate(args: argparse.Namespace) -> int:
     bar = _Bar(4, args.quiet)
     try:
         reference = calibrate.read_reference(args.reference)
-        profile = inputs.profile_for(args.profile, args.mode)
         bounds = _bounds(args.bound)
-        bar.step("population")
-        pop = inputs.read_population_any(
-            args.population,
-            resolution=args.resolution,
-            municipality_table=args.municipality_table,
-            columns=_columns(args.population_columns),
-            exclude_municipalities=inputs.municipality_codes(args.exclude_municipalities),
-        )
-        bar.step("roads")
-        roads = inputs.read_roads_any(
-            args.roads, profile, split_at_vertices=not args.junction_nodes_only
-        )
+        study = read_study_inputs(args, bar.step)
+        profile, pop, roads = study.profile, study.population, study.roads
         bar.step("offices")
         offs = inputs.read_offices_any(args.offices, args.municipalities)
         params = calibrate.default_parameters(profile, roads, bounds=bounds, fixed=args.fix or ())

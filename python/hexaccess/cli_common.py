@@ -5,8 +5,15 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from hexaccess.network import RoadNetwork
+    from hexaccess.population import PopulationGrid
+    from hexaccess.profiles import SpeedProfile
 
 
 def add_input_arguments(
@@ -85,3 +92,38 @@ class Progress:
     def close(self) -> None:
         if self.bar is not None:
             self.bar.close()
+
+
+@dataclass(frozen=True)
+class StudyInputs:
+    """What every sub-command reads from the shared options."""
+
+    profile: SpeedProfile
+    exclude_municipalities: tuple[str, ...]
+    population: PopulationGrid
+    roads: RoadNetwork
+
+
+def read_study_inputs(
+    args: argparse.Namespace, step: Callable[[str], Any] = lambda _label: None
+) -> StudyInputs:
+    """Profile, population and roads from the options of :func:`add_input_arguments`
+    (``step(label)`` is called before each long read, for progress bars)."""
+    from hexaccess import inputs
+
+    profile = inputs.profile_for(args.profile, args.mode)
+    exclude = inputs.municipality_codes(args.exclude_municipalities)
+    step("population")
+    columns = args.population_columns
+    pop = inputs.read_population_any(
+        args.population,
+        resolution=args.resolution,
+        municipality_table=args.municipality_table,
+        columns=[c.strip() for c in columns.split(",") if c.strip()] if columns else None,
+        exclude_municipalities=exclude,
+    )
+    step("roads")
+    roads = inputs.read_roads_any(
+        args.roads, profile, split_at_vertices=not args.junction_nodes_only
+    )
+    return StudyInputs(profile, exclude, pop, roads)

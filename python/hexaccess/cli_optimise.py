@@ -34,7 +34,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from hexaccess.cli_common import add_input_arguments
+from hexaccess.cli_common import add_input_arguments, read_study_inputs
 
 CHOSEN_COLUMNS = ["name", "municipality", "lon", "lat", "fixed", "catchment_population"]
 
@@ -142,7 +142,7 @@ def _parse_curve(text: str) -> list[int]:
 
 def run(args: argparse.Namespace) -> int:
     """Run ``hexaccess optimise``; returns the exit code (2 on input errors)."""
-    from hexaccess import accessibility, inputs
+    from hexaccess import accessibility
     from hexaccess.coverage import CoverageMatrix, coverage_matrix
     from hexaccess.offices import Offices
     from hexaccess.optimise import InfeasibleError, coverage_curve, optimise
@@ -153,18 +153,9 @@ def run(args: argparse.Namespace) -> int:
         return 2
     t0 = time.perf_counter()
     try:
-        profile = inputs.profile_for(args.profile, args.mode)
-        exclude = inputs.municipality_codes(args.exclude_municipalities)
-        pop = inputs.read_population_any(
-            args.population,
-            resolution=args.resolution,
-            municipality_table=args.municipality_table,
-            columns=args.population_columns.split(",") if args.population_columns else None,
-            exclude_municipalities=exclude,
-        )
-        roads = inputs.read_roads_any(
-            args.roads, profile, split_at_vertices=not args.junction_nodes_only
-        )
+        study = read_study_inputs(args)
+        profile, pop, roads = study.profile, study.population, study.roads
+        exclude = study.exclude_municipalities
         cand, forbidden = _candidates(args)
         sites = Offices(cand)
         access = accessibility.build_access_graph(roads, pop, sites, profile, backend=args.backend)

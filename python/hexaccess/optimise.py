@@ -382,6 +382,28 @@ class _MipOutcome:
     seconds: float
 
 
+def _solve_site_mip(setup, free, nf, ncol, cost, a, lo, hi, integer, offset, x0, kw):
+    """Solve a site-selection MIP whose first ``nf`` columns open the free sites; return
+    the HiGHS outcome and the open/closed state of every candidate (None if no solution)."""
+    out = _run_highs(
+        cost,
+        a,
+        np.concatenate([np.asarray(x, float) for x in lo]),
+        np.concatenate([np.asarray(x, float) for x in hi]),
+        np.zeros(ncol),
+        np.ones(ncol),
+        integer,
+        offset,
+        start=x0,
+        **kw,
+    )
+    is_open = None
+    if out.x is not None:
+        is_open = setup.fixed.copy()
+        is_open[free] = out.x[:nf] > 0.5
+    return out, is_open
+
+
 def _run_highs(
     cost: npt.NDArray[np.float64],
     a: Any,
@@ -509,22 +531,7 @@ def _mip_pmedian(
         first[1:] = pi[order][1:] != pi[order][:-1]
         best = order[first & (val[order] > 0)]
         x0[nf + best] = 1.0
-    out = _run_highs(
-        cost,
-        a,
-        np.concatenate([np.asarray(x, float) for x in lo]),
-        np.concatenate([np.asarray(x, float) for x in hi]),
-        np.zeros(ncol),
-        np.ones(ncol),
-        integer,
-        offset,
-        start=x0,
-        **kw,
-    )
-    is_open = None
-    if out.x is not None:
-        is_open = setup.fixed.copy()
-        is_open[free] = out.x[:nf] > 0.5
+    out, is_open = _solve_site_mip(setup, free, nf, ncol, cost, a, lo, hi, integer, offset, x0, kw)
     return out, is_open, npairs
 
 
@@ -666,22 +673,7 @@ def _mip_coverage(
         starts = np.concatenate([[0], np.cumsum(lens)])
         opened = start[members]
         x0[nf:] = np.add.reduceat(opened.astype(float), starts[:-1]) > 0 if ng else []
-    out = _run_highs(
-        cost,
-        a,
-        np.concatenate([np.asarray(x, float) for x in lo]),
-        np.concatenate([np.asarray(x, float) for x in hi]),
-        np.zeros(ncol),
-        np.ones(ncol),
-        integer,
-        offset,
-        start=x0,
-        **kw,
-    )
-    is_open = None
-    if out.x is not None:
-        is_open = setup.fixed.copy()
-        is_open[free] = out.x[:nf] > 0.5
+    out, is_open = _solve_site_mip(setup, free, nf, ncol, cost, a, lo, hi, integer, offset, x0, kw)
     return out, is_open, size, covered_fixed
 
 
