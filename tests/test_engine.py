@@ -364,3 +364,18 @@ def test_numba_fallback_gives_the_same_public_types():
     assert g.backend == "numba"
     assert isinstance(g.nearest([0]), hexaccess.NearestResult)
     assert "numba" in repr(g)
+
+
+def test_auto_backend_falls_back_to_numba_with_a_warning(monkeypatch):
+    # Simulate an installation whose compiled extension cannot be imported.
+    from hexaccess import _backend
+
+    monkeypatch.setattr(_backend, "_rust_core", None)
+    monkeypatch.setattr(_backend, "_RUST_IMPORT_ERROR", ImportError("simulated"))
+    monkeypatch.setattr(_backend, "_warned", False)
+    with pytest.warns(hexaccess.FallbackWarning, match="simulated"):
+        g = Graph.from_edges([0, 1], [1, 2], [5.0, 5.0], [1.0, 1.0], bidirectional=True)
+    assert g.backend == "numba"
+    assert g.nearest([2]).time_s.tolist() == [10.0, 5.0, 0.0]
+    with pytest.raises(ImportError, match="backend='numba' works without it"):
+        Graph.from_edges([0], [1], [1.0], [1.0], backend="rust")
