@@ -104,3 +104,4 @@ def test_network_evaluations_per_second(matrix):
     rate = len(nets) / (time.perf_counter() - t0)
     print(f"\nnetwork evaluations: {rate:,.0f} per second (50-office networks, national)")
     assert len(ev) == 1000
+    assert rate >= 1000, f"target: >= 1,000 network evaluations per second, got {rate:,.0f}"

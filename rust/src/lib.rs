@@ -4,6 +4,7 @@
 //! `python` feature (maturin turns it on), so `cargo test` needs no Python.
 
 pub mod batch;
+pub mod evaluate;
 pub mod graph;
 pub mod h3grid;
 pub mod hexgraph;

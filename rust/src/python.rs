@@ -539,6 +539,88 @@ fn cell_children<'py>(
     Ok(out.into_pyarray(py))
 }
 
+/// Band histograms of many office networks from a coverage matrix stored by cell:
+/// `(counts[S, bands], beyond[S], time_units_sum[S], distance_sum[S])`.
+#[pyfunction]
+#[pyo3(signature = (indptr, candidate, time, distance, weights, nptr, members, band_of_unit,
+                    num_candidates, threads = None))]
+#[allow(clippy::too_many_arguments, clippy::type_complexity)]
+fn evaluate_networks<'py>(
+    py: Python<'py>,
+    indptr: PyReadonlyArray1<'py, i64>,
+    candidate: PyReadonlyArray1<'py, i32>,
+    time: PyReadonlyArray1<'py, u16>,
+    distance: PyReadonlyArray1<'py, f32>,
+    weights: PyReadonlyArray1<'py, f64>,
+    nptr: PyReadonlyArray1<'py, i64>,
+    members: PyReadonlyArray1<'py, i64>,
+    band_of_unit: PyReadonlyArray1<'py, i64>,
+    num_candidates: usize,
+    threads: Option<usize>,
+) -> PyResult<(
+    Bound<'py, PyArray2<f64>>,
+    Bound<'py, PyArray1<f64>>,
+    Bound<'py, PyArray1<f64>>,
+    Bound<'py, PyArray1<f64>>,
+)> {
+    let m = crate::evaluate::ByCell {
+        indptr: indptr.as_slice()?,
+        candidate: candidate.as_slice()?,
+        time: time.as_slice()?,
+        distance: distance.as_slice()?,
+    };
+    let (w, nptr, members, lut) = (
+        weights.as_slice()?,
+        nptr.as_slice()?,
+        members.as_slice()?,
+        band_of_unit.as_slice()?,
+    );
+    // The Python wrapper validates shapes and ranges; guard the invariants that would
+    // otherwise index out of bounds.
+    let bad = m.indptr.len() != w.len() + 1
+        || m.indptr
+            .last()
+            .is_some_and(|&e| e as usize != m.candidate.len())
+        || m.candidate.len() != m.time.len()
+        || m.time.len() != m.distance.len()
+        || m.candidate
+            .iter()
+            .any(|&c| c < 0 || c as usize >= num_candidates)
+        || m.time.iter().any(|&t| t as usize >= lut.len())
+        || members
+            .iter()
+            .any(|&c| c < 0 || c as usize >= num_candidates)
+        || nptr.windows(2).any(|p| p[1] < p[0])
+        || nptr.last().is_some_and(|&e| e as usize != members.len());
+    if bad {
+        return Err(PyValueError::new_err(
+            "inconsistent coverage matrix or network arrays (shapes, candidate ids or times)",
+        ));
+    }
+    let pool = thread_pool(threads)?;
+    let stats = py.detach(|| {
+        install(&pool, || {
+            crate::evaluate::evaluate(&m, w, nptr, members, lut, num_candidates)
+        })
+    });
+    let s = stats.len();
+    let bands = stats.first().map_or(1, |x| x.counts.len());
+    let mut counts = Vec::with_capacity(s * bands);
+    let (mut beyond, mut tsum, mut dsum) = (Vec::new(), Vec::new(), Vec::new());
+    for x in stats {
+        counts.extend_from_slice(&x.counts);
+        beyond.push(x.beyond);
+        tsum.push(x.time_sum);
+        dsum.push(x.distance_sum);
+    }
+    Ok((
+        counts.into_pyarray(py).reshape([s, bands])?,
+        beyond.into_pyarray(py),
+        tsum.into_pyarray(py),
+        dsum.into_pyarray(py),
+    ))
+}
+
 #[pymodule]
 fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
@@ -547,6 +629,7 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(sparse_batch, m)?)?;
     m.add_function(wrap_pyfunction!(histogram_batch, m)?)?;
     m.add_function(wrap_pyfunction!(edge_scan, m)?)?;
+    m.add_function(wrap_pyfunction!(evaluate_networks, m)?)?;
     m.add_function(wrap_pyfunction!(latlng_to_cells, m)?)?;
     m.add_function(wrap_pyfunction!(cell_centers, m)?)?;
     m.add_function(wrap_pyfunction!(hex_graph, m)?)?;
