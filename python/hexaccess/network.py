@@ -42,6 +42,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
+from hexaccess.geoparquet import read_geoparquet
 from hexaccess.profiles import SpeedProfile, _class_key, load_profile
 
 __all__ = [
@@ -427,8 +428,16 @@ def read_roads(
     # needed columns of possibly wide layers are read.
     low = path.lower()
     one_pass = low.endswith((".shp", ".dbf", ".shz", ".shp.zip"))
+    # pip wheels of pyogrio have no Parquet driver: read GeoParquet with pyarrow instead.
+    via_arrow = low.endswith((".parquet", ".geoparquet")) and (
+        "Parquet" not in pyogrio.list_drivers()
+    )
+    one_pass = one_pass or via_arrow
     try:
-        if one_pass:
+        if via_arrow:
+            meta_in, _, wkb, field_data = read_geoparquet(path)
+            fields = [str(f) for f in meta_in["fields"]]
+        elif one_pass:
             meta_in, _, wkb, field_data = pyogrio.raw.read(path, layer=layer)
             fields = [str(f) for f in meta_in["fields"]]
         else:

@@ -71,6 +71,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
+from hexaccess.geoparquet import GeoParquetError, read_geoparquet
 from hexaccess.h3cells import cell_centers, latlng_to_cells, str_to_cell
 
 __all__ = [
@@ -1033,7 +1034,11 @@ def _read_vector(
         import pyogrio
 
         if "Parquet" not in pyogrio.list_drivers():
-            return _read_geoparquet(path, columns)
+            try:
+                meta, fids, geom, fields = read_geoparquet(path)
+            except GeoParquetError as e:
+                raise PopulationInputError(str(e)) from None
+            return meta, fids, geom, dict(zip(meta["fields"], fields, strict=True))
     import pyogrio.raw
 
     try:
@@ -1043,36 +1048,6 @@ def _read_vector(
     names = list(meta["fields"])
     data = {n: f for n, f in zip(names, fields, strict=True)}
     return meta, fids, geom, data
-
-
-def _read_geoparquet(
-    path: str | os.PathLike[str], columns: list[str]
-) -> tuple[dict[str, Any], npt.NDArray[Any], npt.NDArray[Any], dict[str, npt.NDArray[Any]]]:
-    import json
-
-    import pyarrow.parquet as pq
-
-    source = str(path)
-    table = pq.read_table(path)
-    md = table.schema.metadata or {}
-    if b"geo" not in md:
-        raise PopulationInputError(f"{source}: Parquet file without GeoParquet 'geo' metadata")
-    geo = json.loads(md[b"geo"])
-    gcol = geo["primary_column"]
-    info = geo["columns"][gcol]
-    if info.get("encoding", "WKB").upper() != "WKB":
-        raise PopulationInputError(f"{source}: only WKB-encoded GeoParquet is supported")
-    crs = info.get("crs", "OGC:CRS84")
-    if isinstance(crs, dict):
-        crs = json.dumps(crs)
-    elif crs is None:
-        crs = "OGC:CRS84"
-    geom = np.asarray(table.column(gcol).to_pylist(), dtype=object)
-    data = {
-        n: table.column(n).to_numpy(zero_copy_only=False) for n in table.column_names if n != gcol
-    }
-    meta = {"crs": crs, "fields": list(data), "geometry_type": None}
-    return meta, np.arange(len(geom)), geom, data
 
 
 def read_square_grid(
