@@ -161,6 +161,15 @@ def test_errors_are_explained():
         optimise(mat, "cover", threshold_min=1, cover_pct=100)
 
 
+def test_coverage_curve_plot_is_written(tmp_path):
+    from hexaccess.optimise import plot_coverage_curve
+
+    mat, _, _ = _instance(5, m=8, n=60)
+    curve = coverage_curve(mat, [2, 3], threshold_min=20, fixed=[0])
+    png = plot_coverage_curve(curve, tmp_path / "curve.png", 20)
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
 def test_coverage_curve_is_monotone():
     mat, _t, _w = _instance(4, m=15)
     curve = coverage_curve(mat, [2, 4, 6], threshold_min=20, fixed=[0])

@@ -15,8 +15,8 @@ Writes (a contract: add, never rename):
   the optimisation details, and the accessibility summary of the chosen network computed
   by the engine (:meth:`hexaccess.accessibility.AccessibilityResult.summary`);
 * ``DIR/bands.csv`` of the chosen network (as ``hexaccess run``);
-* with ``--curve 18:250[:STEP]``: ``DIR/curve.csv`` (best coverage within ``--threshold``
-  and best mean time per number of offices);
+* with ``--curve 18:250[:STEP]``: ``DIR/curve.csv`` and ``DIR/curve.png`` (best
+  coverage within ``--threshold`` and best mean time per number of offices);
 * with ``--matrix DIR2``: the coverage matrix is loaded from ``DIR2`` when present and
   computed and saved there otherwise (it is reused only if cutoff and candidates match).
 """
@@ -268,7 +268,10 @@ def run(args: argparse.Namespace) -> int:
     (out / "summary.json").write_text(json.dumps(summary, indent=2, default=str) + "\n")
     access_result.bands().to_csv(out / "bands.csv", index=False)
     if curve is not None:
+        from hexaccess.optimise import plot_coverage_curve
+
         curve.to_csv(out / "curve.csv", index=False)
+        plot_coverage_curve(curve, out / "curve.png", args.threshold)
     if not args.quiet:
         gap = "n/a" if result.gap is None else f"{100 * result.gap:.4f} %"
         print(

@@ -54,6 +54,7 @@ import heapq
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -1113,6 +1114,31 @@ def _optimise_cover(
         matrix, w, "cover", is_open, fixed_m, threshold_units, value, bound, method, status,
         time.perf_counter() - t0, None, details,
     )  # fmt: skip
+
+
+def plot_coverage_curve(curve: pd.DataFrame, path: str | Path, threshold_min: float = 60.0) -> Path:
+    """Draw a :func:`coverage_curve` table: best coverage (left axis) and best mean time
+    (right axis) against the number of offices; written as PNG to ``path``."""
+    import matplotlib
+
+    matplotlib.use("Agg")  # files only: no display on servers
+    import matplotlib.pyplot as plt
+
+    fig, left = plt.subplots(figsize=(8, 4.5), dpi=110)
+    n = curve["offices"].to_numpy()
+    left.plot(n, curve["coverage_pct"], "o-", color="tab:blue", label="coverage")
+    left.set_xlabel("number of offices")
+    left.set_ylabel(f"people within {threshold_min:g} min, %", color="tab:blue")
+    right = left.twinx()
+    right.plot(n, curve["mean_time_min"], "s--", color="tab:orange", label="mean time")
+    right.set_ylabel("population-weighted mean time, min", color="tab:orange")
+    left.grid(alpha=0.3)
+    left.set_title("Best achievable coverage and mean time by network size")
+    fig.tight_layout()
+    path = Path(path)
+    fig.savefig(path)
+    plt.close(fig)
+    return path
 
 
 def coverage_curve(
