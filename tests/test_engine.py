@@ -379,3 +379,19 @@ def test_auto_backend_falls_back_to_numba_with_a_warning(monkeypatch):
     assert g.nearest([2]).time_s.tolist() == [10.0, 5.0, 0.0]
     with pytest.raises(ImportError, match="backend='numba' works without it"):
         Graph.from_edges([0], [1], [1.0], [1.0], backend="rust")
+
+
+def test_type_stubs_cover_the_extension():
+    # Every public name of the compiled module is declared in _core.pyi, and vice versa.
+    import ast
+    from pathlib import Path
+
+    from hexaccess import _core
+
+    stub = Path(hexaccess.__file__).with_name("_core.pyi")
+    tree = ast.parse(stub.read_text())
+    declared = {n.name for n in tree.body if isinstance(n, ast.FunctionDef | ast.ClassDef)} | {
+        "__version__"
+    }
+    exported = {n for n in dir(_core) if not n.startswith("_")} | {"__version__"}
+    assert declared == exported

@@ -1,0 +1,104 @@
+"""Type stubs of the compiled extension ``hexaccess._core`` (rust/src/python.rs).
+
+Use the public API in :mod:`hexaccess` (``hexaccess.Graph`` and friends); these
+functions are its low-level engine. All of them release the GIL while they compute.
+"""
+
+from collections.abc import Callable
+
+import numpy as np
+import numpy.typing as npt
+
+__version__: str
+
+_I64 = npt.NDArray[np.int64]
+_I32 = npt.NDArray[np.int32]
+_F64 = npt.NDArray[np.float64]
+_U64 = npt.NDArray[np.uint64]
+
+class Graph:
+    """Immutable CSR travel-time graph; shared by all searches and threads."""
+
+    def __init__(
+        self,
+        num_nodes: int,
+        tail: _I64,
+        head: _I64,
+        time_s: _F64,
+        length_m: _F64,
+        bidirectional: bool = False,
+    ) -> None: ...
+    @property
+    def num_nodes(self) -> int: ...
+    @property
+    def num_arcs(self) -> int: ...
+    @property
+    def memory_bytes(self) -> int: ...
+    def csr(self) -> tuple[_I64, _I64, _F64, _F64]:
+        """Copies of ``(indptr, head, time_s, length_m)``."""
+
+def nearest(
+    graph: Graph, sources: _I64, offsets: _F64 | None = None, cutoff: float | None = None
+) -> tuple[_F64, _I32, _F64]:
+    """One multi-source search: per node ``(time_s, source, length_m)``; unreached nodes
+    have ``inf, -1, inf``."""
+
+def sparse_batch(
+    graph: Graph,
+    set_indptr: _I64,
+    set_nodes: _I64,
+    set_offsets: _F64 | None = None,
+    cutoff: float | None = None,
+    targets: npt.NDArray[np.bool_] | None = None,
+    threads: int | None = None,
+    chunk: int = 256,
+    progress: Callable[[int, int], object] | None = None,
+) -> tuple[_I64, _I64, _F64, _F64, _I32]:
+    """``S`` searches; reached nodes as CSR ``(indptr, node, time_s, length_m, source)``."""
+
+def histogram_batch(
+    graph: Graph,
+    set_indptr: _I64,
+    set_nodes: _I64,
+    weights: _F64,
+    edges: _F64,
+    set_offsets: _F64 | None = None,
+    cutoff: float | None = None,
+    threads: int | None = None,
+    chunk: int = 64,
+    progress: Callable[[int, int], object] | None = None,
+) -> tuple[_F64, _F64, _F64, _F64]:
+    """``S`` searches reduced to ``(counts[S, bins, cols], unreachable[S, cols],
+    time_sum[S, cols], length_sum[S, cols])``."""
+
+def edge_scan(graph: Graph, sources: _I64) -> float:
+    """The edge-scan bound: one label-update pass over all arcs (benchmarks only)."""
+
+def latlng_to_cells(lat: _F64, lng: _F64, resolution: int) -> _U64: ...
+def cell_centers(cells: _U64) -> tuple[_F64, _F64]:
+    """``(lat, lng)`` in degrees."""
+
+def cell_children(cells: _U64, resolution: int) -> _U64: ...
+def hex_graph(cells: _U64, speed_kmh: _F64) -> Graph:
+    """Hexagon friction graph over sorted unique ``cells`` (speed <= 0: impassable)."""
+
+def hex_edges(cells: _U64, speed_kmh: _F64) -> tuple[_I64, _I64, _F64, _F64]:
+    """Undirected edge rows ``(tail, head, time_s, length_m)`` of the friction graph."""
+
+def cell_nodes(cells: _U64, query: _U64) -> _I64:
+    """Node id of each ``query`` cell in sorted ``cells`` (-1 if absent)."""
+
+def evaluate_networks(
+    indptr: _I64,
+    candidate: _I32,
+    time: npt.NDArray[np.uint16],
+    distance: npt.NDArray[np.float32],
+    weights: _F64,
+    nptr: _I64,
+    members: _I64,
+    band_of_unit: _I64,
+    num_candidates: int,
+    threads: int | None = None,
+) -> tuple[_F64, _F64, _F64, _F64]:
+    """Per network ``(counts[S, bands], beyond[S], time_units_sum[S], distance_sum[S])``
+    from a coverage matrix stored by cell."""
