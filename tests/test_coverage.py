@@ -193,3 +193,33 @@ def test_evaluate_networks_rust_equals_numba_bit_for_bit():
         np.testing.assert_array_equal(getattr(a, field), getattr(b, field))
     np.testing.assert_array_equal(a.mean_time_min(), b.mean_time_min())
     np.testing.assert_array_equal(a.mean_distance_km(), b.mean_distance_km())
+
+
+def test_candidates_from_cells_aggregate_people_and_municipality():
+    import h3
+
+    from hexaccess.coverage import candidates_from_cells
+    from hexaccess.population import PopulationGrid, cell_to_parent
+
+    # Nine res-8 cells under two res-6 parents, with municipalities and people.
+    base = [h3.latlng_to_cell(60.2 + 0.01 * k, 24.9 + 0.012 * k, 8) for k in range(6)]
+    base += [h3.latlng_to_cell(62.0 + 0.01 * k, 25.7, 8) for k in range(3)]
+    cells = np.array(sorted({int(c, 16) for c in base}), dtype=np.uint64)
+    people = np.arange(1, cells.size + 1) * 100
+    muni = np.where(np.arange(cells.size) % 3 == 0, "091", "049")
+    frame = pd.DataFrame({"total": people, "municipality": muni}, index=pd.Index(cells))
+    grid = PopulationGrid(frame, 8)
+    cand = candidates_from_cells(grid, 6, min_population=0)
+    parent = cell_to_parent(cells, 6)
+    expect = pd.Series(people, index=parent).groupby(level=0).sum()
+    assert sorted(cand["population"]) == sorted(expect.to_numpy())
+    for row in cand.itertuples():
+        mine = parent == np.uint64(int(row.name, 16))
+        by = pd.Series(people[mine]).groupby(muni[mine]).sum()
+        assert row.municipality == by.sort_values(ascending=False).index[0]
+        lat, lon = h3.cell_to_latlng(row.name)
+        assert (row.lat, row.lon) == pytest.approx((lat, lon))
+    big = candidates_from_cells(grid, 6, min_population=float(expect.max()))
+    assert len(big) == 1
+    with pytest.raises(ValueError, match="resolution"):
+        candidates_from_cells(grid, 9)

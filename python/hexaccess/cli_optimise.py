@@ -48,7 +48,12 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     )
     # The inputs of `hexaccess run` (same names and meaning), without --offices.
     add_input_arguments(p, offices=False)
-    p.add_argument("--candidates", required=True, help="candidate sites (offices file format)")
+    p.add_argument(
+        "--candidates",
+        required=True,
+        help="candidate sites: an offices file, or h3:RES[:MIN_PEOPLE] for the centre of "
+        "every H3 cell at RES holding at least MIN_PEOPLE people",
+    )
     p.add_argument("--fixed", default=None, help="sites that must be kept (offices file)")
     p.add_argument("--forbidden", default=None, help="CSV of forbidden sites (name/municipality)")
     size = p.add_mutually_exclusive_group()
@@ -94,9 +99,29 @@ def _read_sites(path: str, municipalities: str | None) -> pd.DataFrame:
     return inputs.read_offices_any(path, municipalities).frame.copy()
 
 
-def _candidates(args: argparse.Namespace) -> tuple[pd.DataFrame, np.ndarray]:
+def _cell_candidates(spec: str, population: Any) -> pd.DataFrame:
+    """``h3:RES[:MIN_PEOPLE]`` -> candidates at H3 cell centres."""
+    from hexaccess.coverage import candidates_from_cells
+
+    parts = spec.split(":")[1:]
+    try:
+        res = int(parts[0])
+        least = float(parts[1]) if len(parts) > 1 else 0.0
+    except (IndexError, ValueError):
+        raise ValueError(
+            f"--candidates {spec!r}: write h3:RES or h3:RES:MIN_PEOPLE, e.g. h3:6:500"
+        ) from None
+    return candidates_from_cells(population, res, least)
+
+
+def _candidates(
+    args: argparse.Namespace, population: Any = None
+) -> tuple[pd.DataFrame, np.ndarray]:
     """Candidate frame (fixed sites merged in) and the forbidden mask."""
-    cand = _read_sites(args.candidates, args.municipalities)
+    if str(args.candidates).startswith("h3:"):
+        cand = _cell_candidates(args.candidates, population)
+    else:
+        cand = _read_sites(args.candidates, args.municipalities)
     if args.fixed is not None:
         fixed = _read_sites(args.fixed, args.municipalities)
         fixed["fixed"] = True
@@ -156,13 +181,14 @@ def run(args: argparse.Namespace) -> int:
         study = read_study_inputs(args)
         profile, pop, roads = study.profile, study.population, study.roads
         exclude = study.exclude_municipalities
-        cand, forbidden = _candidates(args)
+        cand, forbidden = _candidates(args, pop)
         sites = Offices(cand)
         access = accessibility.build_access_graph(roads, pop, sites, profile, backend=args.backend)
         files = {
             "population": args.population,
             "roads": args.roads,
-            "candidates": args.candidates,
+            # h3:RES:MIN candidates are derived from the population file (checksummed).
+            "candidates": None if str(args.candidates).startswith("h3:") else args.candidates,
             "fixed": args.fixed,
             "forbidden": args.forbidden,
             "municipality_table": args.municipality_table,
@@ -236,7 +262,9 @@ def run(args: argparse.Namespace) -> int:
                 forbidden=forbidden,
                 seed=args.seed,
             )
-        info = accessibility.provenance(files, exclude_municipalities=list(exclude))
+        info = accessibility.provenance(
+            files, exclude_municipalities=list(exclude), candidates=str(args.candidates)
+        )
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
             access_result = accessibility.solve(access, offices=result.chosen, provenance_info=info)

@@ -359,6 +359,54 @@ def candidate_frame(offices: Any) -> pd.DataFrame:
     return out
 
 
+def candidates_from_cells(
+    population: Any, resolution: int, min_population: float = 0.0, column: str | None = None
+) -> pd.DataFrame:
+    """Candidate sites at the centre of every H3 cell at ``resolution`` (coarser than or
+    equal to the population grid's) holding at least ``min_population`` people.
+
+    Columns ``name`` (the cell's hex id), ``municipality`` (the one with most people among
+    its population cells, when known), ``lon``, ``lat``, ``fixed`` (False), ``population``.
+    """
+    from hexaccess.h3cells import cell_centers, cell_to_str
+    from hexaccess.population import cell_to_parent
+
+    if not 0 <= int(resolution) <= population.resolution:
+        raise ValueError(
+            f"candidate cells need a resolution in 0..{population.resolution} (the population "
+            f"grid's resolution or coarser), got {resolution}"
+        )
+    column = column or population.columns[0]
+    people = population.frame[column].to_numpy(dtype=float)
+    parent = cell_to_parent(population.cells, int(resolution))
+    frame = pd.DataFrame({"cell": parent, "people": people})
+    if population.municipality is not None:
+        frame["municipality"] = population.municipality
+    total = frame.groupby("cell", sort=True)["people"].sum()
+    keep = total[total >= min_population]
+    if keep.empty:
+        raise ValueError(
+            f"no H3 cell at resolution {resolution} holds {min_population:g} people or more"
+        )
+    cells = keep.index.to_numpy(dtype=np.uint64)
+    lat, lng = cell_centers(cells)
+    out = pd.DataFrame(
+        {
+            "name": cell_to_str(cells),
+            "lon": lng,
+            "lat": lat,
+            "fixed": False,
+            "population": keep.to_numpy(),
+        }
+    )
+    if "municipality" in frame.columns:
+        by = frame[frame["cell"].isin(keep.index)].groupby(["cell", "municipality"])["people"]
+        best = by.sum().reset_index().sort_values(["cell", "people"], ascending=[True, False])
+        first = best.drop_duplicates("cell").set_index("cell")["municipality"]
+        out.insert(1, "municipality", first.reindex(cells).to_numpy())
+    return out
+
+
 def coverage_matrix(
     access: Any,
     *,
