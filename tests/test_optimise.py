@@ -232,3 +232,27 @@ def test_cli_writes_contract(tmp_path):
     again = cli_optimise.run(args)  # reuses the cached matrix
     assert again == 0
     assert pd.read_csv(out / "chosen.csv").equals(chosen)
+
+
+def test_coverage_by_distance_equals_brute_force():
+    # Coverage within T km (length of the fastest path), checked by enumeration.
+    rng = np.random.default_rng(21)
+    m, n = 9, 120
+    t = rng.uniform(0, CUTOFF * 1.2, (m, n))
+    d = t / 60.0 * rng.uniform(600, 1400, (m, n))  # metres, speed varies per pair
+    w = rng.integers(1, 60, n).astype(float)
+    mat = CoverageMatrix.from_dense(t, w, distance_m=d, cutoff_s=CUTOFF)
+    limit_km = 25.0
+    known = t <= CUTOFF  # pairs beyond the time cutoff are not in the matrix
+    near = known & (d.astype(np.float32) <= limit_km * 1000.0)
+    best = max(w[near[list(c)].any(axis=0)].sum() for c in itertools.combinations(range(m), 3))
+    for method in ("mip", "heuristic"):
+        r = optimise(mat, "coverage", total=3, threshold_km=limit_km, fixed=[], method=method)
+        covered = w[near[r.chosen].any(axis=0)].sum()
+        assert r.covered_population == pytest.approx(covered)
+        if method == "mip":
+            assert r.objective == pytest.approx(best)
+        else:
+            assert covered >= 0.95 * best  # greedy + swaps; "auto" certifies with the MIP
+    with pytest.raises(ValueError, match="exactly one"):
+        optimise(mat, "coverage", total=3, threshold_min=10, threshold_km=5)

@@ -64,6 +64,13 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
         "--threshold", type=float, default=60.0, help="minutes for coverage/cover (default 60)"
     )
     p.add_argument(
+        "--threshold-km",
+        type=float,
+        default=None,
+        help="coverage/cover by distance instead: a site within this many km along the "
+        "fastest path (e.g. 40, the 2013 criterion); replaces --threshold",
+    )
+    p.add_argument(
         "--cover-pct",
         type=float,
         default=99.0,
@@ -239,7 +246,8 @@ def run(args: argparse.Namespace) -> int:
             args.objective,
             total=args.total,
             add=args.add,
-            threshold_min=args.threshold,
+            threshold_min=None if args.threshold_km is not None else args.threshold,
+            threshold_km=args.threshold_km,
             cover_pct=args.cover_pct,
             fixed=cand["fixed"].to_numpy(dtype=bool),
             forbidden=forbidden,

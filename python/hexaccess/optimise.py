@@ -104,10 +104,15 @@ class CostModel:
 
 
 def cost_model(
-    matrix: CoverageMatrix, kind: str, w: npt.NDArray[np.float64], threshold_units: int = 0
+    matrix: CoverageMatrix,
+    kind: str,
+    w: npt.NDArray[np.float64],
+    threshold_units: int = 0,
+    distance_limit_m: float | None = None,
 ) -> CostModel:
     """Costs of ``kind`` ``'time'`` (travel time in units, fallback = the cutoff) or
-    ``'cover'`` (0 if time ``< threshold_units``, fallback 1)."""
+    ``'cover'`` (0 if time ``< threshold_units`` — or, with ``distance_limit_m``, if the
+    length of the fastest path is ``<= distance_limit_m`` — fallback 1)."""
     n = matrix.num_cells
     rows = np.repeat(np.arange(matrix.num_candidates, dtype=np.int64), np.diff(matrix.indptr))
     t = matrix.time.astype(np.int64)
@@ -117,7 +122,10 @@ def cost_model(
         cost = t[keep].astype(np.float64)
     elif kind == "cover":
         pen_value = 1.0
-        keep = t < threshold_units
+        if distance_limit_m is None:
+            keep = t < threshold_units
+        else:
+            keep = matrix.distance_m.astype(np.float64) <= distance_limit_m
         cost = np.zeros(int(keep.sum()))
     else:  # pragma: no cover - internal
         raise ValueError(kind)
@@ -816,6 +824,13 @@ def _finish(
     covered = None
     if threshold_units is not None:
         covered = float(w[served & (t < threshold_units)].sum())
+    elif details.get("threshold_km") is not None:
+        # Within T km: any open site whose fastest path is at most T km long.
+        rows = np.repeat(np.arange(matrix.num_candidates), np.diff(matrix.indptr))
+        near = is_open[rows] & (matrix.distance_m <= details["threshold_km"] * 1000.0)
+        hit = np.zeros(matrix.num_cells, dtype=bool)
+        hit[matrix.cell[near]] = True
+        covered = float(w[hit].sum())
     cand = matrix.candidates
     sites = pd.DataFrame(
         {
@@ -864,6 +879,7 @@ def optimise(
     total: int | None = None,
     add: int | None = None,
     threshold_min: float | None = None,
+    threshold_km: float | None = None,
     cover_pct: float = 99.0,
     fixed: Any = None,
     forbidden: Any = None,
@@ -888,6 +904,10 @@ def optimise(
         ``'mean-time'`` (p-median), ``'coverage'`` (maximal coverage within
         ``threshold_min``) or ``'cover'`` (fewest sites with ``cover_pct`` % within
         ``threshold_min``).
+    threshold_km
+        Instead of ``threshold_min`` for ``coverage``/``cover``: a cell is covered by a
+        site whose fastest path to it is at most this long (the study's 2013 criterion:
+        40 km by road). Only pairs within the matrix's time cutoff are known.
     total, add
         Number of sites ``p`` (``total``), or ``add`` sites on top of the fixed ones.
     fixed, forbidden
@@ -944,8 +964,13 @@ def optimise(
         raise NotImplementedError("capacities are supported for mean-time and coverage only")
     threshold_units = None
     if objective in ("coverage", "cover"):
-        if threshold_min is None:
-            raise ValueError(f"objective {objective!r} needs threshold_min (minutes)")
+        if (threshold_min is None) == (threshold_km is None):
+            raise ValueError(
+                f"objective {objective!r} needs threshold_min (minutes) or threshold_km, "
+                "exactly one"
+            )
+    if threshold_km is not None and not threshold_km > 0:
+        raise ValueError(f"threshold_km must be > 0, got {threshold_km}")
     if threshold_min is not None:
         if not 0 < threshold_min * 60.0 <= matrix.cutoff_s + 1e-9:
             raise ValueError(
@@ -954,11 +979,13 @@ def optimise(
             )
         threshold_units = int(np.ceil(threshold_min * 60.0 / matrix.time_unit_s - 1e-9))
     kind = "time" if objective == "mean-time" else "cover"
-    model = cost_model(matrix, kind, w, threshold_units or 0)
+    km_limit = None if threshold_km is None or kind == "time" else threshold_km * 1000.0
+    model = cost_model(matrix, kind, w, threshold_units or 0, km_limit)
     highs_kw = {"time_limit_s": time_limit_s, "rel_gap": mip_rel_gap, "threads": threads}
     details: dict[str, Any] = {
         "time_unit_s": matrix.time_unit_s,
         "cutoff_min": matrix.cutoff_s / 60,
+        "threshold_km": threshold_km if km_limit is not None else None,
     }
 
     if objective == "cover":
