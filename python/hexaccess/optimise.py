@@ -391,9 +391,19 @@ class _MipOutcome:
     seconds: float
 
 
-def _solve_site_mip(setup, free, nf, ncol, cost, a, lo, hi, integer, offset, x0, kw):
-    """Solve a site-selection MIP whose first ``nf`` columns open the free sites; return
-    the HiGHS outcome and the open/closed state of every candidate (None if no solution)."""
+def _solve_site_mip(setup, free, nf, shape, cost, lo, hi, offset, x0, kw):
+    """Solve a site-selection MIP whose first ``nf`` columns (integer) open the free
+    sites; ``shape`` is the constraint matrix in COO pieces ``(rows, cols, values, nrow,
+    ncol)``. Returns the HiGHS outcome and the open/closed state of every candidate (None
+    if no solution)."""
+    import scipy.sparse as sp
+
+    ri, ci, vv, nrow, ncol = shape
+    a = sp.coo_matrix(
+        (np.concatenate(vv), (np.concatenate(ri), np.concatenate(ci))), shape=(nrow, ncol)
+    )
+    integer = np.zeros(ncol, bool)
+    integer[:nf] = True
     out = _run_highs(
         cost,
         a,
@@ -492,7 +502,6 @@ def _mip_pmedian(
     **kw: Any,
 ) -> tuple[_MipOutcome | None, npt.NDArray[np.bool_] | None, int]:
     """Uncapacitated p-median / coverage (pairs) MIP; returns (outcome, open mask, size)."""
-    import scipy.sparse as sp
 
     cap, _, _ = K.assign(model.rptr, model.rcand, model.rcost, setup.fixed, model.pen)
     free = np.flatnonzero(setup.allowed & ~setup.fixed)
@@ -523,11 +532,6 @@ def _mip_pmedian(
     hi = [np.ones(cells.size), np.zeros(npairs), [p - setup.fixed.sum()]]
     nrow = card + 1
     nrow = _region_rows(setup, col_of, free, nrow, ri, ci, vv, lo, hi)
-    a = sp.coo_matrix(
-        (np.concatenate(vv), (np.concatenate(ri), np.concatenate(ci))), shape=(nrow, ncol)
-    )
-    integer = np.zeros(ncol, bool)
-    integer[:nf] = True
     x0 = None
     if start is not None:
         x0 = np.zeros(ncol)
@@ -540,7 +544,9 @@ def _mip_pmedian(
         first[1:] = pi[order][1:] != pi[order][:-1]
         best = order[first & (val[order] > 0)]
         x0[nf + best] = 1.0
-    out, is_open = _solve_site_mip(setup, free, nf, ncol, cost, a, lo, hi, integer, offset, x0, kw)
+    out, is_open = _solve_site_mip(
+        setup, free, nf, (ri, ci, vv, nrow, ncol), cost, lo, hi, offset, x0, kw
+    )
     return out, is_open, npairs
 
 
@@ -631,7 +637,6 @@ def _mip_coverage(
     """Max coverage (``p`` given: minimise uncovered people) or set cover (``need`` people
     covered: minimise free sites opened). Returns (outcome, open mask, size, covered by
     fixed sites)."""
-    import scipy.sparse as sp
 
     keys, gw, covered_fixed = _coverage_groups(model, setup)
     size = int(sum(len(k) for k in keys))
@@ -670,11 +675,6 @@ def _mip_coverage(
         offset = float(setup.fixed.sum())  # objective = number of sites
     nrow += 1
     nrow = _region_rows(setup, col_of, free, nrow, ri, ci, vv, lo, hi)
-    a = sp.coo_matrix(
-        (np.concatenate(vv), (np.concatenate(ri), np.concatenate(ci))), shape=(nrow, ncol)
-    )
-    integer = np.zeros(ncol, bool)
-    integer[:nf] = True
     x0 = None
     if start is not None:
         x0 = np.zeros(ncol)
@@ -682,7 +682,9 @@ def _mip_coverage(
         starts = np.concatenate([[0], np.cumsum(lens)])
         opened = start[members]
         x0[nf:] = np.add.reduceat(opened.astype(float), starts[:-1]) > 0 if ng else []
-    out, is_open = _solve_site_mip(setup, free, nf, ncol, cost, a, lo, hi, integer, offset, x0, kw)
+    out, is_open = _solve_site_mip(
+        setup, free, nf, (ri, ci, vv, nrow, ncol), cost, lo, hi, offset, x0, kw
+    )
     return out, is_open, size, covered_fixed
 
 
