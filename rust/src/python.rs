@@ -577,10 +577,14 @@ fn evaluate_networks<'py>(
     );
     // The Python wrapper validates shapes and ranges; guard the invariants that would
     // otherwise index out of bounds.
+    let csr_ok = |ptr: &[i64], len: usize| {
+        ptr.first() == Some(&0)
+            && ptr.windows(2).all(|p| p[0] <= p[1])
+            && ptr.last().is_some_and(|&e| e as usize == len)
+    };
     let bad = m.indptr.len() != w.len() + 1
-        || m.indptr
-            .last()
-            .is_some_and(|&e| e as usize != m.candidate.len())
+        || !csr_ok(m.indptr, m.candidate.len())
+        || !csr_ok(nptr, members.len())
         || m.candidate.len() != m.time.len()
         || m.time.len() != m.distance.len()
         || m.candidate
@@ -589,9 +593,7 @@ fn evaluate_networks<'py>(
         || m.time.iter().any(|&t| t as usize >= lut.len())
         || members
             .iter()
-            .any(|&c| c < 0 || c as usize >= num_candidates)
-        || nptr.windows(2).any(|p| p[1] < p[0])
-        || nptr.last().is_some_and(|&e| e as usize != members.len());
+            .any(|&c| c < 0 || c as usize >= num_candidates);
     if bad {
         return Err(PyValueError::new_err(
             "inconsistent coverage matrix or network arrays (shapes, candidate ids or times)",

@@ -180,9 +180,10 @@ impl Workspace {
         }
         self.touched.clear();
         self.heap.clear();
-        for b in self.buckets.iter_mut() {
-            b.clear();
-        }
+        // The bucket ring needs no clearing: a bucket search ends only once every queued
+        // entry has been taken out again (`pending == 0`), and clearing up to 65,536 empty
+        // slots per search would cost batches of small searches more than the searches.
+        debug_assert!(self.buckets.iter().all(Vec::is_empty));
     }
 
     /// Offer label `(time, source, length)` to `v`; keep it if lexicographically smaller.
@@ -329,41 +330,59 @@ impl Workspace {
                     })
                     .collect();
                 for &u in &current {
-                    let ui = u as usize;
-                    if self.state[ui] != SETTLED && bucket_of(self.time[ui]) == cur {
-                        self.state[ui] = SETTLED;
-                    }
+                    self.settle_if_live(u, cur, &bucket_of);
                 }
-                for part in parts {
-                    for (v, t, src, len) in part {
-                        if self.offer(v, t, src, len) {
-                            self.buckets[slot(bucket_of(t))].push(v);
-                            pending += 1;
-                        }
-                    }
+                for part in &parts {
+                    pending += self.apply_offers(part, &bucket_of, &slot);
                 }
             } else {
                 for (i, &u) in current.iter().enumerate() {
                     self.prefetch_ahead(graph, &current, i);
                     offers.clear();
                     self.expand(graph, u, cur, &bucket_of, cutoff, &mut offers);
-                    let ui = u as usize;
-                    if self.state[ui] != SETTLED && bucket_of(self.time[ui]) == cur {
-                        self.state[ui] = SETTLED;
-                    }
-                    for &(v, t, src, len) in &offers {
-                        if self.offer(v, t, src, len) {
-                            // t >= time(u) + width: a later bucket, never the current one.
-                            self.buckets[slot(bucket_of(t))].push(v);
-                            pending += 1;
-                        }
-                    }
+                    self.settle_if_live(u, cur, &bucket_of);
+                    pending += self.apply_offers(&offers, &bucket_of, &slot);
                 }
             }
             current.clear();
             cur += 1;
         }
         self.current = current;
+    }
+
+    /// A node of bucket `cur` is live unless it was already expanded, or improved into an
+    /// earlier bucket and expanded there.
+    #[inline(always)]
+    fn is_live(&self, u: u32, cur: u64, bucket_of: &impl Fn(f64) -> u64) -> bool {
+        let ui = u as usize;
+        self.state[ui] != SETTLED && bucket_of(self.time[ui]) == cur
+    }
+
+    #[inline(always)]
+    fn settle_if_live(&mut self, u: u32, cur: u64, bucket_of: &impl Fn(f64) -> u64) {
+        if self.is_live(u, cur, bucket_of) {
+            self.state[u as usize] = SETTLED;
+        }
+    }
+
+    /// Offer each `(head, time, source, length)`; queue the heads whose label improved.
+    /// Every offer time is at least one bucket width past the bucket that made it, so it
+    /// lands in a later bucket, never the current one. Returns how many were queued.
+    #[inline(always)]
+    fn apply_offers(
+        &mut self,
+        offers: &[(u32, f64, u32, f64)],
+        bucket_of: &impl Fn(f64) -> u64,
+        slot: &impl Fn(u64) -> usize,
+    ) -> usize {
+        let mut queued = 0;
+        for &(v, t, src, len) in offers {
+            if self.offer(v, t, src, len) {
+                self.buckets[slot(bucket_of(t))].push(v);
+                queued += 1;
+            }
+        }
+        queued
     }
 
     /// The bucket is known in advance: start loading the arcs of a node a few places
@@ -393,12 +412,11 @@ impl Workspace {
         cutoff: f64,
         out: &mut Vec<(u32, f64, u32, f64)>,
     ) {
-        let ui = u as usize;
-        let time = self.time[ui];
-        if self.state[ui] == SETTLED || bucket_of(time) != cur {
+        if !self.is_live(u, cur, bucket_of) {
             return;
         }
-        let (source, length) = (self.source[ui], self.length[ui]);
+        let ui = u as usize;
+        let (time, source, length) = (self.time[ui], self.source[ui], self.length[ui]);
         for arc in graph.out_arcs(u) {
             let t = time + arc.time;
             if t <= cutoff && t <= self.time[arc.head as usize] {
