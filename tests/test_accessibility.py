@@ -327,3 +327,17 @@ def test_finland_50_offices_beside_the_study(tmp_path, capsys):
     assert abs(summary["coverage_pct"]["60"] - float(study.loc[5, "cumulative_pct"])) < 1.5
     assert (side["ours_%"] - side["study_%"]).abs().max() < 4.0
     assert 10.0 < summary["mean_time_min"] < 40.0
+
+
+def test_result_knows_its_own_offices(loaded):
+    # A study graph may hold several networks' offices: counts and islands are per result.
+    access = loaded[-1]
+    with pytest.warns(UserWarning):
+        one = accessibility.solve(access, ["total"], offices=[1])
+    assert one.office_indices.tolist() == [1]
+    assert one.summary()["offices"] == 1
+    for bad in ([2], [-1]):
+        with pytest.raises(accessibility.AccessibilityInputError, match=r"outside 0\.\.1"):
+            accessibility.solve(access, ["total"], offices=bad)
+    with pytest.raises(accessibility.AccessibilityInputError, match="integer office indices"):
+        accessibility.solve(access, ["total"], offices=[0.5])

@@ -174,7 +174,8 @@ def fake_result(cells: pd.DataFrame, office_names, columns=("total", "age_65_plu
         )
     )
     access = SimpleNamespace(offices=offices)
-    return AccessibilityResult(access, cells, None, tuple(columns), dict(prov))  # type: ignore[arg-type]
+    searched = np.asarray(prov.pop("office_indices", range(len(office_names))), dtype=np.int64)
+    return AccessibilityResult(access, cells, None, tuple(columns), searched, dict(prov))  # type: ignore[arg-type]
 
 
 def random_cells(n=400, seed=1, offices=4):

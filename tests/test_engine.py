@@ -395,3 +395,28 @@ def test_type_stubs_cover_the_extension():
     }
     exported = {n for n in dir(_core) if not n.startswith("_")} | {"__version__"}
     assert declared == exported
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_histogram_from_one_search_is_bit_identical(backend):
+    # nearest_with_histogram bins the per-node results; the engine bins inside the
+    # search. Same sums, same order: identical to the last bit, floats included.
+    net, g = _grid_graph()
+    g = g.with_backend(backend)
+    rng = np.random.default_rng(9)
+    w = rng.random((net.num_nodes, 3)) * 100.0
+    w[rng.random(net.num_nodes) < 0.2] = 0.0
+    sources, offsets = [5, 400, 901], [0.0, 17.5, 3.25]
+    edges = [0, 60, 333.3, 600]
+    engine = g.band_histogram(sources, w, band_edges_s=edges, offsets_s=offsets, cutoff_s=700)
+    r, binned = g.nearest_with_histogram(
+        sources, w, band_edges_s=edges, offsets_s=offsets, cutoff_s=700
+    )
+    for field in ["counts", "unreachable", "time_sum", "length_sum"]:
+        assert getattr(binned, field).tobytes() == getattr(engine, field).tobytes(), field
+    assert binned.columns == engine.columns
+    np.testing.assert_array_equal(
+        r.time_s, g.nearest(sources, offsets_s=offsets, cutoff_s=700).time_s
+    )
+    with pytest.raises(ValueError, match="first band edge must be 0"):
+        g.nearest_with_histogram(sources, w, band_edges_s=[5, 10])

@@ -198,43 +198,21 @@ class AccessibilityResult:
     ``cells`` has one row per populated cell: ``h3``, ``municipality`` (when known), the
     population columns, ``time_s``, ``distance_m``, ``office`` (index into ``offices``,
     -1 if unreachable), ``office_name``, ``connected`` (within access distance of a road)
-    and ``reached``.
+    and ``reached``. ``office_indices`` are the offices of this network (a study's
+    access graph may hold the offices of several networks).
     """
 
     access: AccessGraph
     cells: pd.DataFrame
     histogram: BandHistogram
     columns: tuple[str, ...]
+    #: Indices into ``access.offices`` of the offices this result searched from.
+    office_indices: npt.NDArray[np.int64]
     provenance: dict[str, Any] = field(default_factory=dict)
 
     def bands(self, column: str | None = None) -> pd.DataFrame:
         """The 10-minute band table (``bands.csv`` columns) for a population column."""
         return self.histogram.to_frame(column or self.columns[0])
-
-    def band_table(self, band_minutes: float = 10.0, column: str | None = None) -> pd.DataFrame:
-        """Band table for any band width, from the per-cell times."""
-        if not band_minutes > 0:
-            raise ValueError(f"band width must be > 0 minutes, got {band_minutes}")
-        column = column or self.columns[0]
-        if column not in self.cells.columns:
-            raise KeyError(f"unknown population column {column!r}; have {list(self.columns)}")
-        t = self.cells["time_s"].to_numpy() / 60.0
-        w = self.cells[column].to_numpy(dtype=float)
-        reached = np.isfinite(t)
-        top = np.ceil(t[reached].max() / band_minutes) if reached.any() else 1.0
-        edges = np.arange(0.0, (top + 1) * band_minutes, band_minutes)
-        pop, _ = np.histogram(t[reached], bins=edges, weights=w[reached])
-        total = w.sum()
-        share = pop / total * 100.0
-        return pd.DataFrame(
-            {
-                "band_start_min": edges[:-1],
-                "band_end_min": edges[1:],
-                "population": pop,
-                "share_pct": share,
-                "cumulative_pct": np.cumsum(share),
-            }
-        )
 
     def network_diagnostics(self, column: str | None = None, top: int = 20) -> dict[str, Any]:
         """Road network size, km by class and connectivity, with the population attached
@@ -249,7 +227,7 @@ class AccessibilityResult:
             weights=self.cells[column].to_numpy(dtype=float)[ok],
             minlength=acc.network.num_nodes,
         )
-        office_road_nodes = acc.office_connection["node"].to_numpy()
+        office_road_nodes = acc.office_connection["node"].to_numpy()[self.office_indices]
         d = diagnostics(acc.network, node_weights=people, source_nodes=office_road_nodes)
         comps = d["components"]
         islands = d["islands_without_source"].sort_values("weight", ascending=False)
@@ -294,7 +272,7 @@ class AccessibilityResult:
             },
             "cells": len(self.cells),
             "cells_unreachable": int((~self.cells["reached"]).sum()),
-            "offices": len(self.access.offices),
+            "offices": len(self.office_indices),
         }
         for other in self.columns:
             if other != column:
@@ -303,6 +281,28 @@ class AccessibilityResult:
         out["network"] = self.network_diagnostics(column)
         out["provenance"] = self.provenance
         return out
+
+
+def check_office_indices(offices: Offices, subset: npt.ArrayLike | None) -> npt.NDArray[np.int64]:
+    """Checked indices into ``offices``: all of them, or the given non-empty subset."""
+    if subset is None:
+        idx = np.arange(len(offices), dtype=np.int64)
+    else:
+        raw = np.asarray(subset)
+        if raw.ndim != 1 or (raw.size and not np.issubdtype(raw.dtype, np.integer)):
+            raise AccessibilityInputError(
+                f"offices must be a 1-D list of integer office indices, got {raw!r}"
+            )
+        idx = raw.astype(np.int64)
+    if idx.size == 0:
+        raise AccessibilityInputError("the office set is empty; give at least one office")
+    bad = (idx < 0) | (idx >= len(offices))
+    if bad.any():
+        raise AccessibilityInputError(
+            f"office index {int(idx[bad][0])} is outside 0..{len(offices) - 1} "
+            f"({len(offices)} offices in the study)"
+        )
+    return idx
 
 
 def solve(
@@ -324,20 +324,20 @@ def solve(
         raise KeyError(
             f"unknown population column(s) {missing}; the grid has {access.population.columns}"
         )
-    idx = np.arange(len(access.offices)) if offices is None else np.asarray(offices, np.int64)
-    if idx.size == 0:
-        raise AccessibilityInputError("the office set is empty; give at least one office")
+    idx = check_office_indices(access.offices, offices)
     sources = access.office_node[idx]
     offsets = access.office_offsets()[idx]
-    weights = access.weights(columns)
-    hist = access.graph.band_histogram(
-        sources, weights, band_edges_s=band_edges_s, offsets_s=offsets, columns=list(columns)
+    # One search: the per-cell frame needs per-node results, and the histogram is binned
+    # from them (identical to the engine's own histogram).
+    r, hist = access.graph.nearest_with_histogram(
+        sources,
+        access.weights(columns),
+        band_edges_s=band_edges_s,
+        offsets_s=offsets,
+        columns=list(columns),
     )
     if progress is not None:
-        progress(1, 2)
-    r = access.graph.nearest(sources, offsets_s=offsets)
-    if progress is not None:
-        progress(2, 2)
+        progress(1, 1)
     node = access.cell_node
     office = np.where(r.source[node] >= 0, idx[np.maximum(r.source[node], 0)], -1)
     pop = access.population
@@ -371,4 +371,4 @@ def solve(
             " km from every road: reported as unreachable",
             stacklevel=2,
         )
-    return AccessibilityResult(access, frame, hist, columns, info)
+    return AccessibilityResult(access, frame, hist, columns, idx, info)

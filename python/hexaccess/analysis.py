@@ -127,10 +127,8 @@ def _bands_of(
 
 
 def _network_offices(result: AccessibilityResult) -> npt.NDArray[np.int64]:
-    """Indices of the offices that were searched: recorded by :func:`solve_network`; a
-    result of plain ``solve(access)`` searched all the study's offices."""
-    default = np.arange(len(result.access.offices))
-    return np.asarray(result.provenance.get("office_indices", default), dtype=np.int64)
+    """Indices of the offices that were searched (recorded by ``solve``)."""
+    return result.office_indices
 
 
 def solve_network(
@@ -437,7 +435,7 @@ class LanguageAccess:
         """The language population as an AccessibilityResult, so every figure applies."""
         return AccessibilityResult(
             self.result.access, self.cells, self.result.histogram, self.result.columns,
-            self.provenance,
+            self.offices, self.provenance,
         )  # fmt: skip
 
     def band_table(self, band_minutes: float = 10.0, column: str | None = None) -> pd.DataFrame:

@@ -357,11 +357,7 @@ class Graph:
         w = _weights(weights, self._num_nodes)
         edges = _band_edges(band_edges_s)
         cutoff = _cutoff(cutoff_s)
-        names = list(columns) if columns is not None else [f"w{i}" for i in range(w.shape[1])]
-        if len(names) != w.shape[1]:
-            raise ValueError(f"{len(names)} column names for {w.shape[1]} weight columns")
-        if w.shape[1] == 1 and columns is None:
-            names = ["weight"]
+        names = _column_names(columns, w.shape[1])
         total = len(indptr) - 1
         if self._rust is None:
             # Rust validates inside the core; the Numba kernels expect checked inputs.
@@ -390,6 +386,25 @@ class Graph:
                 yield BandHistogram(edges, counts[k], unreach[k], tsum[k], lsum[k], names)
             if progress is not None:
                 progress(stop, total)
+
+    def nearest_with_histogram(
+        self,
+        sources: npt.ArrayLike,
+        weights: npt.ArrayLike,
+        *,
+        band_edges_s: npt.ArrayLike | None = None,
+        offsets_s: npt.ArrayLike | None = None,
+        cutoff_s: float | None = None,
+        columns: Sequence[str] | None = None,
+    ) -> tuple[NearestResult, BandHistogram]:
+        """:meth:`nearest` and :meth:`band_histogram` from one search, for callers that
+        need the per-node results anyway; the histogram is identical, bit for bit."""
+        w = _weights(weights, self._num_nodes)
+        edges = _band_edges(band_edges_s)
+        _check_histogram_inputs(w, edges)
+        names = _column_names(columns, w.shape[1])
+        result = self.nearest(sources, offsets_s=offsets_s, cutoff_s=cutoff_s)
+        return result, BandHistogram.from_nodes(result, w, edges, names)
 
     def band_histograms(
         self,
@@ -428,6 +443,16 @@ class Graph:
         mask = np.zeros(self._num_nodes, dtype=np.bool_)
         mask[ids] = True
         return mask
+
+
+def _column_names(columns: Sequence[str] | None, count: int) -> list[str]:
+    """Names of the weight columns: given, else ``weight`` (one) or ``w0, w1, ...``."""
+    if columns is None:
+        return ["weight"] if count == 1 else [f"w{i}" for i in range(count)]
+    names = list(columns)
+    if len(names) != count:
+        raise ValueError(f"{len(names)} column names for {count} weight columns")
+    return names
 
 
 def _check_sets(

@@ -133,6 +133,38 @@ class BandHistogram:
     length_sum: npt.NDArray[np.float64]
     columns: Sequence[str] = field(default_factory=lambda: ["weight"])
 
+    @classmethod
+    def from_nodes(
+        cls,
+        result: NearestResult,
+        weights: npt.NDArray[np.float64],
+        edges_s: npt.NDArray[np.float64],
+        columns: Sequence[str],
+    ) -> BandHistogram:
+        """The histogram of a finished search, binned from its per-node results.
+
+        Bit-identical to the engine's own histogram of the same search (the Rust and
+        Numba ``band_histograms``): ``np.bincount`` adds weights one node at a time in
+        ascending node order, which is exactly the engine's summation order. Inputs must
+        already be checked (``Graph`` does that).
+        """
+        reached = result.reached
+        bins = edges_s.size
+        band = np.searchsorted(edges_s, result.time_s[reached], side="right") - 1
+        one_bin = np.zeros(int(reached.sum()), dtype=np.intp)
+        unreached_bin = np.zeros(int((~reached).sum()), dtype=np.intp)
+        counts = np.empty((bins, weights.shape[1]))
+        unreachable = np.empty(weights.shape[1])
+        time_sum = np.empty(weights.shape[1])
+        length_sum = np.empty(weights.shape[1])
+        for c in range(weights.shape[1]):
+            w = weights[reached, c]
+            counts[:, c] = np.bincount(band, weights=w, minlength=bins)
+            time_sum[c] = np.bincount(one_bin, w * result.time_s[reached], minlength=1)[0]
+            length_sum[c] = np.bincount(one_bin, w * result.length_m[reached], minlength=1)[0]
+            unreachable[c] = np.bincount(unreached_bin, weights[~reached, c], minlength=1)[0]
+        return cls(edges_s, counts, unreachable, time_sum, length_sum, list(columns))
+
     def _col(self, column: str | int) -> int:
         if isinstance(column, int):
             if not 0 <= column < len(self.columns):
