@@ -1,9 +1,9 @@
 """Open any supported input by file type, for the CLI and scenario files.
 
 Population: Eurostat census CSV (``GRD_ID`` column), a plain H3 table (CSV/Parquet with
-an ``h3`` column), a square grid (GeoPackage/GeoParquet/GeoJSON), or a population raster
-(GeoTIFF). Roads: OpenStreetMap ``.osm.pbf`` or any vector line file. Offices: CSV,
-GeoJSON or GeoPackage.
+an ``h3`` column), a square grid (GeoPackage/GeoJSON, or Parquet with GeoParquet ``geo``
+metadata), or a population raster (GeoTIFF). Roads: OpenStreetMap ``.osm.pbf`` or any
+vector line file. Offices: CSV, GeoJSON or GeoPackage.
 """
 
 from __future__ import annotations
@@ -56,12 +56,19 @@ def read_population_any(
     if not p.exists():
         raise FileNotFoundError(f"population file not found: {p}")
     suffix = "".join(p.suffixes[-2:]).lower() if p.suffix == ".gz" else p.suffix.lower()
+    geoparquet = False
+    if suffix == ".parquet":
+        import pyarrow.parquet as pq
+
+        # The schema alone: column names and the GeoParquet 'geo' key, without the data.
+        schema = pq.read_schema(p)
+        head = pd.Index(schema.names)
+        geoparquet = b"geo" in (schema.metadata or {})
+    elif suffix in {".csv", ".csv.gz"}:
+        head = pd.read_csv(p, nrows=0).columns
     if suffix in {".tif", ".tiff"}:
         grid = population.read_population_raster(p, resolution=resolution)
-    elif suffix in {".csv", ".csv.gz", ".parquet"}:
-        head = (
-            pd.read_parquet(p).columns if suffix == ".parquet" else pd.read_csv(p, nrows=0).columns
-        )
+    elif suffix in {".csv", ".csv.gz", ".parquet"} and not geoparquet:
         if "GRD_ID" in head:
             return population.read_eurostat_grid(
                 p,
@@ -80,7 +87,7 @@ def read_population_any(
             resolution=resolution,
             municipality_column="municipality" if "municipality" in head else None,
         )
-    elif suffix in {".gpkg", ".geojson", ".json", ".shp"}:
+    elif suffix in {".gpkg", ".geojson", ".json", ".shp"} or geoparquet:
         if not columns:
             raise ValueError(
                 f"{p}: say which attribute columns hold people (e.g. --population-columns "
@@ -92,7 +99,7 @@ def read_population_any(
     else:
         raise ValueError(
             f"{p}: unsupported population file type {suffix!r}; use a Eurostat/H3 CSV or "
-            "Parquet, a GeoPackage/GeoJSON square grid, or a GeoTIFF raster"
+            "Parquet, a GeoPackage/GeoJSON/GeoParquet square grid, or a GeoTIFF raster"
         )
     if exclude_municipalities:
         grid = grid.filter_municipalities(exclude=list(exclude_municipalities))
