@@ -223,3 +223,106 @@ def test_candidates_from_cells_aggregate_people_and_municipality():
     assert len(big) == 1
     with pytest.raises(ValueError, match="resolution"):
         candidates_from_cells(grid, 9)
+
+
+def _small():
+    t = np.array([[60.0, 600.0, np.inf], [120.0, np.inf, 30.0]])
+    return CoverageMatrix.from_dense(t, [3.0, 2.0, 1.0], cutoff_s=900.0)
+
+
+def test_from_dense_refuses_times_it_cannot_store():
+    # 7000 s at a 0.01 s unit used to wrap around uint16 silently (stored as 446.4 s).
+    with pytest.raises(ValueError, match="uint16"):
+        CoverageMatrix.from_dense([[7000.0]], [1.0], cutoff_s=7200.0, time_unit_s=0.01)
+    with pytest.raises(ValueError, match=r"time_s\[0, 1\] is nan"):
+        CoverageMatrix.from_dense([[1.0, np.nan]], [1.0, 1.0])
+    with pytest.raises(ValueError, match=r"time_s\[1, 0\] is -5"):
+        CoverageMatrix.from_dense([[1.0], [-5.0]], [1.0])
+    with pytest.raises(ValueError, match="population has shape"):
+        CoverageMatrix.from_dense([[1.0, 2.0]], [1.0])
+    with pytest.raises(ValueError, match="cutoff must be a finite"):
+        CoverageMatrix.from_dense([[1.0]], [1.0], cutoff_s=np.inf)
+
+
+def test_matrix_invariants_are_checked_at_construction():
+    import dataclasses
+
+    mat = _small()
+    with pytest.raises(ValueError, match="non-decreasing"):
+        dataclasses.replace(mat, indptr=np.array([0, 3, 2], np.int64))
+    # A time beyond the cutoff would make the evaluation kernel read past its table.
+    with pytest.raises(ValueError, match=r"within 0\.\.900"):
+        dataclasses.replace(mat, time=np.array([60, 901, 120, 30], np.uint16))
+    with pytest.raises(ValueError, match=r"cell indices outside 0\.\.2"):
+        dataclasses.replace(mat, cell=np.array([0, 1, 0, 3], np.int32))
+    with pytest.raises(ValueError, match=r"\['people'\]"):
+        dataclasses.replace(mat, population_columns=("people",))
+    with pytest.raises(ValueError, match=r"lack column\(s\) \['lat'\]"):
+        dataclasses.replace(mat, candidates=mat.candidates.drop(columns="lat"))
+
+
+def test_weights_refuse_nan_negative_and_all_zero():
+    from hexaccess.optimise import optimise
+
+    t = np.array([[60.0, 600.0], [120.0, 30.0]])
+    for bad, pattern in ((np.nan, "cell 1 .cell1. holds nan"), (-2.0, "cell 1 .cell1. holds -2")):
+        mat = CoverageMatrix.from_dense(t, [1.0, bad], cutoff_s=900.0)
+        with pytest.raises(ValueError, match=pattern):
+            mat.weights()
+    zero = CoverageMatrix.from_dense(t, [0.0, 0.0], cutoff_s=900.0)
+    with pytest.raises(ValueError, match="is 0 in every cell"):  # was a ZeroDivisionError
+        optimise(zero, "mean-time", total=1, fixed=[])
+
+
+def test_load_errors_name_the_directory_and_file(tmp_path):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    with pytest.raises(FileNotFoundError, match="nowhere: not a coverage matrix"):
+        CoverageMatrix.load(tmp_path / "nowhere")
+    mat = _small()
+    mat.save(tmp_path / "m")
+    entries = tmp_path / "m" / "entries.parquet"
+    table = pq.read_table(entries)
+    pq.write_table(table.replace_schema_metadata({}), entries)
+    with pytest.raises(ValueError, match=r"entries\.parquet: no 'hexaccess' metadata"):
+        CoverageMatrix.load(tmp_path / "m")
+    mat.save(tmp_path / "m")
+    (tmp_path / "m" / "cells.parquet").unlink()
+    with pytest.raises(FileNotFoundError, match=r"m: not a coverage matrix \(no cells.parquet\)"):
+        CoverageMatrix.load(tmp_path / "m")
+    # A stored time beyond the cutoff is refused with the directory named.
+    mat.save(tmp_path / "m")
+    kv = pq.read_table(entries).schema.metadata
+    broken = pq.read_table(entries).set_column(
+        2, "time", pa.array(np.array([60, 999, 120, 30], np.uint16))
+    )
+    pq.write_table(broken.replace_schema_metadata(kv), entries)
+    with pytest.raises(ValueError, match=r"m: stored times must be within 0..900"):
+        CoverageMatrix.load(tmp_path / "m")
+
+
+def test_evaluate_networks_refuses_bad_arguments(monkeypatch):
+    from hexaccess import _backend
+
+    mat = _small()
+    with pytest.raises(ValueError, match="backend must be one of"):
+        evaluate_networks(mat, [[0]], backend="bogus")
+    for width in (0.0, -5.0, np.nan, np.inf):
+        with pytest.raises(ValueError, match="band_minutes must be a finite number > 0"):
+            evaluate_networks(mat, [[0]], band_minutes=width)
+    with pytest.raises(ValueError, match=r"networks\[1\] must list whole candidate indices"):
+        evaluate_networks(mat, [[0], [0, 1.5]])  # 1.5 used to be truncated to 1
+    with pytest.raises(ValueError, match=r"networks\[0\] must list whole"):
+        evaluate_networks(mat, [np.array([True, False])])  # a mask, not indices
+    with pytest.raises(ValueError, match=r"networks\[1\]\[1\] = 7 is not a candidate index"):
+        evaluate_networks(mat, [[0], [1, 7]])
+    # The accepted forms are unchanged: rows of a 2-D array, entries of a 1-D array.
+    by_rows = evaluate_networks(mat, np.array([[0], [1]]), backend="numba")
+    by_entries = evaluate_networks(mat, np.array([0, 1]), backend="numba")
+    by_list = evaluate_networks(mat, [[0], [1.0]], backend="numba")
+    for other in (by_entries, by_list):
+        np.testing.assert_array_equal(other.counts, by_rows.counts)
+    monkeypatch.setattr(_backend, "_rust_core", None)
+    with pytest.raises(ImportError, match="backend='rust' was requested"):
+        evaluate_networks(mat, [[0]], backend="rust")

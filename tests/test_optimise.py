@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import itertools
 import json
+import re
 import time
 
 import numpy as np
@@ -256,3 +257,157 @@ def test_coverage_by_distance_equals_brute_force():
             assert covered >= 0.95 * best  # greedy + swaps; "auto" certifies with the MIP
     with pytest.raises(ValueError, match="exactly one"):
         optimise(mat, "coverage", total=3, threshold_min=10, threshold_km=5)
+
+
+def test_km_threshold_is_one_comparison_for_objective_and_report():
+    # A stored float32 length just above the limit (10000.2001953125 m > 10000.2 m): the
+    # solver compared it in float64 (not covered) and the report in float32 (covered), so
+    # objective and covered_population disagreed.
+    km = 10.0002
+    edge = float(np.float32(km * 1000.0))
+    assert edge > km * 1000.0
+    t = np.full((2, 2), 100.0)
+    d = np.array([[edge, 500.0], [9e9, 20_000.0]])
+    mat = CoverageMatrix.from_dense(t, [5.0, 1.0], distance_m=d, cutoff_s=CUTOFF)
+    for method in ("heuristic", "mip"):
+        r = optimise(mat, "coverage", total=1, threshold_km=km, fixed=[], method=method)
+        assert r.objective == r.covered_population == 1.0
+
+
+def test_optimise_checks_arguments_before_building_cost_models(monkeypatch):
+    from hexaccess import optimise as opt
+
+    mat, _, _ = _instance(1)
+
+    def no_cost_model(*_a, **_k):
+        raise AssertionError("the cost model was built before the arguments were checked")
+
+    monkeypatch.setattr(opt, "cost_model", no_cost_model)
+    bad = [
+        ({"total": 0}, ValueError, "total must be a whole number >= 1, got 0"),
+        ({"total": float("nan")}, ValueError, "total must be a whole number >= 1, got nan"),
+        ({"total": 2.5}, ValueError, "total must be a whole number"),
+        ({"add": -1}, ValueError, "add must be a whole number >= 0"),
+        ({"add": 0, "fixed": []}, ValueError, "add=0 without fixed sites"),
+        ({"total": 13}, InfeasibleError, "total=13: 13 sites asked but only 12"),
+        ({"add": 11, "fixed": [0, 1]}, InfeasibleError, r"add=11 \(\+2 fixed\): 13 sites"),
+        ({"total": 3, "threshold_min": 51}, ValueError, "threshold_min=51 must be > 0"),
+        ({"total": 3, "restarts": -1}, ValueError, "restarts must be a whole number >= 0"),
+        ({"total": 3, "seed": 1.5}, ValueError, "seed must be a whole number"),
+        ({"total": 3, "time_limit_s": 0}, ValueError, "time_limit_s must be > 0"),
+        ({"total": 3, "mip_rel_gap": np.nan}, ValueError, "mip_rel_gap must be >= 0"),
+        ({"total": 3, "threads": 0}, ValueError, "threads must be a whole number >= 1"),
+    ]
+    for kwargs, error, pattern in bad:
+        with pytest.raises(error, match=pattern):
+            optimise(mat, "mean-time", **kwargs)
+    with pytest.raises(ValueError, match=r"cover_pct must be in \(0, 100\]"):
+        optimise(mat, "cover", threshold_min=20, cover_pct=np.nan)
+    with pytest.raises(ValueError, match="total must be a whole number"):
+        coverage_curve(mat, [2.5], threshold_min=20)
+
+
+def test_coverage_curve_takes_the_main_constraints():
+    mat, _t, w = _instance(5, m=12)
+    region = np.array(list("aaaabbbbcccc"))
+    kw = {"fixed": [0, 1], "regions": region, "one_per_region": True, "method": "heuristic"}
+    curve = coverage_curve(mat, [4, 5], threshold_km=1500.0, restarts=2, **kw)
+    for n, row in zip([4, 5], curve.itertuples(), strict=True):
+        cov = optimise(mat, "coverage", total=n, threshold_km=1500.0, restarts=2, **kw)
+        med = optimise(mat, "mean-time", total=n, restarts=2, **kw)
+        assert set(region[cov.chosen]) == {"a", "b", "c"}
+        assert row.coverage_pct == pytest.approx(100 * cov.objective / w.sum())
+        assert row.mean_time_min == pytest.approx(med.objective)
+
+
+def _cli_study(tmp_path, *extra):
+    """The small real-input study of test_coverage as a CLI call (parser, argv)."""
+    import test_coverage
+
+    access = test_coverage._study(tmp_path)
+    access.offices.frame[["name", "lon", "lat", "fixed"]].to_csv(tmp_path / "cand.csv", index=False)
+    parser = argparse.ArgumentParser()
+    cli_optimise.add_parser(parser.add_subparsers())
+    argv = ["optimise", "--population", str(tmp_path / "pop.csv"), "--roads",
+            str(tmp_path / "roads.gpkg"), "--candidates", str(tmp_path / "cand.csv"),
+            "--add", "2", "--out", str(tmp_path / "out"), *extra]  # fmt: skip
+    return parser, argv
+
+
+def test_cli_reuses_a_cached_matrix_only_for_the_same_inputs(tmp_path, monkeypatch, capsys):
+    from hexaccess import accessibility
+
+    hashed = []
+    sha256 = accessibility._sha256
+    monkeypatch.setattr(accessibility, "_sha256", lambda p: hashed.append(p) or sha256(p))
+    parser, argv = _cli_study(tmp_path, "--matrix", str(tmp_path / "mx"))
+    assert cli_optimise.run(parser.parse_args(argv)) == 0
+    # Each input file is hashed once per run: matrix metadata and summary share it.
+    assert len(hashed) == len(set(hashed)) and tmp_path / "pop.csv" in set(hashed)
+    meta = CoverageMatrix.load(tmp_path / "mx").meta["provenance"]
+    summary = json.loads((tmp_path / "out" / "summary.json").read_text())
+    assert summary["provenance"]["inputs"]["population"] == meta["inputs"]["population"]
+    assert cli_optimise.run(parser.parse_args(argv)) == 0
+    assert "loaded CoverageMatrix" in capsys.readouterr().err
+    # Same cells, other people: the cached matrix used to be reused (old weights).
+    pop = pd.read_csv(tmp_path / "pop.csv")
+    pop["T"] = pop["T"].to_numpy()[::-1]
+    pop.to_csv(tmp_path / "pop.csv", index=False)
+    assert cli_optimise.run(parser.parse_args(argv)) == 0
+    assert "differs in --population; recomputing" in capsys.readouterr().err
+    cached = pd.read_csv(tmp_path / "out" / "chosen.csv")
+    assert cli_optimise.run(parser.parse_args([*argv[:-2], "--quiet"])) == 0  # no cache
+    pd.testing.assert_frame_equal(cached, pd.read_csv(tmp_path / "out" / "chosen.csv"))
+    assert cli_optimise.run(parser.parse_args([*argv, "--junction-nodes-only"])) == 0
+    assert "differs in junction_nodes_only; recomputing" in capsys.readouterr().err
+
+
+def test_cli_checks_arguments_before_reading_inputs(tmp_path, capsys):
+    parser = argparse.ArgumentParser()
+    cli_optimise.add_parser(parser.add_subparsers())
+    missing = str(tmp_path / "missing")  # never read: the argument errors come first
+    base = ["optimise", "--population", missing, "--roads", missing, "--candidates", missing,
+            "--add", "2", "--out", str(tmp_path / "out")]  # fmt: skip
+    for extra, pattern in (
+        (["--curve", "2:8:0"], "--curve '2:8:0'"),
+        (["--curve", "2:8:-1"], "--curve '2:8:-1'"),
+        (["--curve", "2:x"], "--curve '2:x'"),
+        (["--curve", "9:2"], "--curve '9:2'"),
+        (["--cutoff", "0"], "--cutoff 0"),
+        (["--cutoff", "nan"], "--cutoff nan"),
+        (["--objective", "coverage", "--cutoff", "45"], r"--threshold 60 \(the default\)"),
+        (["--threshold", "50", "--cutoff", "45"], "--threshold 50 must be > 0"),
+    ):
+        assert cli_optimise.run(parser.parse_args(base + extra)) == 2
+        assert re.search(pattern, capsys.readouterr().err), extra
+
+
+def test_cli_mean_time_with_a_short_cutoff_and_a_curve_by_distance(tmp_path):
+    # --cutoff 45 used to fail on the default 60-minute threshold, which mean-time
+    # does not need; the curve now uses the main run's --threshold-km and --restarts.
+    parser, argv = _cli_study(tmp_path, "--cutoff", "45", "--quiet")
+    assert cli_optimise.run(parser.parse_args(argv)) == 0
+    summary = json.loads((tmp_path / "out" / "summary.json").read_text())
+    assert summary["optimisation"]["threshold_min"] is None
+    args = [*argv, "--objective", "coverage", "--threshold-km", "6", "--method", "heuristic",
+            "--restarts", "2", "--curve", "3:3"]  # fmt: skip
+    assert cli_optimise.run(parser.parse_args(args)) == 0
+    summary = json.loads((tmp_path / "out" / "summary.json").read_text())
+    curve = pd.read_csv(tmp_path / "out" / "curve.csv")
+    assert curve["coverage_pct"].iloc[0] == pytest.approx(summary["optimisation"]["covered_pct"])
+
+
+def test_forbidden_municipalities_must_match_candidates(tmp_path):
+    cand = pd.DataFrame({"name": ["a", "b", "c"], "municipality": ["091", "049", "091"]})
+    path = tmp_path / "forbid.csv"
+    pd.DataFrame({"municipality": ["91"]}).to_csv(path, index=False)
+    assert cli_optimise._forbidden(str(path), cand).tolist() == [True, False, True]
+    pd.DataFrame({"municipality": ["91", "999"]}).to_csv(path, index=False)
+    with pytest.raises(ValueError, match=r"forbid.csv: municipality code\(s\) \['999'\] match no"):
+        cli_optimise._forbidden(str(path), cand)
+    pd.DataFrame({"municipality": ["Espoo"]}).to_csv(path, index=False)
+    with pytest.raises(ValueError, match=r"forbid\.csv: municipality code 'Espoo' is not a number"):
+        cli_optimise._forbidden(str(path), cand)
+    pd.DataFrame({"municipality": ["091"]}).to_csv(path, index=False)
+    with pytest.raises(ValueError, match="candidates have no municipality column"):
+        cli_optimise._forbidden(str(path), cand.drop(columns="municipality"))

@@ -57,20 +57,25 @@ def objective(w, d1):
     return s
 
 
+@nb.njit(cache=_CACHE)
+def column_gain(cptr, ccell, ccost, w, d1, j):
+    """Decrease of the objective from opening candidate ``j`` alone."""
+    g = 0.0
+    for k in range(cptr[j], cptr[j + 1]):
+        i = ccell[k]
+        if ccost[k] < d1[i]:
+            g += w[i] * (d1[i] - ccost[k])
+    return g
+
+
 @nb.njit(parallel=True, cache=_CACHE)
 def add_gains(cptr, ccell, ccost, w, d1, eligible):
-    """Decrease of the objective from opening each eligible candidate (others: -1)."""
+    """:func:`column_gain` of each eligible candidate (others: -1)."""
     m = cptr.size - 1
     gains = np.full(m, -1.0)
     for j in nb.prange(m):
-        if not eligible[j]:
-            continue
-        g = 0.0
-        for k in range(cptr[j], cptr[j + 1]):
-            i = ccell[k]
-            if ccost[k] < d1[i]:
-                g += w[i] * (d1[i] - ccost[k])
-        gains[j] = g
+        if eligible[j]:
+            gains[j] = column_gain(cptr, ccell, ccost, w, d1, j)
     return gains
 
 
@@ -211,17 +216,6 @@ def transpose_sorted(cptr, ccell, ccost, num_cells):
             rcost[a:b] = rcost[a:b][order]
             rpos[a:b] = rpos[a:b][order]
     return rptr, rcand, rcost, rpos
-
-
-@nb.njit(cache=_CACHE)
-def column_gain(cptr, ccell, ccost, w, d1, j):
-    """Decrease of the objective from opening candidate ``j`` alone."""
-    g = 0.0
-    for k in range(cptr[j], cptr[j + 1]):
-        i = ccell[k]
-        if ccost[k] < d1[i]:
-            g += w[i] * (d1[i] - ccost[k])
-    return g
 
 
 @nb.njit(parallel=True, cache=_CACHE)

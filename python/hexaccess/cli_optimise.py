@@ -18,23 +18,30 @@ Writes (a contract: add, never rename):
 * with ``--curve 18:250[:STEP]``: ``DIR/curve.csv`` and ``DIR/curve.png`` (best
   coverage within ``--threshold`` and best mean time per number of offices);
 * with ``--matrix DIR2``: the coverage matrix is loaded from ``DIR2`` when present and
-  computed and saved there otherwise (it is reused only if cutoff and candidates match).
+  computed and saved there otherwise. It is reused only if it was built from the same
+  inputs (SHA-256 of every input file but ``--forbidden``), settings (profile, mode,
+  resolution, exclusions, candidates) and cutoff; otherwise it is recomputed and replaced.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import math
 import sys
 import time
 import warnings
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
-from hexaccess.cli_common import add_input_arguments, read_study_inputs
+from hexaccess.cli_common import Progress, add_input_arguments, read_study_inputs
+
+if TYPE_CHECKING:
+    from hexaccess.coverage import CoverageMatrix
 
 CHOSEN_COLUMNS = ["name", "municipality", "lon", "lat", "fixed", "catchment_population"]
 
@@ -61,7 +68,11 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     size.add_argument("--add", type=int, default=None, help="offices to add to the fixed ones")
     p.add_argument("--objective", choices=["mean-time", "coverage", "cover"], default="mean-time")
     p.add_argument(
-        "--threshold", type=float, default=60.0, help="minutes for coverage/cover (default 60)"
+        "--threshold",
+        type=float,
+        default=None,
+        help="minutes for coverage/cover and the curve (default 60; mean-time reports the "
+        "coverage within it, the default only when --cutoff reaches it)",
     )
     p.add_argument(
         "--threshold-km",
@@ -146,25 +157,62 @@ def _candidates(
         cand["region"] = cand["region"].fillna(region) if "region" in cand.columns else region
     forbidden = np.zeros(len(cand), bool)
     if args.forbidden is not None:
-        fb = pd.read_csv(args.forbidden, dtype=str, keep_default_na=False)
-        if "name" in fb.columns and fb["name"].str.len().gt(0).any():
-            names = set(fb["name"][fb["name"].str.len() > 0])
-            unknown = sorted(names - set(cand["name"].astype(str)))
-            if unknown:
-                raise ValueError(f"--forbidden: unknown site name(s) {unknown[:10]}")
-            forbidden |= cand["name"].astype(str).isin(names).to_numpy()
-        if "municipality" in fb.columns and "municipality" in cand.columns:
-            codes = {c.zfill(3) for c in fb["municipality"] if c}
-            forbidden |= cand["municipality"].astype(str).isin(codes).to_numpy()
-        if not {"name", "municipality"} & set(fb.columns):
-            raise ValueError("--forbidden needs a 'name' or 'municipality' column")
+        forbidden = _forbidden(args.forbidden, cand)
     return cand, forbidden
 
 
+def _forbidden(path: str, cand: pd.DataFrame) -> np.ndarray:
+    """The forbidden mask from ``--forbidden`` (names and/or municipality codes, each of
+    which must match a candidate)."""
+    from hexaccess.inputs import municipality_codes
+
+    fb = pd.read_csv(path, dtype=str, keep_default_na=False)
+    if not {"name", "municipality"} & set(fb.columns):
+        raise ValueError(f"--forbidden {path} needs a 'name' or 'municipality' column")
+    forbidden = np.zeros(len(cand), bool)
+    names = {n for n in fb.get("name", []) if n}
+    if names:
+        unknown = sorted(names - set(cand["name"].astype(str)))
+        if unknown:
+            raise ValueError(f"--forbidden: unknown site name(s) {unknown[:10]}")
+        forbidden |= cand["name"].astype(str).isin(names).to_numpy()
+    given = [c for c in fb.get("municipality", []) if c]
+    if given:
+        if "municipality" not in cand.columns:
+            raise ValueError(
+                f"--forbidden {path} lists municipalities but the candidates have no "
+                "municipality column; forbid the sites by name instead"
+            )
+        try:
+            codes = set(municipality_codes(given))
+            numbered = set(municipality_codes([c for c in given if c.strip().isdigit()]))
+        except ValueError as exc:
+            raise ValueError(f"--forbidden {path}: {exc}") from None
+        unknown = sorted(numbered - set(cand["municipality"].dropna().astype(str)))
+        if unknown:
+            raise ValueError(
+                f"--forbidden {path}: municipality code(s) {unknown[:10]} match no candidate"
+            )
+        forbidden |= cand["municipality"].astype(str).isin(codes).to_numpy()
+    return forbidden
+
+
 def _parse_curve(text: str) -> list[int]:
-    parts = [int(x) for x in text.split(":")]
-    if len(parts) not in (2, 3) or parts[0] < 1 or parts[1] < parts[0]:
-        raise ValueError(f"--curve {text!r}: give N0:N1 or N0:N1:STEP with 1 <= N0 <= N1")
+    """``--curve N0:N1[:STEP]`` as the list of office counts."""
+    try:
+        parts = [int(x) for x in text.split(":")]
+    except ValueError:
+        parts = []
+    if (
+        len(parts) not in (2, 3)
+        or parts[0] < 1
+        or parts[1] < parts[0]
+        or (len(parts) == 3 and parts[2] < 1)
+    ):
+        raise ValueError(
+            f"--curve {text!r}: give N0:N1 or N0:N1:STEP with whole numbers 1 <= N0 <= N1 "
+            "and STEP >= 1, e.g. 18:250:8"
+        )
     step = parts[2] if len(parts) == 3 else max(1, (parts[1] - parts[0]) // 10)
     values = list(range(parts[0], parts[1] + 1, step))
     if values[-1] != parts[1]:
@@ -172,10 +220,81 @@ def _parse_curve(text: str) -> list[int]:
     return values
 
 
+def _threshold(args: argparse.Namespace) -> float | None:
+    """``threshold_min`` for :func:`~hexaccess.optimise.optimise`: none with
+    ``--threshold-km``; for mean-time (where it only reports coverage) the default 60 is
+    dropped when the cutoff is shorter."""
+    if args.threshold_km is not None:
+        return None
+    if args.threshold is None:
+        return 60.0 if args.objective != "mean-time" or args.cutoff >= 60.0 else None
+    return float(args.threshold)
+
+
+def _curve_threshold(args: argparse.Namespace) -> float:
+    return 60.0 if args.threshold is None else float(args.threshold)
+
+
+def _check_arguments(args: argparse.Namespace) -> list[int] | None:
+    """Check what needs no input file (``--cutoff``, ``--curve``, ``--threshold``);
+    returns the ``--curve`` office counts."""
+    if not (math.isfinite(args.cutoff) and args.cutoff > 0):
+        raise ValueError(f"--cutoff {args.cutoff:g}: give the matrix cutoff in minutes, > 0")
+    counts = _parse_curve(args.curve) if args.curve else None
+    minutes = [_threshold(args)]
+    if counts is not None and args.threshold_km is None:
+        minutes.append(_curve_threshold(args))
+    for t in minutes:
+        if t is not None and not 0 < t <= args.cutoff:
+            default = " (the default)" if args.threshold is None else ""
+            raise ValueError(
+                f"--threshold {t:g}{default} must be > 0 and at most --cutoff {args.cutoff:g} "
+                "(minutes)"
+            )
+    return counts
+
+
+def _matrix_provenance(info: dict[str, Any]) -> dict[str, Any]:
+    """What a cached matrix must have been built from: the run's provenance without
+    ``--forbidden`` (it only masks candidates), in the JSON form the matrix stores."""
+    inputs = {k: v for k, v in info["inputs"].items() if k != "forbidden"}
+    return json.loads(json.dumps({**info, "inputs": inputs}, default=str))
+
+
+def _flat(prov: dict[str, Any]) -> dict[str, Any]:
+    """A provenance record on one level: input files as ``--role``, settings by name."""
+    out = {k: v for k, v in prov.items() if k not in ("inputs", "settings")}
+    out.update(prov.get("settings") or {})
+    out.update({f"--{r.replace('_', '-')}": v for r, v in (prov.get("inputs") or {}).items()})
+    return out
+
+
+def _cached_matrix(
+    args: argparse.Namespace, key: dict[str, Any], names: list[str], say: Callable[[str], Any]
+) -> CoverageMatrix | None:
+    """The ``--matrix`` cache when it was built from exactly these inputs, else None."""
+    from hexaccess.coverage import CoverageMatrix
+
+    if args.matrix is None or not (args.matrix / "entries.parquet").exists():
+        return None
+    matrix = CoverageMatrix.load(args.matrix)
+    old, new = _flat(matrix.meta.get("provenance") or {}), _flat(key)
+    differ = [k for k in sorted(old.keys() | new.keys()) if old.get(k) != new.get(k)]
+    if matrix.cutoff_s != args.cutoff * 60.0:
+        differ.append("--cutoff")
+    if list(matrix.candidates["name"].astype(str)) != names:
+        differ.append("candidates")
+    if differ:
+        say(f"{args.matrix}: the cached matrix differs in {', '.join(differ)}; recomputing")
+        return None
+    say(f"loaded {matrix!r}")
+    return matrix
+
+
 def run(args: argparse.Namespace) -> int:
     """Run ``hexaccess optimise``; returns the exit code (2 on input errors)."""
     from hexaccess import accessibility
-    from hexaccess.coverage import CoverageMatrix, coverage_matrix
+    from hexaccess.coverage import coverage_matrix
     from hexaccess.offices import Offices
     from hexaccess.optimise import InfeasibleError, coverage_curve, optimise
 
@@ -185,9 +304,9 @@ def run(args: argparse.Namespace) -> int:
         return 2
     t0 = time.perf_counter()
     try:
+        counts = _check_arguments(args)  # before the slow reads
         study = read_study_inputs(args)
         profile, pop, roads = study.profile, study.population, study.roads
-        exclude = study.exclude_municipalities
         cand, forbidden = _candidates(args, pop)
         sites = Offices(cand)
         access = accessibility.build_access_graph(roads, pop, sites, profile, backend=args.backend)
@@ -200,79 +319,71 @@ def run(args: argparse.Namespace) -> int:
             "forbidden": args.forbidden,
             "municipality_table": args.municipality_table,
             "municipalities": args.municipalities,
+            "profile": profile.source if Path(profile.source).is_file() else None,
         }
-        matrix = None
-        cutoff_s = args.cutoff * 60.0
-        if args.matrix is not None and (args.matrix / "entries.parquet").exists():
-            matrix = CoverageMatrix.load(args.matrix)
-            same = (
-                matrix.cutoff_s == cutoff_s
-                and matrix.num_candidates == len(sites)
-                and matrix.num_cells == len(pop.cells)
-                and list(matrix.candidates["name"].astype(str)) == sites.names
-            )
-            if not same:
-                say(f"{args.matrix}: cached matrix does not match these inputs; recomputing")
-                matrix = None
-            else:
-                say(f"loaded {matrix!r}")
+        # Hashed once: the matrix cache key and summary.json's provenance.
+        info = accessibility.provenance(
+            files,
+            exclude_municipalities=list(study.exclude_municipalities),
+            candidates=str(args.candidates),
+            settings={
+                "profile": profile.name,
+                "mode": args.mode,
+                "resolution": args.resolution,
+                "population_columns": args.population_columns,
+                "junction_nodes_only": args.junction_nodes_only,
+            },
+        )
+        key = _matrix_provenance(info)
+        matrix = _cached_matrix(args, key, sites.names, say)
         if matrix is None:
-            bar = None
-            if not args.quiet:
-                from tqdm import tqdm
-
-                bar = tqdm(total=len(sites), unit="site", file=sys.stderr, leave=False)
-
-            def progress(done: int, total: int) -> None:
-                if bar is not None:
-                    bar.n = done
-                    bar.refresh()
-
-            matrix = coverage_matrix(
-                access,
-                cutoff_s=cutoff_s,
-                threads=args.threads,
-                progress=progress,
-                inputs=files,
-                log=say,
-            )
-            if bar is not None:
+            bar = Progress(len(sites), args.quiet, unit="site")
+            try:
+                matrix = coverage_matrix(
+                    access,
+                    cutoff_s=args.cutoff * 60.0,
+                    threads=args.threads,
+                    progress=lambda done, _total: bar.to(done, "coverage matrix"),
+                    log=say,
+                    provenance_info=key,
+                )
+            finally:
                 bar.close()
             if args.matrix is not None:
                 matrix.save(args.matrix)
                 say(f"saved the coverage matrix to {args.matrix}")
+        # The same constraints for the main run and the curve.
+        constraints: dict[str, Any] = {
+            "fixed": cand["fixed"].to_numpy(dtype=bool),
+            "forbidden": forbidden,
+            "capacity": True if args.capacity else None,
+            "regions": "region" if args.one_per_region else None,
+            "one_per_region": args.one_per_region,
+            "time_limit_s": args.time_limit,
+            "seed": args.seed,
+            "restarts": args.restarts,
+            "threads": args.threads,
+        }
         result = optimise(
             matrix,
             args.objective,
             total=args.total,
             add=args.add,
-            threshold_min=None if args.threshold_km is not None else args.threshold,
+            threshold_min=_threshold(args),
             threshold_km=args.threshold_km,
             cover_pct=args.cover_pct,
-            fixed=cand["fixed"].to_numpy(dtype=bool),
-            forbidden=forbidden,
-            capacity=True if args.capacity else None,
-            regions="region" if args.one_per_region else None,
-            one_per_region=args.one_per_region,
             method=args.method,
-            time_limit_s=args.time_limit,
-            seed=args.seed,
-            restarts=args.restarts,
-            threads=args.threads,
+            **constraints,
         )
         curve = None
-        if args.curve:
+        if counts is not None:
             curve = coverage_curve(
                 matrix,
-                _parse_curve(args.curve),
-                threshold_min=args.threshold,
-                fixed=cand["fixed"].to_numpy(dtype=bool),
-                forbidden=forbidden,
-                seed=args.seed,
+                counts,
+                threshold_min=_curve_threshold(args),
+                threshold_km=args.threshold_km,
+                **constraints,
             )
-        info = accessibility.provenance(
-            files, exclude_municipalities=list(exclude), candidates=str(args.candidates)
-        )
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
             access_result = accessibility.solve(access, offices=result.chosen, provenance_info=info)
@@ -307,7 +418,7 @@ def run(args: argparse.Namespace) -> int:
         from hexaccess.optimise import plot_coverage_curve
 
         curve.to_csv(out / "curve.csv", index=False)
-        plot_coverage_curve(curve, out / "curve.png", args.threshold)
+        plot_coverage_curve(curve, out / "curve.png", _curve_threshold(args), args.threshold_km)
     if not args.quiet:
         gap = "n/a" if result.gap is None else f"{100 * result.gap:.4f} %"
         print(

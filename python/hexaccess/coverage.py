@@ -50,11 +50,31 @@ _U16_MAX = np.iinfo(np.uint16).max
 #: Format version written into the metadata (bump on incompatible changes).
 FORMAT_VERSION = 1
 _CANDIDATE_COLUMNS = ("name", "municipality", "lon", "lat", "fixed")
+#: Metadata keys :meth:`CoverageMatrix.save` derives from the matrix (not kept in ``meta``).
+_SAVED_SETTINGS = frozenset(
+    {"format_version", "cutoff_s", "time_unit_s", "time_encoding", "population_columns",
+     "num_candidates", "num_cells", "nnz"}
+)  # fmt: skip
 
 
 def default_time_unit(cutoff_s: float) -> float:
     """The finest whole-second unit whose uint16 range holds ``cutoff_s`` (1 s up to 18.2 h)."""
     return float(max(1.0, np.ceil(cutoff_s / (_U16_MAX - 1))))
+
+
+def _time_unit(cutoff_s: float, time_unit_s: float | None) -> float:
+    """``time_unit_s`` (default: :func:`default_time_unit`) after checking that the cutoff
+    is finite and > 0 and that uint16 values of the unit hold it (so no stored time wraps)."""
+    cutoff_s = float(cutoff_s)
+    if not (np.isfinite(cutoff_s) and cutoff_s > 0):
+        raise ValueError(f"cutoff must be a finite number of seconds > 0, got {cutoff_s}")
+    unit = default_time_unit(cutoff_s) if time_unit_s is None else float(time_unit_s)
+    if not unit > 0 or cutoff_s / unit > _U16_MAX:
+        raise ValueError(
+            f"time unit {unit} s cannot hold the cutoff {cutoff_s} s in uint16; use a unit of "
+            f"at least {default_time_unit(cutoff_s)} s"
+        )
+    return unit
 
 
 @dataclass(frozen=True)
@@ -90,15 +110,39 @@ class CoverageMatrix:
     meta: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        n = len(self.candidates)
-        if self.indptr.shape != (n + 1,) or self.indptr[0] != 0:
-            raise ValueError(f"indptr must have {n + 1} entries starting at 0")
-        nnz = int(self.indptr[-1])
+        """Check, once, what the solvers and kernels rely on (every constructor ends here)."""
+        _time_unit(self.cutoff_s, self.time_unit_s)
+        n, ptr = len(self.candidates), self.indptr
+        if ptr.shape != (n + 1,) or ptr[0] != 0:
+            raise ValueError(f"indptr must have {n + 1} entries (candidates + 1) starting at 0")
+        drop = np.flatnonzero(np.diff(ptr) < 0)
+        if drop.size:
+            k = int(drop[0])
+            raise ValueError(
+                f"indptr must be non-decreasing; indptr[{k + 1}] = {ptr[k + 1]} is below "
+                f"indptr[{k}] = {ptr[k]}"
+            )
+        nnz = int(ptr[-1])
         for name in ("cell", "time", "distance_m"):
             if getattr(self, name).shape != (nnz,):
                 raise ValueError(f"{name} must have {nnz} entries (indptr[-1])")
         if nnz and (self.cell.min() < 0 or self.cell.max() >= len(self.cells)):
-            raise ValueError("cell indices outside 0..num_cells-1")
+            raise ValueError(f"cell indices outside 0..{len(self.cells) - 1} (the cells' rows)")
+        if nnz and (self.time.min() < 0 or self.time.max() > self.cutoff_units):
+            raise ValueError(
+                f"stored times must be within 0..{self.cutoff_units} (the cutoff "
+                f"{self.cutoff_s:g} s in units of {self.time_unit_s:g} s); got "
+                f"{self.time.min()}..{self.time.max()}"
+            )
+        missing = [c for c in ("name", "lon", "lat") if c not in self.candidates.columns]
+        if missing:
+            raise ValueError(f"candidates lack column(s) {missing}; they need name, lon, lat")
+        missing = [c for c in self.population_columns if c not in self.cells.columns]
+        if not self.population_columns or missing:
+            raise ValueError(
+                f"population column(s) {missing or '(none given)'} not among the cells' "
+                f"columns {list(self.cells.columns)}"
+            )
 
     @classmethod
     def from_dense(
@@ -117,9 +161,21 @@ class CoverageMatrix:
         t = np.asarray(time_s, dtype=np.float64)
         if t.ndim != 2:
             raise ValueError(f"time_s must be (candidates, cells), got shape {t.shape}")
+        bad = np.isnan(t) | (t < 0)
+        if bad.any():
+            j, i = (int(x[0]) for x in np.nonzero(bad))
+            raise ValueError(
+                f"time_s[{j}, {i}] is {t[j, i]}; times must be >= 0 seconds (inf = unreached)"
+            )
         m, n = t.shape
         d = np.zeros_like(t) if distance_m is None else np.asarray(distance_m, np.float64)
-        unit = default_time_unit(cutoff_s) if time_unit_s is None else float(time_unit_s)
+        w = np.asarray(population, dtype=np.float64)
+        for name, arr, shape in (("distance_m", d, t.shape), ("population", w, (n,))):
+            if arr.shape != shape:
+                raise ValueError(f"{name} has shape {arr.shape}; time_s needs {shape}")
+        if candidates is not None and len(candidates) != m:
+            raise ValueError(f"candidates has {len(candidates)} rows; time_s has {m}")
+        unit = _time_unit(cutoff_s, time_unit_s)
         keep = t <= cutoff_s
         rows, cols = np.nonzero(keep)  # row-major: sorted by candidate, then cell
         indptr = np.zeros(m + 1, dtype=np.int64)
@@ -135,7 +191,7 @@ class CoverageMatrix:
                 }
             )
         cells = pd.DataFrame({"h3": [f"cell{i}" for i in range(n)]})
-        cells[column] = np.asarray(population, dtype=np.float64)
+        cells[column] = w
         return cls(
             indptr,
             cols.astype(np.int32),
@@ -178,13 +234,28 @@ class CoverageMatrix:
         return int(sum(a.nbytes for a in arrays))
 
     def weights(self, column: str | None = None) -> npt.NDArray[np.float64]:
-        """Population of each cell in ``column`` (default: the first population column)."""
+        """Population of each cell in ``column`` (default: the first population column);
+        refuses NaN, infinite or negative values and an all-zero population."""
         column = column or self.population_columns[0]
         if column not in self.population_columns:
             raise KeyError(
                 f"unknown population column {column!r}; the matrix has {self.population_columns}"
             )
-        return self.cells[column].to_numpy(dtype=np.float64)
+        w = self.cells[column].to_numpy(dtype=np.float64)
+        bad = np.flatnonzero(~(np.isfinite(w) & (w >= 0)))
+        if bad.size:
+            i = int(bad[0])
+            where = f" ({self.cells['h3'].iloc[i]})" if "h3" in self.cells.columns else ""
+            raise ValueError(
+                f"population column {column!r}: cell {i}{where} holds {w[i]}; populations "
+                "must be finite and >= 0"
+            )
+        if not w.sum() > 0:
+            raise ValueError(
+                f"population column {column!r} is 0 in every cell: no mean time or share "
+                "exists; choose another column"
+            )
+        return w
 
     def time_s(self) -> npt.NDArray[np.float64]:
         """Stored times in seconds (floored to the unit), one per entry."""
@@ -297,53 +368,60 @@ class CoverageMatrix:
 
     @classmethod
     def load(cls, path: str | Path) -> CoverageMatrix:
-        """Read a matrix written by :meth:`save`."""
+        """Read a matrix written by :meth:`save`; errors name the directory or file."""
         import pyarrow.parquet as pq
 
         src = Path(path)
-        if not (src / "entries.parquet").exists():
-            raise FileNotFoundError(f"{src}: not a coverage matrix (no entries.parquet)")
-        table = pq.read_table(src / "entries.parquet")
-        meta = json.loads(table.schema.metadata[b"hexaccess"])
+        files = {name: src / f"{name}.parquet" for name in ("entries", "candidates", "cells")}
+        missing = [f.name for f in files.values() if not f.exists()]
+        if missing:
+            raise FileNotFoundError(
+                f"{src}: not a coverage matrix (no {', '.join(missing)}); remove the directory "
+                "or point at one written by CoverageMatrix.save"
+            )
+        table = pq.read_table(files["entries"])
+        raw = (table.schema.metadata or {}).get(b"hexaccess")
+        if raw is None:
+            raise ValueError(
+                f"{files['entries']}: no 'hexaccess' metadata (not written by "
+                "CoverageMatrix.save); recompute the matrix"
+            )
+        meta = json.loads(raw)
         if meta.get("format_version") != FORMAT_VERSION:
             raise ValueError(
-                f"{src}: coverage matrix format {meta.get('format_version')}, this hexaccess "
-                f"reads {FORMAT_VERSION}; recompute the matrix"
+                f"{files['entries']}: coverage matrix format {meta.get('format_version')}, "
+                f"this hexaccess reads {FORMAT_VERSION}; recompute the matrix"
             )
+        lacking = [k for k in ("cutoff_s", "time_unit_s", "population_columns") if k not in meta]
+        if lacking:
+            raise ValueError(f"{files['entries']}: metadata lacks {lacking}; recompute the matrix")
         cand = table.column("candidate").to_numpy()
-        candidates = pd.read_parquet(src / "candidates.parquet")
-        cells = pd.read_parquet(src / "cells.parquet")
+        candidates = pd.read_parquet(files["candidates"])
+        cells = pd.read_parquet(files["cells"])
+        if cand.size and (cand.min() < 0 or cand.max() >= len(candidates)):
+            raise ValueError(
+                f"{files['entries']}: candidate indices outside 0..{len(candidates) - 1} "
+                f"({files['candidates']} has {len(candidates)} rows)"
+            )
         if cand.size and np.any(np.diff(cand) < 0):
-            raise ValueError(f"{src}: entries are not sorted by candidate")
+            raise ValueError(f"{files['entries']}: entries are not sorted by candidate")
         indptr = np.zeros(len(candidates) + 1, dtype=np.int64)
         np.cumsum(np.bincount(cand, minlength=len(candidates)), out=indptr[1:])
-        keep = {
-            k: v
-            for k, v in meta.items()
-            if k
-            not in {
-                "format_version",
-                "cutoff_s",
-                "time_unit_s",
-                "time_encoding",
-                "population_columns",
-                "num_candidates",
-                "num_cells",
-                "nnz",
-            }
-        }
-        return cls(
-            indptr,
-            table.column("cell").to_numpy().astype(np.int32),
-            table.column("time").to_numpy().astype(np.uint16),
-            table.column("distance_m").to_numpy().astype(np.float32),
-            candidates,
-            cells,
-            tuple(meta["population_columns"]),
-            float(meta["cutoff_s"]),
-            float(meta["time_unit_s"]),
-            keep,
-        )
+        try:
+            return cls(
+                indptr,
+                table.column("cell").to_numpy().astype(np.int32),
+                table.column("time").to_numpy().astype(np.uint16),
+                table.column("distance_m").to_numpy().astype(np.float32),
+                candidates,
+                cells,
+                tuple(meta["population_columns"]),
+                float(meta["cutoff_s"]),
+                float(meta["time_unit_s"]),
+                {k: v for k, v in meta.items() if k not in _SAVED_SETTINGS},
+            )
+        except ValueError as exc:
+            raise ValueError(f"{src}: {exc}") from None
 
 
 def candidate_frame(offices: Any) -> pd.DataFrame:
@@ -417,26 +495,22 @@ def coverage_matrix(
     progress: Progress | None = None,
     inputs: dict[str, str | Path | None] | None = None,
     log: Callable[[str], Any] | None = None,
+    provenance_info: dict[str, Any] | None = None,
 ) -> CoverageMatrix:
     """Compute the coverage matrix of an :class:`~hexaccess.accessibility.AccessGraph`
     whose *offices* are the candidate sites (fixed sites included).
 
     One single-source search per candidate (start offset = terminal time), cut off at
     ``cutoff_s`` (inclusive), kept only at cell nodes. ``inputs`` (role → path) are recorded
-    with their SHA-256 in ``meta``; ``log`` receives a one-line time/memory report.
+    with their SHA-256 in ``meta["provenance"]``, unless the caller has already computed
+    that record (:func:`hexaccess.accessibility.provenance`) and passes it as
+    ``provenance_info``; ``log`` receives a one-line time/memory report.
     """
     from hexaccess.accessibility import provenance
     from hexaccess.h3cells import cell_to_str
 
     cutoff_s = float(cutoff_s)
-    if not cutoff_s > 0:
-        raise ValueError(f"cutoff must be > 0 s, got {cutoff_s}")
-    unit = default_time_unit(cutoff_s) if time_unit_s is None else float(time_unit_s)
-    if not unit > 0 or cutoff_s / unit > _U16_MAX:
-        raise ValueError(
-            f"time unit {unit} s cannot hold the cutoff {cutoff_s} s in uint16; use a unit of "
-            f"at least {default_time_unit(cutoff_s)} s"
-        )
+    unit = _time_unit(cutoff_s, time_unit_s)
     t0 = time.perf_counter()
     sources = np.asarray(access.office_node, dtype=np.int64)
     batch = access.graph.nearest_batch(
@@ -470,7 +544,7 @@ def coverage_matrix(
         "terminal_time_s": access.profile.terminal_time_s,
         "resolution": pop.resolution,
         "build_seconds": seconds,
-        "provenance": provenance(inputs or {}),
+        "provenance": provenance(inputs or {}) if provenance_info is None else provenance_info,
     }
     matrix = CoverageMatrix(
         np.asarray(batch.indptr, dtype=np.int64),
@@ -550,6 +624,35 @@ class NetworkEvaluation:
         )
 
 
+def _network_members(
+    networks: Sequence[npt.ArrayLike] | npt.ArrayLike, num_candidates: int
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+    """Networks as CSR ``(nptr, members)``; members must be whole candidate indices (a
+    boolean mask is refused: give ``np.flatnonzero(mask)``)."""
+    if isinstance(networks, np.ndarray) and networks.ndim == 1:
+        networks = networks[:, None]  # one single-site network per entry
+    sets = []
+    for k, net in enumerate(networks):  # type: ignore[arg-type]
+        arr = np.atleast_1d(np.asarray(net))
+        whole = np.issubdtype(arr.dtype, np.integer) or (
+            np.issubdtype(arr.dtype, np.floating) and np.all(np.isfinite(arr) & (arr % 1 == 0))
+        )
+        if arr.ndim != 1 or (arr.size and not whole):
+            shown = arr.ravel()[:10].tolist()
+            raise ValueError(f"networks[{k}] must list whole candidate indices, got {shown!r}")
+        ids = arr.astype(np.int64)
+        bad = np.flatnonzero((ids < 0) | (ids >= num_candidates))
+        if bad.size:
+            q = int(bad[0])
+            raise ValueError(
+                f"networks[{k}][{q}] = {ids[q]} is not a candidate index (0..{num_candidates - 1})"
+            )
+        sets.append(ids)
+    nptr = np.zeros(len(sets) + 1, dtype=np.int64)
+    np.cumsum([s.size for s in sets], out=nptr[1:])
+    return nptr, np.concatenate(sets) if sets else np.zeros(0, np.int64)
+
+
 def evaluate_networks(
     matrix: CoverageMatrix,
     networks: Sequence[npt.ArrayLike] | npt.ArrayLike,
@@ -565,26 +668,21 @@ def evaluate_networks(
     band histogram; networks run in parallel (Numba ``prange``). Bands of ``band_minutes``
     up to the cutoff; people beyond it are reported in ``beyond_cutoff``. ``backend``:
     ``'auto'`` (Rust when importable), ``'rust'`` or ``'numba'``; results are identical.
+    ``networks``: a 2-D integer array (one network per row), a 1-D one (one single-site
+    network per entry) or a sequence of index lists (as the source sets of
+    :meth:`hexaccess.Graph.iter_band_histograms`).
     """
     from hexaccess import _optimise_kernels as K
 
-    if isinstance(networks, np.ndarray) and networks.ndim == 2:
-        sets = [np.asarray(r, dtype=np.int64) for r in networks]
-    else:
-        sets = [np.asarray(s, dtype=np.int64).ravel() for s in networks]  # type: ignore[union-attr]
-    nptr = np.zeros(len(sets) + 1, dtype=np.int64)
-    np.cumsum([s.size for s in sets], out=nptr[1:])
-    members = np.concatenate(sets) if sets else np.zeros(0, np.int64)
-    if members.size and (members.min() < 0 or members.max() >= matrix.num_candidates):
-        raise ValueError(
-            f"network members must be candidate indices 0..{matrix.num_candidates - 1}"
-        )
+    engine = _backend.resolve(backend)
+    if not (np.isfinite(band_minutes) and band_minutes > 0):
+        raise ValueError(f"band_minutes must be a finite number > 0, got {band_minutes}")
+    nptr, members = _network_members(networks, matrix.num_candidates)
     w = matrix.weights(column)
     cutoff_min = matrix.cutoff_s / 60.0
     edges = np.arange(0.0, cutoff_min + band_minutes * 0.5, band_minutes)
     if edges[-1] < cutoff_min:
         edges = np.append(edges, cutoff_min)
-    edges[-1] = max(edges[-1], cutoff_min)
     # Band of each stored time: band b holds units in [edge_units[b], edge_units[b+1]);
     # the cutoff itself (inclusive in the search) falls in the last band.
     edge_units = np.ceil(edges * 60.0 / matrix.time_unit_s - 1e-9).astype(np.int64)
@@ -602,7 +700,7 @@ def evaluate_networks(
         lut,
         matrix.num_candidates,
     )
-    if _backend.rust_available() and backend != "numba":
+    if engine == "rust":
         # 64 networks per pass over the cells (rust/src/evaluate.rs): ~10x the Numba
         # kernel, and bit-identical to it (tests/test_coverage.py).
         counts, beyond, tsum, dsum = _backend.rust().evaluate_networks(*arrays, threads=threads)

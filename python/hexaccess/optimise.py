@@ -82,9 +82,11 @@ class InfeasibleError(ValueError):
 
 @dataclass(frozen=True)
 class CostModel:
-    """A candidate × cell cost matrix for the kernels (see :mod:`_optimise_kernels`)."""
+    """A candidate × cell cost matrix for the kernels (see :mod:`_optimise_kernels`);
+    ``ccand`` is the candidate of each by-candidate entry (``cptr`` expanded)."""
 
     cptr: npt.NDArray[np.int64]
+    ccand: npt.NDArray[np.int64]
     ccell: npt.NDArray[np.int64]
     ccost: npt.NDArray[np.float64]
     rptr: npt.NDArray[np.int64]
@@ -103,16 +105,22 @@ class CostModel:
         return float(K.objective(self.w, d1))
 
 
+def _within_km(matrix: CoverageMatrix, km: float) -> npt.NDArray[np.bool_]:
+    """Per stored entry: is the fastest path at most ``km`` long? (float64, so the solver
+    and the report agree at the boundary.)"""
+    return matrix.distance_m.astype(np.float64) <= km * 1000.0
+
+
 def cost_model(
     matrix: CoverageMatrix,
     kind: str,
     w: npt.NDArray[np.float64],
     threshold_units: int = 0,
-    distance_limit_m: float | None = None,
+    threshold_km: float | None = None,
 ) -> CostModel:
     """Costs of ``kind`` ``'time'`` (travel time in units, fallback = the cutoff) or
-    ``'cover'`` (0 if time ``< threshold_units`` — or, with ``distance_limit_m``, if the
-    length of the fastest path is ``<= distance_limit_m`` — fallback 1)."""
+    ``'cover'`` (0 if time ``< threshold_units`` — or, with ``threshold_km``, if the
+    fastest path is at most that long, :func:`_within_km` — fallback 1)."""
     n = matrix.num_cells
     rows = np.repeat(np.arange(matrix.num_candidates, dtype=np.int64), np.diff(matrix.indptr))
     t = matrix.time.astype(np.int64)
@@ -122,10 +130,7 @@ def cost_model(
         cost = t[keep].astype(np.float64)
     elif kind == "cover":
         pen_value = 1.0
-        if distance_limit_m is None:
-            keep = t < threshold_units
-        else:
-            keep = matrix.distance_m.astype(np.float64) <= distance_limit_m
+        keep = t < threshold_units if threshold_km is None else _within_km(matrix, threshold_km)
         cost = np.zeros(int(keep.sum()))
     else:  # pragma: no cover - internal
         raise ValueError(kind)
@@ -135,6 +140,7 @@ def cost_model(
     rptr, rcand, rcost, _ = K.transpose_sorted(cptr, cell, cost, n)
     return CostModel(
         cptr,
+        cand,
         cell,
         cost,
         rptr,
@@ -268,6 +274,12 @@ class _Setup:
     region: npt.NDArray[np.int64]  # -1 = none / rule off
     required: npt.NDArray[np.bool_]  # per region: must hold an open site
     use_regions: bool
+    needed: npt.NDArray[np.bool_] = field(init=False)  # required, and no fixed site there
+
+    def __post_init__(self) -> None:
+        self.needed = self.required.copy()
+        if self.use_regions:
+            self.needed[self.region[self.fixed & (self.region >= 0)]] = False
 
 
 def _region_count(setup: _Setup, is_open: npt.NDArray[np.bool_]) -> npt.NDArray[np.int64]:
@@ -279,12 +291,7 @@ def _region_count(setup: _Setup, is_open: npt.NDArray[np.bool_]) -> npt.NDArray[
 
 def _min_sites(setup: _Setup) -> int:
     """Fixed sites plus one per required region that no fixed site covers."""
-    n = int(setup.fixed.sum())
-    if setup.use_regions:
-        have = np.zeros(setup.required.size, bool)
-        have[setup.region[setup.fixed & (setup.region >= 0)]] = True
-        n += int((setup.required & ~have).sum())
-    return n
+    return int(setup.fixed.sum()) + int(setup.needed.sum())
 
 
 def _greedy(
@@ -391,27 +398,28 @@ class _MipOutcome:
     seconds: float
 
 
-def _solve_site_mip(setup, free, nf, shape, cost, lo, hi, offset, x0, kw):
-    """Solve a site-selection MIP whose first ``nf`` columns (integer) open the free
-    sites; ``shape`` is the constraint matrix in COO pieces ``(rows, cols, values, nrow,
-    ncol)``. Returns the HiGHS outcome and the open/closed state of every candidate (None
-    if no solution)."""
+def _solve_site_mip(setup, sites, shape, cost, lo, hi, offset, x0, kw, col_lo=None, integer=True):
+    """Solve a site-selection MIP whose first ``sites.size`` columns open ``sites``
+    (integer, or continuous with ``integer=False``: an LP whose bounds fix them);
+    ``shape`` is the constraint matrix in COO pieces ``(rows, cols, values, nrow, ncol)``,
+    ``col_lo`` the column lower bounds (default 0; upper bounds are 1). Returns the HiGHS
+    outcome and the open/closed state of every candidate (None if no solution)."""
     import scipy.sparse as sp
 
     ri, ci, vv, nrow, ncol = shape
     a = sp.coo_matrix(
         (np.concatenate(vv), (np.concatenate(ri), np.concatenate(ci))), shape=(nrow, ncol)
     )
-    integer = np.zeros(ncol, bool)
-    integer[:nf] = True
+    is_integer = np.zeros(ncol, bool)
+    is_integer[: sites.size] = integer
     out = _run_highs(
         cost,
         a,
         np.concatenate([np.asarray(x, float) for x in lo]),
         np.concatenate([np.asarray(x, float) for x in hi]),
-        np.zeros(ncol),
+        np.zeros(ncol) if col_lo is None else col_lo,
         np.ones(ncol),
-        integer,
+        is_integer,
         offset,
         start=x0,
         **kw,
@@ -419,8 +427,15 @@ def _solve_site_mip(setup, free, nf, shape, cost, lo, hi, offset, x0, kw):
     is_open = None
     if out.x is not None:
         is_open = setup.fixed.copy()
-        is_open[free] = out.x[:nf] > 0.5
+        is_open[sites] = out.x[: sites.size] > 0.5
     return out, is_open
+
+
+def _column_of(num_candidates: int, sites: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
+    """MIP column of each candidate (its position in ``sites``; -1 = not a column)."""
+    col_of = np.full(num_candidates, -1, np.int64)
+    col_of[sites] = np.arange(sites.size)
+    return col_of
 
 
 def _run_highs(
@@ -493,23 +508,42 @@ def _run_highs(
     return _MipOutcome(status, value, bound, x, time.perf_counter() - t0)
 
 
+@dataclass(frozen=True)
+class _Pairs:
+    """The (free site, cell) pairs the uncapacitated p-median can use: faster than the
+    cell's fallback ``cap`` (the cutoff, or its nearest fixed site), on cells with people;
+    in by-candidate order."""
+
+    cap: npt.NDArray[np.float64]  # per cell
+    free: npt.NDArray[np.int64]  # allowed, not fixed candidates
+    col_of: npt.NDArray[np.int64]  # candidate -> position in free (-1: not free)
+    site: npt.NDArray[np.int64]
+    cell: npt.NDArray[np.int64]
+    cost: npt.NDArray[np.float64]
+
+
+def _pmedian_pairs(model: CostModel, setup: _Setup) -> _Pairs:
+    cap, _, _ = K.assign(model.rptr, model.rcand, model.rcost, setup.fixed, model.pen)
+    free = np.flatnonzero(setup.allowed & ~setup.fixed)
+    col_of = _column_of(model.num_candidates, free)
+    keep = (
+        (col_of[model.ccand] >= 0) & (model.ccost < cap[model.ccell]) & (model.w[model.ccell] > 0)
+    )
+    return _Pairs(cap, free, col_of, model.ccand[keep], model.ccell[keep], model.ccost[keep])
+
+
 def _mip_pmedian(
     model: CostModel,
     setup: _Setup,
+    pairs: _Pairs,
     p: int,
     start: npt.NDArray[np.bool_] | None,
     max_size: int,
     **kw: Any,
 ) -> tuple[_MipOutcome | None, npt.NDArray[np.bool_] | None, int]:
-    """Uncapacitated p-median / coverage (pairs) MIP; returns (outcome, open mask, size)."""
-
-    cap, _, _ = K.assign(model.rptr, model.rcand, model.rcost, setup.fixed, model.pen)
-    free = np.flatnonzero(setup.allowed & ~setup.fixed)
-    col_of = np.full(model.num_candidates, -1, np.int64)
-    col_of[free] = np.arange(free.size)
-    rows = np.repeat(np.arange(model.num_candidates), np.diff(model.cptr))
-    keep = (col_of[rows] >= 0) & (model.ccost < cap[model.ccell]) & (model.w[model.ccell] > 0)
-    pj, pi, pc = rows[keep], model.ccell[keep], model.ccost[keep]
+    """Uncapacitated p-median MIP on ``pairs``; returns (outcome, open mask, size)."""
+    cap, free, col_of = pairs.cap, pairs.free, pairs.col_of
+    pj, pi, pc = pairs.site, pairs.cell, pairs.cost
     npairs = int(pj.size)
     if npairs > max_size:
         return None, None, npairs
@@ -545,58 +579,53 @@ def _mip_pmedian(
         best = order[first & (val[order] > 0)]
         x0[nf + best] = 1.0
     out, is_open = _solve_site_mip(
-        setup, free, nf, (ri, ci, vv, nrow, ncol), cost, lo, hi, offset, x0, kw
+        setup, free, (ri, ci, vv, nrow, ncol), cost, lo, hi, offset, x0, kw
     )
     return out, is_open, npairs
 
 
 def _lagrangian_pmedian(
-    model: CostModel, setup: _Setup, p: int, is_open: npt.NDArray[np.bool_], iters: int
+    model: CostModel,
+    setup: _Setup,
+    pairs: _Pairs,
+    p: int,
+    is_open: npt.NDArray[np.bool_],
+    iters: int,
 ) -> float:
     """Lagrangian lower bound (model units) of the uncapacitated p-median, started from
     the multipliers of the heuristic solution ``is_open`` (its per-cell costs)."""
-    cap, _, _ = K.assign(model.rptr, model.rcand, model.rcost, setup.fixed, model.pen)
-    free = np.flatnonzero(setup.allowed & ~setup.fixed)
-    col_of = np.full(model.num_candidates, -1, np.int64)
-    col_of[free] = np.arange(free.size)
-    rows = np.repeat(np.arange(model.num_candidates), np.diff(model.cptr))
-    keep = (col_of[rows] >= 0) & (model.ccost < cap[model.ccell]) & (model.w[model.ccell] > 0)
+    free = pairs.free
     pptr = np.zeros(free.size + 1, np.int64)
-    np.cumsum(np.bincount(col_of[rows[keep]], minlength=free.size), out=pptr[1:])
+    np.cumsum(np.bincount(pairs.col_of[pairs.site], minlength=free.size), out=pptr[1:])
     d_heur, _, _ = K.assign(model.rptr, model.rcand, model.rcost, is_open, model.pen)
     ub = float(K.objective(model.w, d_heur))
     lam = model.w * d_heur
-    region = setup.region[free] if setup.use_regions else np.full(free.size, -1, np.int64)
-    required = setup.required.copy() if setup.use_regions else np.zeros(0, bool)
-    if setup.use_regions:  # regions already holding a fixed site need nothing more
-        required[setup.region[setup.fixed & (setup.region >= 0)]] = False
     k = p - int(setup.fixed.sum())
     return float(
         K.lagrangian_pmedian(
             pptr,
-            model.ccell[keep],
-            model.ccost[keep],
+            pairs.cell,
+            pairs.cost,
             model.w,
-            cap,
+            pairs.cap,
             k,
             ub,
             lam,
-            region,
-            required,
+            setup.region[free],  # all -1 when the rule is off
+            setup.needed,
             iters,
             1e-7,
         )
     )
 
 
-def _region_rows(setup, col_of, free, nrow, ri, ci, vv, lo, hi) -> int:
-    """Append ``Σ_{j∈g} x_j >= 1`` for required regions without a fixed site."""
+def _region_rows(setup, col_of, sites, nrow, ri, ci, vv, lo, hi) -> int:
+    """Append ``Σ_{j∈g} x_j >= 1`` (over ``sites``) for required regions without a fixed
+    site."""
     if not setup.use_regions:
         return nrow
-    has_fixed = np.zeros(setup.required.size, bool)
-    has_fixed[setup.region[setup.fixed & (setup.region >= 0)]] = True
-    for g in np.flatnonzero(setup.required & ~has_fixed):
-        members = free[setup.region[free] == g]
+    for g in np.flatnonzero(setup.needed):
+        members = sites[setup.region[sites] == g]
         ri.append(np.full(members.size, nrow))
         ci.append(col_of[members])
         vv.append(np.ones(members.size))
@@ -643,8 +672,7 @@ def _mip_coverage(
     if size > max_size:
         return None, None, size, covered_fixed
     free = np.flatnonzero(setup.allowed & ~setup.fixed)
-    col_of = np.full(model.num_candidates, -1, np.int64)
-    col_of[free] = np.arange(free.size)
+    col_of = _column_of(model.num_candidates, free)
     nf, ng = free.size, len(keys)
     ncol = nf + ng
     lens = np.array([len(k) for k in keys], dtype=np.int64)
@@ -683,7 +711,7 @@ def _mip_coverage(
         opened = start[members]
         x0[nf:] = np.add.reduceat(opened.astype(float), starts[:-1]) > 0 if ng else []
     out, is_open = _solve_site_mip(
-        setup, free, nf, (ri, ci, vv, nrow, ncol), cost, lo, hi, offset, x0, kw
+        setup, free, (ri, ci, vv, nrow, ncol), cost, lo, hi, offset, x0, kw
     )
     return out, is_open, size, covered_fixed
 
@@ -700,15 +728,11 @@ def _mip_capacitated(
 ) -> tuple[_MipOutcome | None, npt.NDArray[np.bool_] | None, Any, int]:
     """Capacitated assignment MIP (``fix_open``: the transportation LP for given sites).
     Returns (outcome, open mask, (pair candidate, pair cell, z), size)."""
-    import scipy.sparse as sp
-
     cand_ok = (start if fix_open else setup.allowed).astype(bool)
     sites = np.flatnonzero(cand_ok)
-    col_of = np.full(model.num_candidates, -1, np.int64)
-    col_of[sites] = np.arange(sites.size)
-    rows = np.repeat(np.arange(model.num_candidates), np.diff(model.cptr))
-    keep = (col_of[rows] >= 0) & (model.w[model.ccell] > 0)
-    pj, pi, pc = rows[keep], model.ccell[keep], model.ccost[keep]
+    col_of = _column_of(model.num_candidates, sites)
+    keep = (col_of[model.ccand] >= 0) & (model.w[model.ccell] > 0)
+    pj, pi, pc = model.ccand[keep], model.ccell[keep], model.ccost[keep]
     npairs = int(pj.size)
     if npairs > max_size:
         return None, None, None, npairs
@@ -741,9 +765,7 @@ def _mip_capacitated(
         hi.append(np.zeros(capped.size))
         nrow += capped.size
     col_lo = np.zeros(ncol)
-    col_hi = np.ones(ncol)
     col_lo[col_of[np.flatnonzero(setup.fixed & cand_ok)]] = 1.0
-    integer = np.zeros(ncol, bool)
     if fix_open:
         col_lo[:ns] = 1.0
     else:
@@ -752,32 +774,12 @@ def _mip_capacitated(
         vv.append(np.ones(ns))
         lo.append([float(p)])
         hi.append([float(p)])
-        nrow += 1
-        region_setup = _Setup(
-            np.zeros_like(setup.fixed), setup.allowed, setup.region, setup.required, True
-        )
-        if setup.use_regions:
-            nrow = _region_rows(region_setup, col_of, sites, nrow, ri, ci, vv, lo, hi)
-        integer[:ns] = True
-    a = sp.coo_matrix(
-        (np.concatenate(vv), (np.concatenate(ri), np.concatenate(ci))), shape=(nrow, ncol)
-    )
-    out = _run_highs(
-        cost,
-        a,
-        np.concatenate([np.asarray(x, float) for x in lo]),
-        np.concatenate([np.asarray(x, float) for x in hi]),
-        col_lo,
-        col_hi,
-        integer,
-        offset,
-        **kw,
-    )
-    is_open, assignment = None, None
-    if out.x is not None:
-        is_open = np.zeros(model.num_candidates, bool)
-        is_open[sites] = out.x[:ns] > 0.5
-        assignment = (pj, pi, out.x[ns : ns + npairs])
+        nrow = _region_rows(setup, col_of, sites, nrow + 1, ri, ci, vv, lo, hi)
+    out, is_open = _solve_site_mip(
+        setup, sites, (ri, ci, vv, nrow, ncol), cost, lo, hi, offset, None, kw, col_lo,
+        integer=not fix_open,
+    )  # fmt: skip
+    assignment = None if out.x is None else (pj, pi, out.x[ns : ns + npairs])
     return out, is_open, assignment, npairs
 
 
@@ -829,7 +831,7 @@ def _finish(
     elif details.get("threshold_km") is not None:
         # Within T km: any open site whose fastest path is at most T km long.
         rows = np.repeat(np.arange(matrix.num_candidates), np.diff(matrix.indptr))
-        near = is_open[rows] & (matrix.distance_m <= details["threshold_km"] * 1000.0)
+        near = is_open[rows] & _within_km(matrix, details["threshold_km"])
         hit = np.zeros(matrix.num_cells, dtype=bool)
         hit[matrix.cell[near]] = True
         covered = float(w[hit].sum())
@@ -874,6 +876,85 @@ def _finish(
 
 
 # ---------------------------------------------------------------------- entry point
+def _whole(value: Any, name: str, least: int) -> int:
+    """``value`` as an int ``>= least`` (whole floats accepted), else a ValueError naming
+    ``name``."""
+    whole = isinstance(value, int | np.integer) or (
+        isinstance(value, float | np.floating) and float(value).is_integer()
+    )
+    if isinstance(value, bool) or not whole or value < least:
+        raise ValueError(f"{name} must be a whole number >= {least}, got {value!r}")
+    return int(value)
+
+
+def _check_settings(
+    *, seed, restarts, mip_max_size, lagrangian_iters, time_limit_s, mip_rel_gap, threads
+) -> None:
+    """Refuse out-of-range solver settings (each error names its argument)."""
+    if seed is not None:
+        _whole(seed, "seed", 0)
+    for name, value in (
+        ("restarts", restarts), ("mip_max_size", mip_max_size),
+        ("lagrangian_iters", lagrangian_iters),
+    ):  # fmt: skip
+        _whole(value, name, 0)
+    if threads is not None:
+        _whole(threads, "threads", 1)
+    if not time_limit_s > 0:
+        raise ValueError(f"time_limit_s must be > 0 seconds, got {time_limit_s}")
+    if not mip_rel_gap >= 0:
+        raise ValueError(f"mip_rel_gap must be >= 0 (a fraction), got {mip_rel_gap}")
+
+
+def _threshold_units(
+    matrix: CoverageMatrix, objective: str, threshold_min: float | None, threshold_km: float | None
+) -> int | None:
+    """The time threshold in matrix units (None without ``threshold_min``), after checking
+    the thresholds the objective needs (``mean-time`` only reports coverage with it)."""
+    if objective in ("coverage", "cover") and (threshold_min is None) == (threshold_km is None):
+        raise ValueError(
+            f"objective {objective!r} needs threshold_min (minutes) or threshold_km, exactly one"
+        )
+    if threshold_km is not None and not threshold_km > 0:
+        raise ValueError(f"threshold_km must be > 0, got {threshold_km}")
+    if threshold_min is None:
+        return None
+    if not 0 < threshold_min * 60.0 <= matrix.cutoff_s + 1e-9:
+        raise ValueError(
+            f"threshold_min={threshold_min} must be > 0 and within the matrix cutoff "
+            f"({matrix.cutoff_s / 60:g} min)"
+        )
+    return int(np.ceil(threshold_min * 60.0 / matrix.time_unit_s - 1e-9))
+
+
+def _sites_wanted(setup: _Setup, total: Any, add: Any) -> int:
+    """``p`` from ``total`` or ``add`` (exactly one), checked against the fixed sites, the
+    regions and the allowed candidates."""
+    nfixed = int(setup.fixed.sum())
+    if total is None and add is None:
+        raise ValueError("give total (sites in all) or add (sites beyond the fixed ones)")
+    if total is not None and add is not None:
+        raise ValueError("give total or add, not both")
+    if total is not None:
+        p, asked = _whole(total, "total", 1), f"total={total}"
+    else:
+        p, asked = nfixed + _whole(add, "add", 0), f"add={add} (+{nfixed} fixed)"
+        if p == 0:
+            raise ValueError("add=0 without fixed sites opens nothing; give add >= 1")
+    if p < _min_sites(setup):
+        raise InfeasibleError(
+            f"{asked}: {p} sites cannot hold the {nfixed} fixed sites"
+            + (" and one per region" if setup.use_regions else "")
+            + f" (at least {_min_sites(setup)} needed)"
+        )
+    allowed = int(setup.allowed.sum())
+    if p > allowed:
+        raise InfeasibleError(
+            f"{asked}: {p} sites asked but only {allowed} candidates are allowed (not forbidden)"
+        )
+    return p
+
+
 def optimise(
     matrix: CoverageMatrix,
     objective: str = "mean-time",
@@ -964,30 +1045,25 @@ def optimise(
     cap = _capacity(matrix, capacity)
     if cap is not None and objective == "cover":
         raise NotImplementedError("capacities are supported for mean-time and coverage only")
-    threshold_units = None
-    if objective in ("coverage", "cover"):
-        if (threshold_min is None) == (threshold_km is None):
-            raise ValueError(
-                f"objective {objective!r} needs threshold_min (minutes) or threshold_km, "
-                "exactly one"
-            )
-    if threshold_km is not None and not threshold_km > 0:
-        raise ValueError(f"threshold_km must be > 0, got {threshold_km}")
-    if threshold_min is not None:
-        if not 0 < threshold_min * 60.0 <= matrix.cutoff_s + 1e-9:
-            raise ValueError(
-                f"threshold {threshold_min} min must be > 0 and within the matrix cutoff "
-                f"({matrix.cutoff_s / 60:g} min)"
-            )
-        threshold_units = int(np.ceil(threshold_min * 60.0 / matrix.time_unit_s - 1e-9))
+    _check_settings(
+        seed=seed, restarts=restarts, mip_max_size=mip_max_size,
+        lagrangian_iters=lagrangian_iters, time_limit_s=time_limit_s,
+        mip_rel_gap=mip_rel_gap, threads=threads,
+    )  # fmt: skip
+    threshold_units = _threshold_units(matrix, objective, threshold_min, threshold_km)
+    if objective == "cover":
+        if not 0 < cover_pct <= 100:
+            raise ValueError(f"cover_pct must be in (0, 100], got {cover_pct}")
+    else:
+        p = _sites_wanted(setup, total, add)
     kind = "time" if objective == "mean-time" else "cover"
-    km_limit = None if threshold_km is None or kind == "time" else threshold_km * 1000.0
-    model = cost_model(matrix, kind, w, threshold_units or 0, km_limit)
+    km = None if kind == "time" else threshold_km
+    model = cost_model(matrix, kind, w, threshold_units or 0, km)
     highs_kw = {"time_limit_s": time_limit_s, "rel_gap": mip_rel_gap, "threads": threads}
     details: dict[str, Any] = {
         "time_unit_s": matrix.time_unit_s,
         "cutoff_min": matrix.cutoff_s / 60,
-        "threshold_km": threshold_km if km_limit is not None else None,
+        "threshold_km": km,
     }
 
     if objective == "cover":
@@ -996,20 +1072,9 @@ def optimise(
             mip_max_size, seed, restarts, highs_kw, details, t0,
         )  # fmt: skip
 
-    nfixed = int(fixed_m.sum())
-    if total is None and add is None:
-        raise ValueError("give total (sites in all) or add (sites beyond the fixed ones)")
-    if total is not None and add is not None:
-        raise ValueError("give total or add, not both")
-    p = int(total) if total is not None else nfixed + int(add)  # type: ignore[arg-type]
-    if p < _min_sites(setup):
-        raise InfeasibleError(
-            f"{p} sites cannot hold the {nfixed} fixed sites"
-            + (" and one per region" if setup.use_regions else "")
-            + f" (at least {_min_sites(setup)} needed)"
-        )
-    if p > int(allowed.sum()):
-        raise InfeasibleError(f"{p} sites asked but only {int(allowed.sum())} are allowed")
+    # The uncapacitated p-median's pairs, shared by the Lagrangian bound and the MIP.
+    pmedian = objective == "mean-time" and cap is None and method != "heuristic"
+    pairs = _pmedian_pairs(model, setup) if pmedian else None
     # The heuristic (also the MIP warm start).
     is_open, value, bound, status, used, assignment = None, None, None, "", "heuristic", None
     if method in ("auto", "heuristic"):
@@ -1026,7 +1091,7 @@ def optimise(
         details["heuristic_seconds"] = time.perf_counter() - t0
     if method == "auto" and objective == "mean-time" and cap is None and lagrangian_iters > 0:
         tl = time.perf_counter()
-        bound = _lagrangian_pmedian(model, setup, p, is_open, lagrangian_iters)
+        bound = _lagrangian_pmedian(model, setup, pairs, p, is_open, lagrangian_iters)
         details["lagrangian_bound_seconds"] = time.perf_counter() - tl
         details["lagrangian_bound"] = bound * matrix.time_unit_s / 60.0 / float(w.sum())
     if method in ("auto", "mip"):
@@ -1040,7 +1105,9 @@ def optimise(
             )
             massign = None
         else:
-            out, mopen, size = _mip_pmedian(model, setup, p, is_open, mip_max_size, **highs_kw)
+            out, mopen, size = _mip_pmedian(
+                model, setup, pairs, p, is_open, mip_max_size, **highs_kw
+            )
             massign = None
         details["mip_size"] = size
         if out is None:
@@ -1084,8 +1151,6 @@ def _optimise_cover(
     mip_max_size, seed, restarts, highs_kw, details, t0,
 ) -> OptimiseResult:  # fmt: skip
     """Set cover: fewest sites with ``cover_pct`` % within the threshold."""
-    if not 0 < cover_pct <= 100:
-        raise ValueError(f"cover_pct must be in (0, 100], got {cover_pct}")
     total_w = float(w.sum())
     need = total_w * cover_pct / 100.0
     allowed_uncovered = total_w - need + 1e-9 * max(total_w, 1.0)
@@ -1099,7 +1164,6 @@ def _optimise_cover(
     is_open, value, bound, status, used = None, None, None, "", "heuristic"
     if method in ("auto", "heuristic"):
         # Greedy until the target is met, then shrink p while greedy + swaps still meet it.
-        cur = setup.fixed.copy()
         lo = _min_sites(setup)
         cur = _greedy(model, setup, lo)
         while model.evaluate(cur) > allowed_uncovered:
@@ -1145,7 +1209,12 @@ def _optimise_cover(
     )  # fmt: skip
 
 
-def plot_coverage_curve(curve: pd.DataFrame, path: str | Path, threshold_min: float = 60.0) -> Path:
+def plot_coverage_curve(
+    curve: pd.DataFrame,
+    path: str | Path,
+    threshold_min: float = 60.0,
+    threshold_km: float | None = None,
+) -> Path:
     """Draw a :func:`coverage_curve` table: best coverage (left axis) and best mean time
     (right axis) against the number of offices; written as PNG to ``path``."""
     import matplotlib
@@ -1157,7 +1226,8 @@ def plot_coverage_curve(curve: pd.DataFrame, path: str | Path, threshold_min: fl
     n = curve["offices"].to_numpy()
     left.plot(n, curve["coverage_pct"], "o-", color="tab:blue", label="coverage")
     left.set_xlabel("number of offices")
-    left.set_ylabel(f"people within {threshold_min:g} min, %", color="tab:blue")
+    within = f"{threshold_min:g} min" if threshold_km is None else f"{threshold_km:g} km"
+    left.set_ylabel(f"people within {within}, %", color="tab:blue")
     right = left.twinx()
     right.plot(n, curve["mean_time_min"], "s--", color="tab:orange", label="mean time")
     right.set_ylabel("population-weighted mean time, min", color="tab:orange")
@@ -1175,26 +1245,33 @@ def coverage_curve(
     totals: Sequence[int],
     *,
     threshold_min: float = 60.0,
+    threshold_km: float | None = None,
     fixed: Any = None,
     forbidden: Any = None,
     column: str | None = None,
     method: str = "heuristic",
     **kwargs: Any,
 ) -> pd.DataFrame:
-    """Best coverage within ``threshold_min`` and best mean time for each total ``N``.
+    """Best coverage within ``threshold_min`` (or ``threshold_km``, which replaces it) and
+    best mean time for each total ``N``.
 
     Each row solves maximal coverage and p-median separately (heuristic by default;
-    ``method='auto'`` adds HiGHS bounds at more cost). Columns: ``offices``,
-    ``coverage_pct``, ``coverage_bound_pct``, ``mean_time_min``, ``mean_time_bound_min``.
+    ``method='auto'`` adds HiGHS bounds at more cost); ``kwargs`` (constraints such as
+    ``one_per_region``, ``capacity``, ``restarts``) go to both :func:`optimise` calls.
+    Columns: ``offices``, ``coverage_pct``, ``coverage_bound_pct``, ``mean_time_min``,
+    ``mean_time_bound_min``.
     """
+    within = (
+        {"threshold_min": threshold_min} if threshold_km is None else {"threshold_km": threshold_km}
+    )
     rows = []
     for n in totals:
         cov = optimise(
-            matrix, "coverage", total=int(n), threshold_min=threshold_min, fixed=fixed,
-            forbidden=forbidden, column=column, method=method, **kwargs,
+            matrix, "coverage", total=n, fixed=fixed, forbidden=forbidden, column=column,
+            method=method, **within, **kwargs,
         )  # fmt: skip
         med = optimise(
-            matrix, "mean-time", total=int(n), fixed=fixed, forbidden=forbidden,
+            matrix, "mean-time", total=n, fixed=fixed, forbidden=forbidden,
             column=column, method=method, **kwargs,
         )  # fmt: skip
         tot = cov.total_population
