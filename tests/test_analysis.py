@@ -26,6 +26,7 @@ from hexaccess.network import read_roads
 from hexaccess.offices import Offices, read_municipalities, read_offices
 from hexaccess.population import read_eurostat_grid
 from hexaccess.profiles import load_profile
+from hexaccess.results import BANDS_COLUMNS
 
 X0, Y0 = 385_000.0, 6_672_000.0  # near Helsinki, EPSG:3067, metres
 
@@ -415,3 +416,50 @@ def test_write_tables_records_provenance(world, tmp_path):
     assert prov["offices.csv"]["study"] == "tiny"
     assert prov["offices.csv"]["figure"] == "catchments"
     assert prov["offices.csv"]["office_indices"] == [0, 1, 2]
+
+
+def test_office_set_problems_name_the_network(world):
+    access = tiny_access(world)
+    with pytest.raises(AccessibilityInputError, match=r"office set 'half': invalid or unknown"):
+        analysis.solve_network(access, [0.5, 1.0], name="half")
+    with pytest.raises(AccessibilityInputError, match=r"office set 'far': .*outside 0\.\.2"):
+        analysis.solve_network(access, [0, 7], name="far")
+    assert analysis.check_office_set(access, None).tolist() == [0, 1, 2]
+
+
+def test_office_indices_are_recorded_once(world):
+    access = tiny_access(world)
+    with pytest.warns(UserWarning):
+        r = analysis.solve_network(access, [2, 0], name="two")
+    assert r.office_indices.tolist() == [2, 0]
+    assert "office_indices" not in r.provenance  # the result holds them
+    assert r.provenance["network"] == "two"
+    assert analysis.result_provenance(r)["office_indices"] == [2, 0]
+    assert analysis.means(r).attrs["provenance"]["office_indices"] == [2, 0]
+
+
+def test_network_tables_are_the_figures(world):
+    access = tiny_access(world)
+    munis = read_municipalities(world.municipalities)
+    with pytest.warns(UserWarning):
+        r = analysis.solve_network(access)
+    lang = analysis.language_access(r, munis)
+    tables = analysis.network_tables(
+        r, "age_65_plus", band_minutes=5, coverage_minutes=[45], coverage_km=[10],
+        visits_per_person={"Kela": 0.35}, municipalities=munis, language=lang,
+    )  # fmt: skip
+    assert list(tables) == [
+        "bands.csv", "bands_all.csv", "coverage.csv", "means.csv", "offices.csv",
+        "municipalities.csv", "language_bands.csv", "language_means.csv",
+        "language_municipalities.csv",
+    ]  # fmt: skip
+    bands = analysis.band_table(r, 5, "age_65_plus")
+    pd.testing.assert_frame_equal(tables["bands_all.csv"], bands)
+    assert list(tables["bands.csv"].columns) == BANDS_COLUMNS
+    assert len(tables["bands.csv"]) == len(bands) - 1  # no unreachable row
+    pd.testing.assert_frame_equal(tables["coverage.csv"], analysis.coverage(r, [45], [10]))
+    pd.testing.assert_frame_equal(
+        tables["offices.csv"], analysis.catchments(r, "age_65_plus", {"Kela": 0.35})
+    )
+    pd.testing.assert_frame_equal(tables["language_bands.csv"], lang.band_table(5, "age_65_plus"))
+    assert analysis.band_labels([0, 7.5], [7.5, 15]) == ["0-7.5", "7.5-15"]

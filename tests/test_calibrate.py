@@ -193,3 +193,160 @@ def test_calibration_to_the_finland_study(tmp_path, capsys):
     assert t["after_diff_pp"].abs().max() <= 2.0
     assert doc["objective_after"] < doc["objective_before"]
     load_profile(out / "profile.toml")
+
+
+# ------------------------------------------------------------ checked inputs
+def _ref_csv(tmp_path, text, name="ref.csv"):
+    path = tmp_path / name
+    path.write_text(text)
+    return path
+
+
+def test_reference_problems_name_the_file_line_and_band(tmp_path):
+    good = "band_start_min,band_end_min,share_pct\n0,10,60\n10,20,40\n"
+    assert calibrate.read_reference(_ref_csv(tmp_path, good))["share_pct"].tolist() == [60, 40]
+    empty = _ref_csv(tmp_path, "", "empty.csv")
+    with pytest.raises(calibrate.CalibrationError, match=r"empty\.csv: the file is empty"):
+        calibrate.read_reference(empty)
+    header = _ref_csv(tmp_path, "band_start_min,band_end_min,share_pct\n", "header.csv")
+    with pytest.raises(calibrate.CalibrationError, match=r"header\.csv: no bands"):
+        calibrate.read_reference(header)
+    text = _ref_csv(tmp_path, good.replace("\n10,20,40", "\n10,20,40 %"), "pct.csv")
+    with pytest.raises(
+        calibrate.CalibrationError, match=r"pct\.csv: line 3: share_pct '40 %' is not a number"
+    ):
+        calibrate.read_reference(text)
+    edge = _ref_csv(tmp_path, good.replace("\n10,20", "\nten,20"), "edge.csv")
+    with pytest.raises(calibrate.CalibrationError, match=r"line 3: band_start_min 'ten'"):
+        calibrate.read_reference(edge)
+    # A missing or negative share is named by line and band, not as a wrong total.
+    hole = _ref_csv(tmp_path, good.replace("0,10,60", "0,10,"), "hole.csv")
+    with pytest.raises(
+        calibrate.CalibrationError,
+        match=r"hole\.csv: line 2 \(band 0-10 min\): share_pct is missing",
+    ):
+        calibrate.read_reference(hole)
+    frame = pd.DataFrame(
+        {"band_start_min": [0, 10], "band_end_min": [10, 20], "share_pct": [110.0, -10.0]}
+    )
+    with pytest.raises(
+        calibrate.CalibrationError, match=r"row 1 \(band 10-20 min\): share_pct -10 is negative"
+    ):
+        calibrate.read_reference(frame)
+    nobody = frame.drop(columns="share_pct").assign(population=[0, 0])
+    with pytest.raises(calibrate.CalibrationError, match="totals 0 people"):
+        calibrate.read_reference(nobody)
+
+
+def test_search_settings_are_checked_before_any_input_is_read(tmp_path, capsys):
+    for kwargs, message in (
+        ({"reference_mean_time_min": float("nan")}, "reference mean travel time"),
+        ({"reference_mean_time_min": -3.0}, "reference mean travel time"),
+        ({"mean_weight": -1.0}, "weight of the mean-time term must be finite and >= 0"),
+        ({"mean_weight": float("inf")}, "weight of the mean-time term"),
+        ({"max_evaluations": 0}, "max_evaluations must be a whole number >= 1"),
+    ):
+        with pytest.raises(calibrate.CalibrationError, match=message):
+            calibrate.check_search_settings(**kwargs)
+        # calibrate() refuses them before touching its (here unusable) inputs.
+        with pytest.raises(calibrate.CalibrationError, match=message):
+            calibrate.calibrate(None, None, None, "no-such-reference.csv", **kwargs)
+    parser = argparse.ArgumentParser()
+    cli_analysis.add_calibrate_parser(parser.add_subparsers(dest="command"))
+    missing = tmp_path / "missing"
+    for extra, message in (
+        (["--reference-mean-time", "nan"], "reference mean travel time"),
+        (["--mean-weight", "-1"], "weight of the mean-time term"),
+        (["--max-evaluations", "0"], "max_evaluations must be a whole number >= 1"),
+    ):
+        args = parser.parse_args(
+            ["calibrate", "--population", str(missing / "pop.csv"), "--roads",
+             str(missing / "roads.gpkg"), "--offices", str(missing / "offices.csv"),
+             "--reference", str(missing / "ref.csv"), "--out", str(tmp_path / "o"),
+             "--quiet", *extra]
+        )  # fmt: skip
+        assert cli_analysis.run_calibrate(args) == 2
+        err = capsys.readouterr().err
+        assert message in err and "not found" not in err
+
+
+def test_an_evaluator_fixes_the_column_and_offices(world):
+    base = load_profile("car_fi")
+    net, pop, offs = _inputs(world, base)
+    ev = calibrate.FastEvaluator(net, pop, offs, base)
+    ref = pd.DataFrame({"band_start_min": [0.0], "band_end_min": [60.0], "share_pct": [100.0]})
+    with pytest.raises(calibrate.CalibrationError, match="differs from the evaluator's column"):
+        calibrate.calibrate(net, pop, offs, ref, base, column="age_65_plus", evaluator=ev)
+    with pytest.raises(calibrate.CalibrationError, match="office_indices differ"):
+        calibrate.calibrate(net, pop, offs, ref, base, office_indices=[0], evaluator=ev)
+
+
+def test_an_unpopulated_column_is_refused(world, tmp_path):
+    base = load_profile("car_fi")
+    frame = pd.read_csv(world.population).assign(Y_GE65=0)
+    frame.to_csv(world.population, index=False)
+    net, pop, offs = _inputs(world, base)
+    with pytest.raises(calibrate.CalibrationError, match="'age_65_plus' totals 0 people"):
+        calibrate.FastEvaluator(net, pop, offs, base, "age_65_plus")
+    with pytest.raises(accessibility.AccessibilityInputError, match=r"outside 0\.\.2"):
+        calibrate.FastEvaluator(net, pop, offs, base, office_indices=[0, 5])
+
+
+def _edge_times_by_mapping(ev, profile):
+    """Edge times the way FastEvaluator computed them before class codes were cached:
+    string class keys mapped over all edges, density classes searched every time."""
+    from hexaccess.profiles import _class_key
+
+    net = ev.network
+    keys = pd.Series([_class_key(v) for v in net.road_class])
+    speed = keys.map(profile.class_speeds_kmh[net.class_column]).to_numpy(float, na_value=np.nan)
+    t = net.time_s.copy()
+    road = ~net.ferry
+    t[road] = net.length_m[road] / (speed[road] / 3.6)
+    if len(profile.urban_factors) and min(profile.urban_factors) < 1.0:
+        t = t / np.where(road, profile.slowdown_factor(ev._density), 1.0)
+    return t
+
+
+def test_cached_edge_classes_give_identical_times_and_histograms(world):
+    base = load_profile("car_fi")
+    net, pop, offs = _inputs(world, base)
+    ev = calibrate.FastEvaluator(net, pop, offs, base)
+    edges = np.arange(0, 61, 1.0) * 60
+    profiles = [
+        base,
+        base.with_overrides(
+            urban_factors=(1.0, 0.5, 0.4, 0.35, 0.3), speeds_kmh__IGDS_LEVEL__22=61
+        ),
+        # Other density thresholds than the evaluator's: the uncached path.
+        base.with_overrides(
+            urban_density_thresholds=[20.0, 60.0, 200.0, 900.0],
+            urban_factors=(1.0, 0.6, 0.5, 0.4, 0.3),
+        ),
+    ]
+    for prof in profiles:
+        np.testing.assert_array_equal(ev.edge_times(prof), _edge_times_by_mapping(ev, prof))
+        full = _full_histogram(world, prof, edges)
+        fast = ev.histogram(prof, edges)
+        np.testing.assert_array_equal(fast.counts, full.counts)
+
+
+def test_before_and_after_come_from_the_searches_of_the_fit(world):
+    base = load_profile("car_fi")
+    net, pop, offs = _inputs(world, base)
+    ev = calibrate.FastEvaluator(net, pop, offs, base)
+    ref = pd.DataFrame(
+        {"band_start_min": [0, 10, 20], "band_end_min": [10, 20, 30], "share_pct": [30, 50, 20.0]}
+    )
+    params = [p for p in calibrate.default_parameters(base, net) if p.key == "terminal_time_s"]
+    res = calibrate.calibrate(
+        net, pop, offs, ref, base, parameters=params, evaluator=ev, max_evaluations=30
+    )
+    assert res.evaluations == ev.evaluations <= 30  # no extra before/after searches
+    edges = np.array([0, 10, 20, 30]) * 60.0
+    for prof, col in ((base, "before_pct"), (res.profile, "after_pct")):
+        h = ev.histogram(prof, edges)
+        np.testing.assert_array_equal(res.table[col], h.counts[:3, 0] / h.total(0) * 100)
+    fig = res.plot()
+    bars = [p for c in fig.axes[0].containers for p in c]
+    assert len(bars) == 3 * len(ref)  # every reference band, three series

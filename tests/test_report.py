@@ -8,6 +8,7 @@ import shutil
 import subprocess
 
 import numpy as np
+import pandas as pd
 import pytest
 from test_analysis import tiny_access, tiny_world
 
@@ -54,9 +55,15 @@ def html_report(tmp_path):
         visits_per_person={"Kela": 0.35},
         comparison=cmp,
         language=lang,
-        reference=analysis.band_table(results["three"]).iloc[:-1],
+        reference=REFERENCE,
     )
     return path, results
+
+
+#: A published-study-like reference band table: shares of the whole population.
+REFERENCE = pd.DataFrame(
+    {"band_start_min": [0, 10, 20], "band_end_min": [10, 20, 30], "share_pct": [30.0, 50.0, 20.0]}
+)
 
 
 def test_report_is_self_contained(html_report):
@@ -112,3 +119,36 @@ def test_large_maps_are_aggregated(html_report, monkeypatch):
     assert np.average(frame["v"][finite], weights=frame["w"][finite]) == pytest.approx(
         np.average(t[ok], weights=w[ok]), rel=1e-6
     )
+
+
+def test_report_uses_the_tables_it_is_given(html_report, tmp_path):
+    _, results = html_report
+    tables = {
+        n: analysis.network_tables(r, coverage_minutes=[47.5], coverage_km=[12.5])
+        for n, r in results.items()
+    }
+    path = report.write_report(tmp_path / "given.html", results, tables=tables)
+    text = path.read_text()
+    assert "<td>47.50</td>" in text and "<td>12.50</td>" in text
+    assert "<td>90.00</td>" not in text
+    # Without tables, the thresholds are arguments of the report.
+    path = report.write_report(tmp_path / "own.html", results, coverage_minutes=[47.5])
+    assert "<td>47.50</td>" in path.read_text()
+
+
+@pytest.mark.parametrize(
+    ("reference", "message"),
+    [
+        (REFERENCE.drop(columns="band_end_min"), "needs band_start_min, band_end_min"),
+        (REFERENCE.assign(share_pct=["30 %", "50 %", "20 %"]), r"row 0: share_pct '30 %'"),
+        (REFERENCE.assign(share_pct=[30.0, np.nan, 70.0]), r"row 1 \(band 10-20 min\)"),
+        (REFERENCE.assign(share_pct=[30.0, 50.0, 10.0]), r"sum to 90\.000 %, not ~100 %"),
+    ],
+)
+def test_a_bad_reference_is_refused_clearly(html_report, tmp_path, reference, message):
+    from hexaccess.calibrate import CalibrationError
+
+    _, results = html_report
+    with pytest.raises(CalibrationError, match=message):
+        report.write_report(tmp_path / "bad.html", results, reference=reference)
+    assert not (tmp_path / "bad.html").exists()

@@ -138,3 +138,206 @@ def test_report_command_with_comparison(tmp_path, capsys):
     args.band_minutes = -1
     assert cli_analysis.run_report(args) == 2
     assert "band width must be > 0" in capsys.readouterr().err
+
+
+def _write(tmp_path, world, **blocks):
+    """A scenario file: the tiny study with some tables replaced by ``blocks``."""
+    text = _toml(world, "out", analysis_block=blocks.pop("analysis", None))
+    for old, new in blocks.items():
+        assert old in text, old
+        text = text.replace(old, new)
+    path = tmp_path / "study.toml"
+    path.write_text(text)
+    return path
+
+
+@pytest.mark.parametrize(
+    ("replace", "by", "message"),
+    [
+        ("[analysis]\n", "[analysis]\nband_minute = 5\n", r"\['band_minute'\] in \[analysis\]"),
+        ("[outputs]\n", "[outputs]\nreprot = true\n", r"\['reprot'\] in \[outputs\]"),
+        ("[inputs]\n", "[inputs]\nresolutoin = 7\n", r"\['resolutoin'\] in \[inputs\]"),
+        (
+            'name = "three"\n',
+            'name = "three"\nfiles = "x.csv"\n',
+            r"\['files'\] in \[\[offices\]\]",
+        ),
+    ],
+)
+def test_unknown_keys_are_refused_in_every_table(tmp_path, replace, by, message):
+    world = tiny_world(tmp_path)
+    path = _write(tmp_path, world, **{replace: by})
+    with pytest.raises(scenario.ScenarioError, match=rf"study\.toml: unknown key\(s\) {message}"):
+        scenario.load_scenario(path)
+
+
+@pytest.mark.parametrize(
+    ("line", "message"),
+    [
+        ('coverage_minutes = "45"', r"analysis\.coverage_minutes must be a list of numbers"),
+        ("coverage_km = [40, -1]", r"analysis\.coverage_km: coverage thresholds must be finite"),
+        ('band_minutes = "ten"', r"analysis\.band_minutes must be a number, got 'ten'"),
+        ("gain_loss_minutes = -2", r"analysis\.gain_loss_minutes: the gain/loss threshold"),
+        (
+            'visits_per_person = { Kela = "often" }',
+            r"analysis\.visits_per_person\.Kela must be a number",
+        ),
+        (
+            "visits_per_person = { Kela = -0.1 }",
+            r"analysis\.visits_per_person\.Kela: visits per person",
+        ),
+        ('visits_per_person = "Kela"', r"analysis\.visits_per_person must be a table"),
+        ('language = "no"', r"analysis\.language must be true or false"),
+        ("column = 3", r"analysis\.column must be a population column name"),
+    ],
+)
+def test_bad_analysis_settings_name_the_file_and_key(tmp_path, line, message):
+    world = tiny_world(tmp_path)
+    path = _write(tmp_path, world, analysis=f"[analysis]\n{line}")
+    with pytest.raises(scenario.ScenarioError, match=rf"study\.toml: {message}"):
+        scenario.load_scenario(path)
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "message"),
+    [
+        ('population_columns = ["total", "age_65_plus"]', 'population_columns = "total"',
+         r"inputs\.population_columns must be a list of names"),
+        ('population_columns = ["total", "age_65_plus"]', 'resolution = "x"',
+         r"inputs\.resolution must be a number, got 'x'"),
+        ('population_columns = ["total", "age_65_plus"]', "resolution = 7.5",
+         r"inputs\.resolution must be a whole number"),
+        ('population_columns = ["total", "age_65_plus"]', 'mode = "boat"',
+         r"inputs\.mode must be one of"),
+        ('population_columns = ["total", "age_65_plus"]', "profile = 3",
+         r"inputs\.profile must be a packaged profile name"),
+        ("report = false", 'report = "yes"', r"outputs\.report must be true or false"),
+        ('title = "Tiny study"', "title = 5", r"title must be a string"),
+    ],
+)  # fmt: skip
+def test_bad_input_and_output_settings_name_the_file_and_key(tmp_path, old, new, message):
+    world = tiny_world(tmp_path)
+    path = _write(tmp_path, world, **{old: new})
+    with pytest.raises(scenario.ScenarioError, match=rf"study\.toml: {message}"):
+        scenario.load_scenario(path)
+
+
+def test_valid_settings_keep_their_values(tmp_path):
+    world = tiny_world(tmp_path)
+    path = _write(
+        tmp_path, world,
+        analysis="[analysis]\nband_minutes = 5\ncoverage_minutes = [45]\ncoverage_km = [10, 40]"
+        "\nvisits_per_person = { Kela = 0.35, Police = 1 }",
+        **{'population_columns = ["total", "age_65_plus"]': "resolution = 7.0"},
+    )  # fmt: skip
+    scn = scenario.load_scenario(path)
+    assert scn.band_minutes == 5.0 and scn.resolution == 7
+    assert scn.coverage_minutes == [45.0] and scn.coverage_km == [10.0, 40.0]
+    assert scn.visits_per_person == {"Kela": 0.35, "Police": 1.0}
+
+
+def _run_quietly(path):
+    messages = []
+    scn = scenario.load_scenario(path)
+    return scn, scenario.run(scn, warn=messages.append), messages
+
+
+def test_report_shows_the_tables_as_written(tmp_path, monkeypatch):
+    """coverage.csv and report.html agree (the scenario's thresholds, not the report's
+    defaults); the summary, with its network diagnostics, is computed once per network;
+    the municipalities file is read once."""
+    world = tiny_world(tmp_path)
+    two = _two_offices(tmp_path)
+    text = _toml(
+        world, "out", two,
+        analysis_block="[analysis]\ncoverage_minutes = [47.5]\ncoverage_km = [12.5]",
+    ).replace("report = false", "report = true")  # fmt: skip
+    path = tmp_path / "study.toml"
+    path.write_text(text)
+    from hexaccess import accessibility, offices
+
+    diagnostics = []
+    original = accessibility.AccessibilityResult.network_diagnostics
+    monkeypatch.setattr(
+        accessibility.AccessibilityResult,
+        "network_diagnostics",
+        lambda self, *a, **k: diagnostics.append(1) or original(self, *a, **k),
+    )
+    reads = []
+    read_munis = offices.read_municipalities
+
+    def counting(table):
+        if not isinstance(table, pd.DataFrame):
+            reads.append(table)
+        return read_munis(table)
+
+    monkeypatch.setattr(offices, "read_municipalities", counting)
+    monkeypatch.setattr(scenario, "read_municipalities", counting)
+    _, outputs, messages = _run_quietly(path)
+    assert any("farther than" in m for m in messages)  # the search's warning, via warn
+    assert len(diagnostics) == 2  # one summary per network
+    assert reads == [world.municipalities]
+    lines = scenario.summary_lines(outputs)
+    assert len(diagnostics) == 2 and lines[0].startswith("three: 3 offices")
+    html = (tmp_path / "out" / "report.html").read_text()
+    for name in ("three", "two"):
+        cov = pd.read_csv(tmp_path / "out" / name / "coverage.csv")
+        assert sorted(cov.threshold.unique()) == [12.5, 47.5]
+        for share in cov.share_pct:
+            assert f"<td>{share:,.2f}</td>" in html
+    assert "<td>47.50</td>" in html and "<td>12.50</td>" in html
+    assert "<td>90.00</td>" not in html  # the report's own default threshold is not used
+    summary = json.loads((tmp_path / "out" / "three" / "summary.json").read_text())
+    assert summary["provenance"]["office_indices"] == [0, 1, 2]
+    assert outputs.summaries["two"]["offices"] == 2
+
+
+def test_a_bad_reference_stops_the_study_before_solving(tmp_path, capsys):
+    world = tiny_world(tmp_path)
+    ref = tmp_path / "ref.csv"
+    ref.write_text("band_start_min,band_end_min,share_pct\n0,10,40 %\n10,20,60\n")
+    text = _toml(world, "out").replace("report = false", f'report = true\nreference = "{ref.name}"')
+    path = tmp_path / "study.toml"
+    path.write_text(text)
+    assert cli_analysis.run_scenario(path, quiet=True) == 2
+    err = capsys.readouterr().err
+    assert "study.toml: outputs.reference" in err and "line 2: share_pct '40 %'" in err
+    assert not (tmp_path / "out").exists()  # nothing was solved or written
+    # Shares of part of the population (90 %) are refused, not drawn as they are.
+    ref.write_text("band_start_min,band_end_min,share_pct\n0,10,40\n10,20,50\n")
+    assert cli_analysis.run_scenario(path, quiet=True) == 2
+    assert "sum to 90.000 %, not ~100 %" in capsys.readouterr().err
+    ref.write_text("start,end,share\n0,10,40\n")
+    assert cli_analysis.run_scenario(path, quiet=True) == 2
+    assert "needs band_start_min" in capsys.readouterr().err
+
+
+def test_warnings_go_through_the_warn_callback(tmp_path, capsys):
+    world = tiny_world(tmp_path, offices=[OFFICES[0], OFFICES[2]])  # no Swedish service
+    path = tmp_path / "study.toml"
+    path.write_text(_toml(world, "out"))
+    _, outputs, messages = _run_quietly(path)
+    assert any("language access not computed" in m for m in messages)
+    assert not outputs.language
+    capsys.readouterr()
+    assert cli_analysis.run_scenario(path, quiet=True) == 0
+    assert capsys.readouterr().err == ""  # --quiet: nothing but errors
+
+
+def test_an_unknown_column_is_refused_before_solving(tmp_path, monkeypatch):
+    world = tiny_world(tmp_path)
+    path = _write(tmp_path, world, analysis="[analysis]\ncolumn = 'kids'")
+    from hexaccess import analysis
+
+    monkeypatch.setattr(analysis, "solve_network", lambda *a, **k: pytest.fail("solved"))
+    with pytest.raises(scenario.ScenarioError, match=r"analysis\.column: unknown population"):
+        scenario.run(scenario.load_scenario(path))
+
+
+def test_bad_visit_rates_on_the_command_line():
+    with pytest.raises(ValueError, match=r"--visits 'Kela=often': the rate must be a number"):
+        scenario.visits_from_pairs(["Kela=often"])
+    with pytest.raises(scenario.ScenarioError, match=r"--visits\.Kela: visits per person"):
+        scenario.Scenario(
+            population="p", roads="r", office_sets={}, out="o", visits_per_person={"Kela": -1}
+        )

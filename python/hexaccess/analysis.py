@@ -19,7 +19,6 @@ Conventions, the same everywhere:
 
 from __future__ import annotations
 
-import itertools
 import json
 import warnings
 from collections.abc import Mapping, Sequence
@@ -31,7 +30,14 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from hexaccess.accessibility import AccessGraph, AccessibilityInputError, AccessibilityResult, solve
+from hexaccess.accessibility import (
+    AccessGraph,
+    AccessibilityInputError,
+    AccessibilityResult,
+    check_office_indices,
+    solve,
+)
+from hexaccess.results import BANDS_COLUMNS
 
 __all__ = [
     "Comparison",
@@ -41,15 +47,15 @@ __all__ = [
     "compare",
     "coverage",
     "language_access",
+    "language_tables",
     "means",
     "municipality_table",
+    "network_tables",
+    "result_provenance",
     "solve_network",
     "swedish_service_offices",
     "write_tables",
 ]
-
-#: Columns of ``bands.csv`` (a contract shared with ``hexaccess run``), after ``band``.
-BAND_COLUMNS = ["band_start_min", "band_end_min", "population", "share_pct", "cumulative_pct"]
 
 
 class AnalysisInputError(ValueError):
@@ -75,11 +81,26 @@ def _columns(result: AccessibilityResult, columns: Sequence[str] | str | None) -
     return [_column(result, c) for c in columns]
 
 
+def result_provenance(result: AccessibilityResult) -> dict[str, Any]:
+    """How ``result`` was made: its provenance plus the indices of the offices it searched
+    (``result.office_indices``, the one record of which offices were open)."""
+    return {**result.provenance, "office_indices": np.asarray(result.office_indices).tolist()}
+
+
 def _with_provenance(
     frame: pd.DataFrame, result: AccessibilityResult, figure: str, **params: Any
 ) -> pd.DataFrame:
-    frame.attrs["provenance"] = {**result.provenance, "figure": figure, "parameters": params}
+    frame.attrs["provenance"] = {
+        **result_provenance(result),
+        "figure": figure,
+        "parameters": params,
+    }
     return frame
+
+
+def band_labels(starts: Sequence[float], ends: Sequence[float]) -> list[str]:
+    """Band labels ``"a-b"`` (minutes, shortest form: ``"0-10"``, ``"7.5-15"``)."""
+    return [f"{a:g}-{b:g}" for a, b in zip(starts, ends, strict=True)]
 
 
 def _arrays(
@@ -112,7 +133,7 @@ def _bands_of(
     total = float(people.sum())
     unreachable = float(people[~reached].sum())
     share = pop / total * 100.0 if total > 0 else np.full(n, np.nan)
-    labels = [f"{a:g}-{b:g}" for a, b in itertools.pairwise(edges)]
+    labels = band_labels(edges[:-1], edges[1:])
     frame = pd.DataFrame(
         {
             "band": [*labels, "unreachable"],
@@ -126,11 +147,6 @@ def _bands_of(
     return frame
 
 
-def _network_offices(result: AccessibilityResult) -> npt.NDArray[np.int64]:
-    """Indices of the offices that were searched (recorded by ``solve``)."""
-    return result.office_indices
-
-
 def solve_network(
     access: AccessGraph,
     offices: npt.ArrayLike | None = None,
@@ -140,15 +156,15 @@ def solve_network(
     provenance_info: Mapping[str, Any] | None = None,
 ) -> AccessibilityResult:
     """:func:`~hexaccess.accessibility.solve` for one office network (indices into
-    ``access.offices``, default all), recording the network's name and office indices in
-    the provenance so that every figure knows which offices were open (an open office
-    that is nobody's nearest still gets a catchment row)."""
-    idx = np.arange(len(access.offices)) if offices is None else np.asarray(offices)
-    check_office_set(access, idx, name)
-    info = {**(provenance_info or {}), "office_indices": idx.astype(int).tolist()}
+    ``access.offices``, default all), recording the network's name in the provenance.
+    The result's ``office_indices`` tell every figure which offices were open (an open
+    office that is nobody's nearest still gets a catchment row); the provenance written
+    beside the tables lists them (:func:`result_provenance`)."""
+    idx = check_office_set(access, offices, name)
+    info = dict(provenance_info or {})
     if name:
         info["network"] = name
-    return solve(access, columns, offices=idx.astype(np.int64), provenance_info=info)
+    return solve(access, columns, offices=idx, provenance_info=info)
 
 
 # ------------------------------------------------------------------ figures
@@ -255,7 +271,7 @@ def catchments(
     t, d, w = _arrays(cells, column)
     office = cells["office"].to_numpy()
     offices = result.access.offices.frame
-    idx = np.union1d(_network_offices(result), np.unique(office[office >= 0]))
+    idx = np.union1d(result.office_indices, np.unique(office[office >= 0]))
     frame = pd.DataFrame(
         {
             "office": idx,
@@ -446,12 +462,6 @@ class LanguageAccess:
         """Mean time and distance to the nearest Swedish-service office."""
         return means(self._restricted(), columns)
 
-    def coverage(
-        self, minutes: Sequence[float] = (30, 60, 90), km: Sequence[float] = (40,)
-    ) -> pd.DataFrame:
-        """Coverage of the language population by Swedish-service offices."""
-        return coverage(self._restricted(), minutes, km)
-
     def municipality_table(
         self, column: str | None = None, municipalities: pd.DataFrame | None = None
     ) -> pd.DataFrame:
@@ -473,18 +483,17 @@ def language_access(result: AccessibilityResult, municipalities: pd.DataFrame) -
             "population with a municipality table)"
         )
     access = result.access
-    network = _network_offices(result)
-    sv_offices = swedish_service_offices(access, municipalities, network)
+    sv_offices = swedish_service_offices(access, municipalities, result.office_indices)
     if sv_offices.size == 0:
         raise AnalysisInputError(
             "no office of this network lies in a bilingual or Swedish-language municipality"
         )
     swedish = _swedish_or_bilingual(municipalities)
-    codes = sorted(c for c in swedish.index[swedish.to_numpy()] if c in set(cells["municipality"]))
+    resident = set(cells["municipality"])
+    codes = sorted(c for c in swedish.index[swedish.to_numpy()] if c in resident)
     info = {
         **result.provenance,
         "language_access": "nearest office in a bilingual or Swedish-language municipality",
-        "office_indices": sv_offices.tolist(),
     }
     with warnings.catch_warnings():
         # The same cells as in ``result`` are unconnected: already warned about there.
@@ -586,12 +595,66 @@ def compare(
         "figure": "comparison",
         "baseline": names[0],
         "parameters": {"band_minutes": band_minutes, "column": column},
-        "networks": {n: results[n].provenance for n in names},
+        "networks": {n: result_provenance(results[n]) for n in names},
     }
     changes = pd.DataFrame(rows)
     for f in (bands, changes, cells):
         f.attrs["provenance"] = info
     return Comparison(names, bands, changes, cells, float(threshold_min), info)
+
+
+# --------------------------------------------------------------- all tables
+def network_tables(
+    result: AccessibilityResult,
+    column: str | None = None,
+    *,
+    band_minutes: float = 10.0,
+    coverage_minutes: Sequence[float] = (30, 60, 90),
+    coverage_km: Sequence[float] = (40,),
+    visits_per_person: Mapping[str, float] | None = None,
+    municipalities: pd.DataFrame | None = None,
+    language: LanguageAccess | None = None,
+) -> dict[str, pd.DataFrame]:
+    """Every table of one office network, keyed by file name, computed once (for the CSV
+    files and the HTML report alike).
+
+    ``bands.csv`` (the ``hexaccess run`` contract: :data:`~hexaccess.results.BANDS_COLUMNS`,
+    no unreachable row), ``bands_all.csv`` (:func:`band_table`), ``coverage.csv``,
+    ``means.csv``, ``offices.csv`` (:func:`catchments`); ``municipalities.csv`` when the
+    cells have a municipality of residence; ``language_bands.csv``,
+    ``language_means.csv`` and ``language_municipalities.csv`` for ``language``.
+    """
+    column = _column(result, column)
+    bands_all = band_table(result, band_minutes, column)
+    contract = bands_all[bands_all["band"] != "unreachable"][BANDS_COLUMNS]
+    contract.attrs = bands_all.attrs
+    tables = {
+        "bands.csv": contract,
+        "bands_all.csv": bands_all,
+        "coverage.csv": coverage(result, coverage_minutes, coverage_km),
+        "means.csv": means(result),
+        "offices.csv": catchments(result, column, visits_per_person or None),
+    }
+    if "municipality" in result.cells.columns:
+        tables["municipalities.csv"] = municipality_table(result, column, municipalities)
+    if language is not None:
+        tables.update(language_tables(language, column, band_minutes, municipalities))
+    return tables
+
+
+def language_tables(
+    language: LanguageAccess,
+    column: str | None = None,
+    band_minutes: float = 10.0,
+    municipalities: pd.DataFrame | None = None,
+) -> dict[str, pd.DataFrame]:
+    """``language_bands.csv``, ``language_means.csv`` and ``language_municipalities.csv``
+    of a :class:`LanguageAccess`."""
+    return {
+        "language_bands.csv": language.band_table(band_minutes, column),
+        "language_means.csv": language.means(),
+        "language_municipalities.csv": language.municipality_table(column, municipalities),
+    }
 
 
 # ------------------------------------------------------------------- writing
@@ -620,12 +683,18 @@ def _json_default(value: Any) -> Any:
     return str(value)
 
 
-def check_office_set(access: AccessGraph, indices: npt.ArrayLike, name: str = "") -> None:
-    """Refuse an empty office set or indices outside the study's offices, clearly."""
-    idx = np.asarray(indices)
-    label = f" {name!r}" if name else ""
-    if idx.size == 0:
-        raise AccessibilityInputError(f"the office set{label} is empty; give at least one office")
-    bad = idx[(idx < 0) | (idx >= len(access.offices))]
-    if bad.size:
-        raise AccessibilityInputError(f"office set{label}: unknown office indices {bad.tolist()}")
+def check_office_set(
+    access: AccessGraph, indices: npt.ArrayLike | None, name: str = ""
+) -> npt.NDArray[np.int64]:
+    """The checked office indices of a network (all offices for ``None``):
+    :func:`~hexaccess.accessibility.check_office_indices`, with the network's name in the
+    message."""
+    try:
+        return check_office_indices(access.offices, indices)
+    except AccessibilityInputError as exc:
+        label = f" {name!r}" if name else ""
+        if indices is None or np.size(np.asarray(indices)) == 0:
+            msg = f"the office set{label} is empty; give at least one office"
+        else:
+            msg = f"office set{label}: invalid or unknown office indices: {exc}"
+        raise AccessibilityInputError(msg) from None

@@ -50,7 +50,8 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from hexaccess.accessibility import build_access_graph, density_lookup
+from hexaccess.accessibility import build_access_graph, check_office_indices, density_lookup
+from hexaccess.analysis import band_labels
 from hexaccess.graph import Graph
 from hexaccess.network import RoadNetwork
 from hexaccess.offices import Offices
@@ -64,6 +65,7 @@ __all__ = [
     "FastEvaluator",
     "Parameter",
     "calibrate",
+    "check_search_settings",
     "default_parameters",
     "read_reference",
 ]
@@ -88,40 +90,130 @@ def read_reference(
     """Read and check a reference band table (``bands.csv`` columns).
 
     Needs ``band_start_min, band_end_min`` and ``share_pct`` (or ``population``, from
-    which shares are computed). Bands must start at 0, be contiguous with positive width,
-    and the shares must sum to 100 % within ``tolerance_pp``. Returns the table with
-    ``band_start_min, band_end_min, share_pct``.
+    which shares are computed). Rows without band edges (e.g. an ``unreachable`` row) are
+    left out. Bands must start at 0, be contiguous with positive width and end finitely;
+    every share must be a number >= 0 and the shares must sum to 100 % within
+    ``tolerance_pp``. Messages name the file and the line (or the table's row). Returns
+    the table with ``band_start_min, band_end_min, share_pct``.
     """
-    source = str(reference) if not isinstance(reference, pd.DataFrame) else "reference table"
-    df = reference.copy() if isinstance(reference, pd.DataFrame) else pd.read_csv(reference)
+    if isinstance(reference, pd.DataFrame):
+        source = "reference table"
+        df = reference.reset_index(drop=True)
+
+        def where(i: int) -> str:
+            return f"row {i}"
+
+    else:
+        source = str(reference)
+        try:
+            df = pd.read_csv(reference)
+        except pd.errors.EmptyDataError:
+            raise CalibrationError(
+                f"{source}: the file is empty; a reference band table needs a header line "
+                "band_start_min,band_end_min,share_pct and one line per band"
+            ) from None
+        except pd.errors.ParserError as exc:
+            raise CalibrationError(f"{source}: not a readable CSV table: {exc}") from None
+
+        def where(i: int) -> str:
+            return f"line {i + 2}"  # header = line 1
+
     missing = [c for c in ("band_start_min", "band_end_min") if c not in df.columns]
     if missing or not ({"share_pct", "population"} & set(df.columns)):
         raise CalibrationError(
             f"{source}: a reference band table needs band_start_min, band_end_min and "
             f"share_pct (or population); found {list(df.columns)}"
         )
-    df = df.dropna(subset=["band_start_min", "band_end_min"])
-    start = df["band_start_min"].to_numpy(float)
-    end = df["band_end_min"].to_numpy(float)
-    if len(df) == 0 or start[0] != 0 or (end <= start).any() or (start[1:] != end[:-1]).any():
+    value_column = "share_pct" if "share_pct" in df.columns else "population"
+    numbers = {}
+    for col in ("band_start_min", "band_end_min", value_column):
+        raw = df[col]
+        num = pd.to_numeric(raw, errors="coerce")
+        bad = np.flatnonzero(num.isna().to_numpy() & raw.notna().to_numpy())
+        if bad.size:
+            i = int(bad[0])
+            raise CalibrationError(
+                f"{source}: {where(i)}: {col} {raw.iloc[i]!r} is not a number; give plain "
+                "numbers (e.g. 40, not '40 %')"
+            )
+        numbers[col] = num.to_numpy(dtype=float)
+    rows = np.flatnonzero(
+        ~(np.isnan(numbers["band_start_min"]) | np.isnan(numbers["band_end_min"]))
+    )
+    if rows.size == 0:
+        raise CalibrationError(
+            f"{source}: no bands (no row has both band_start_min and band_end_min)"
+        )
+    start = numbers["band_start_min"][rows]
+    end = numbers["band_end_min"][rows]
+    if start[0] != 0 or (end <= start).any() or (start[1:] != end[:-1]).any():
         raise CalibrationError(
             f"{source}: bands must start at 0 minutes and be contiguous with positive width"
         )
     if not np.isfinite(end).all():
         raise CalibrationError(f"{source}: band ends must be finite (no open last band)")
-    if "share_pct" in df.columns:
-        share = df["share_pct"].to_numpy(float)
+    values = numbers[value_column][rows]
+    labels = band_labels(start, end)
+    for i, (v, label) in enumerate(zip(values, labels, strict=True)):
+        if np.isnan(v) or v < 0:
+            problem = "is missing" if np.isnan(v) else f"{v:g} is negative"
+            raise CalibrationError(
+                f"{source}: {where(int(rows[i]))} (band {label} min): {value_column} {problem}; "
+                "every band needs a share >= 0"
+            )
+    if value_column == "share_pct":
+        share = values
     else:
-        pop = df["population"].to_numpy(float)
-        share = pop / pop.sum() * 100.0
-    total = float(np.nansum(share))
-    if not abs(total - 100.0) <= tolerance_pp or np.isnan(share).any() or (share < 0).any():
+        people = float(values.sum())
+        if not people > 0:
+            raise CalibrationError(
+                f"{source}: the population column totals {people:g} people; give the people "
+                "per band (or share_pct)"
+            )
+        share = values / people * 100.0
+    total = float(share.sum())
+    if not abs(total - 100.0) <= tolerance_pp:
         raise CalibrationError(
             f"{source}: reference shares sum to {total:.3f} %, not ~100 % (tolerance "
-            f"{tolerance_pp} pp), or some are missing/negative; give the whole population's "
-            "table in percent"
+            f"{tolerance_pp} pp); give the whole population's table in percent"
         )
     return pd.DataFrame({"band_start_min": start, "band_end_min": end, "share_pct": share})
+
+
+def check_search_settings(
+    reference_mean_time_min: float | None = None,
+    mean_weight: float = 1.0,
+    max_evaluations: int = 400,
+) -> None:
+    """Refuse settings of :func:`calibrate` that cannot give a meaningful fit (checked
+    before any input is read): a reference mean time that is not a finite number > 0,
+    a mean weight that is not finite and >= 0 (a negative weight would reward a larger
+    error), a search budget below one evaluation."""
+    if reference_mean_time_min is not None and not (
+        _is_number(reference_mean_time_min)
+        and math.isfinite(reference_mean_time_min)
+        and reference_mean_time_min > 0
+    ):
+        raise CalibrationError(
+            "the reference mean travel time must be a finite number of minutes > 0, got "
+            f"{reference_mean_time_min!r}"
+        )
+    if not (_is_number(mean_weight) and math.isfinite(mean_weight) and mean_weight >= 0):
+        raise CalibrationError(
+            f"the weight of the mean-time term must be finite and >= 0, got {mean_weight!r}"
+        )
+    if (
+        isinstance(max_evaluations, bool)
+        or not isinstance(max_evaluations, (int, np.integer))
+        or max_evaluations < 1
+    ):
+        raise CalibrationError(
+            f"max_evaluations must be a whole number >= 1, got {max_evaluations!r}"
+        )
+
+
+def _is_number(value: Any) -> bool:
+    return not isinstance(value, bool) and isinstance(value, (int, float, np.integer, np.floating))
 
 
 # ----------------------------------------------------------------- parameters
@@ -268,29 +360,31 @@ class FastEvaluator:
             raise CalibrationError(
                 f"unknown population column {column!r}; the grid has {population.columns}"
             )
+        self.office_indices = check_office_indices(offices, office_indices)
         self.network = network
-        self.profile = profile
         self.column = column
         self.backend = backend
         access = build_access_graph(
             network, population, offices, profile, urban_slowdown=False, backend=backend
         )
         self.access = access
-        self.office_indices = (
-            np.arange(len(offices))
-            if office_indices is None
-            else np.asarray(office_indices, np.int64)
-        )
-        if self.office_indices.size == 0:
-            raise CalibrationError("the office set is empty; give at least one office")
         tail, head, _, length, ids = network.to_edge_arrays(
             both_directions=True, return_edge_ids=True
         )
         self._ids = ids
-        self._keys = np.array([_class_key(v) for v in network.road_class], dtype=object)
+        # Fixed per edge, computed once: the road class (as a code into the class keys)
+        # and the density class (index into the urban factors, for these thresholds).
+        keys = np.array([_class_key(v) for v in network.road_class], dtype=object)
+        self._class_keys, self._class_code = np.unique(keys.astype(str), return_inverse=True)
+        self._class_code = self._class_code.reshape(-1)
         self._road = ~network.ferry
         density = density_lookup(population, network.crs)(network.mid_x, network.mid_y)
         self._density = np.asarray(density, dtype=float)
+        self._thresholds = tuple(profile.urban_density_thresholds)
+        self._density_class = np.searchsorted(
+            np.asarray(self._thresholds, dtype=float), self._density, side="right"
+        )
+        self._no_density = np.isnan(self._density)
         cells, offs = access.cell_connection, access.office_connection
         ok = cells["connected"].to_numpy()
         self._cell_len = cells["access_length_m"].to_numpy()[ok]
@@ -299,6 +393,12 @@ class FastEvaluator:
         self._head = np.concatenate([tail, access.cell_node[ok], offs["node"].to_numpy()])
         self._len = np.concatenate([length, self._cell_len, self._office_len])
         self._weights = access.weights([column])
+        people = float(self._weights[:, 0].sum())
+        if not people > 0:
+            raise CalibrationError(
+                f"population column {column!r} totals {people:g} people: shares of nobody "
+                "cannot be fitted; choose a populated column"
+            )
         self.evaluations = 0
 
     def edge_times(self, profile: SpeedProfile) -> npt.NDArray[np.float64]:
@@ -306,13 +406,20 @@ class FastEvaluator:
         the same arithmetic as reading the roads and applying the slowdown."""
         net = self.network
         table = profile.class_speeds_kmh[net.class_column]
-        speed = pd.Series(self._keys).map(table).to_numpy(dtype=float, na_value=np.nan)
+        # Speed per class key (NaN for a class the table lacks), then per edge.
+        by_class = np.array([table.get(k, np.nan) for k in self._class_keys], dtype=float)
+        speed = by_class[self._class_code]
         t = net.time_s.copy()
         road = self._road
         t[road] = net.length_m[road] / (speed[road] / 3.6)
         if len(profile.urban_factors) and min(profile.urban_factors) < 1.0:
-            factor = np.where(road, profile.slowdown_factor(self._density), 1.0)
-            t = t / factor
+            if tuple(profile.urban_density_thresholds) == self._thresholds:
+                # profile.slowdown_factor with the density classes computed once.
+                f = np.asarray(profile.urban_factors, dtype=np.float64)[self._density_class]
+                f = np.where(self._no_density, 1.0, f)
+            else:
+                f = profile.slowdown_factor(self._density)
+            t = t / np.where(road, f, 1.0)
         return t
 
     def graph(self, profile: SpeedProfile) -> Graph:
@@ -409,28 +516,25 @@ class CalibrationResult:
         return paths
 
     def plot(self) -> Any:
-        """Bars: reference, before and after shares per band."""
-        import matplotlib
-
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
+        """Bars: reference, before and after shares per band (every reference band)."""
+        from hexaccess.report import band_chart
 
         t = self.table
-        x = np.arange(len(t))
-        fig, ax = plt.subplots(figsize=(9, 3.6))
-        for k, (col, label) in enumerate(
-            [("reference_pct", "reference"), ("before_pct", "before"), ("after_pct", "after")]
-        ):
-            ax.bar(x + (k - 1) * 0.27, t[col], 0.27, label=label)
-        labels = [f"{a:g}-{b:g}" for a, b in zip(t.band_start_min, t.band_end_min, strict=True)]
-        ax.set_xticks(x, labels, rotation=45, ha="right")
-        ax.set_ylabel("share of population, %")
-        ax.set_title(
-            f"calibration: max |diff| {t.before_diff_pp.abs().max():.2f} → "
-            f"{self.max_abs_diff_pp:.2f} pp"
+        edges = t[["band_start_min", "band_end_min"]]
+        series = {
+            label: edges.assign(share_pct=t[col])
+            for col, label in (
+                ("reference_pct", "reference"),
+                ("before_pct", "before"),
+                ("after_pct", "after"),
+            )
+        }
+        return band_chart(
+            series,
+            title=f"calibration: max |diff| {t.before_diff_pp.abs().max():.2f} → "
+            f"{self.max_abs_diff_pp:.2f} pp",
+            trim_tail=False,
         )
-        ax.legend()
-        return fig
 
 
 def _shares(hist: BandHistogram, n: int) -> npt.NDArray[np.float64]:
@@ -466,6 +570,21 @@ def calibrate(
     the population, e.g. when the rest is unreachable).
     """
     t0 = time.perf_counter()
+    check_search_settings(reference_mean_time_min, mean_weight, max_evaluations)
+    if evaluator is not None:
+        # The evaluator fixes the study: refuse arguments that say otherwise.
+        if evaluator.column != column:
+            raise CalibrationError(
+                f"column {column!r} differs from the evaluator's column {evaluator.column!r}; "
+                "pass the same column (or build the evaluator with this one)"
+            )
+        if office_indices is not None and not np.array_equal(
+            np.asarray(office_indices), evaluator.office_indices
+        ):
+            raise CalibrationError(
+                "office_indices differ from the evaluator's office set; pass the same "
+                "offices (or build the evaluator with these)"
+            )
     ref = read_reference(reference, reference_tolerance_pp)
     profile = profile or network.profile
     ev = evaluator or FastEvaluator(
@@ -478,8 +597,6 @@ def calibrate(
         backend=backend,
     )
     params = list(parameters) if parameters is not None else default_parameters(profile, network)
-    if max_evaluations < 1:
-        raise CalibrationError(f"max_evaluations must be >= 1, got {max_evaluations}")
     edges = np.append(ref["band_start_min"].to_numpy(), ref["band_end_min"].iloc[-1]) * 60.0
     target = ref["share_pct"].to_numpy()
     n = len(target)
@@ -493,21 +610,30 @@ def calibrate(
     lo = np.array([p.low for p in params])
     span = np.array([p.high - p.low for p in params])
     span_safe = np.where(span > 0, span, 1.0)
-    best: dict[str, Any] = {"f": math.inf, "z": None}
+    best: dict[str, Any] = {"f": math.inf, "z": None, "values": None, "hist": None}
+    last: dict[str, BandHistogram] = {}
 
-    def objective(z: npt.NDArray[np.float64]) -> float:
-        values = lo + np.clip(z, 0.0, 1.0) * span
+    def evaluate(z: npt.NDArray[np.float64], values: npt.NDArray[np.float64]) -> float:
         hist = ev.histogram(apply_parameters(profile, params, values), edges)
+        last["hist"] = hist
         f = loss(hist)
         if f < best["f"]:
-            best.update(f=f, z=np.clip(z, 0.0, 1.0).copy())
+            best.update(f=f, z=np.clip(z, 0.0, 1.0).copy(), values=values.copy(), hist=hist)
         if progress is not None:
             progress(ev.evaluations, best["f"])
         return f
 
-    before_hist = ev.histogram(profile, edges)
-    z0 = (np.array([p.initial for p in params]) - lo) / span_safe
-    f0 = objective(z0)
+    def objective(z: npt.NDArray[np.float64]) -> float:
+        return evaluate(z, lo + np.clip(z, 0.0, 1.0) * span)
+
+    # The start: the parameters' exact initial values (z0 -> values would round them).
+    initial = np.array([p.initial for p in params])
+    z0 = (initial - lo) / span_safe
+    f0 = evaluate(z0, initial)
+    start_hist = last["hist"]
+    # It is the "before" search unless a bound clipped an initial value off the profile.
+    start = apply_parameters(profile, params, initial)
+    before_hist = start_hist if start == profile else ev.histogram(profile, edges)
     z_start = z0.copy()
     if params and max_evaluations > 1:
         # A coarse coordinate scan first (9 values per parameter): the shares are
@@ -535,8 +661,11 @@ def calibrate(
             bounds=[(0.0, 1.0)] * len(params),
             options={"maxfev": max_evaluations - ev.evaluations, "xtol": 1e-3, "ftol": 1e-6},
         )
-    z = best["z"] if best["z"] is not None else z0
-    fitted_values = lo + z * span
+    # The best search is the "after" search: the fitted profile differs only in its name.
+    if best["hist"] is not None:
+        fitted_values, after_hist = best["values"], best["hist"]
+    else:  # no finite objective anywhere: keep the start
+        fitted_values, after_hist = initial, start_hist
     fitted = apply_parameters(profile, params, fitted_values)
     fitted = fitted.with_overrides(
         name=f"{profile.name}_calibrated",
@@ -545,7 +674,6 @@ def calibrate(
             f"(objective {f0:.3g} -> {best['f']:.3g} pp²)"
         ).strip(" —"),
     )
-    after_hist = ev.histogram(fitted, edges)
     before = _shares(before_hist, n)
     after = _shares(after_hist, n)
     table = pd.DataFrame(

@@ -26,8 +26,7 @@ import pandas as pd
 import hexaccess
 from hexaccess import cli_analysis, cli_optimise
 from hexaccess.cli_common import Progress, add_input_arguments, read_study_inputs
-
-BANDS_COLUMNS = ["band_start_min", "band_end_min", "population", "share_pct", "cumulative_pct"]
+from hexaccess.results import BANDS_COLUMNS
 
 
 def _format_table(table: pd.DataFrame, unreachable: float, total: float) -> str:

@@ -24,7 +24,7 @@ from typing import Any
 
 from hexaccess import scenario as scenario_mod
 from hexaccess.cli_common import Progress as _Bar
-from hexaccess.cli_common import add_input_arguments, read_study_inputs
+from hexaccess.cli_common import add_input_arguments, read_study_inputs, split_columns
 
 __all__ = [
     "add_calibrate_parser",
@@ -35,10 +35,6 @@ __all__ = [
 ]
 
 _ERRORS = (ValueError, KeyError, FileNotFoundError)
-
-
-def _columns(text: str | None) -> list[str] | None:
-    return [c.strip() for c in text.split(",") if c.strip()] if text else None
 
 
 # -------------------------------------------------------------------- report
@@ -88,7 +84,7 @@ def _scenario_from_args(args: argparse.Namespace) -> scenario_mod.Scenario:
         municipalities=Path(args.municipalities) if args.municipalities else None,
         exclude_municipalities=args.exclude_municipalities,
         resolution=args.resolution,
-        population_columns=_columns(args.population_columns),
+        population_columns=split_columns(args.population_columns),
         mode=args.mode,
         profile=args.profile,
         backend=args.backend,
@@ -105,9 +101,6 @@ def _scenario_from_args(args: argparse.Namespace) -> scenario_mod.Scenario:
 
 
 def _run(scn: scenario_mod.Scenario, quiet: bool, prog: str) -> int:
-    if not scn.band_minutes > 0:
-        print(f"{prog}: band width must be > 0 minutes, got {scn.band_minutes}", file=sys.stderr)
-        return 2
     bar = _Bar(5 + 2 * len(scn.office_sets), quiet)
     try:
         outputs = scenario_mod.run(
@@ -119,7 +112,7 @@ def _run(scn: scenario_mod.Scenario, quiet: bool, prog: str) -> int:
         return 2
     bar.close()
     if not quiet:
-        for line in scenario_mod.summary_lines(outputs, scn.column):
+        for line in scenario_mod.summary_lines(outputs):
             print(line)
         print(f"wrote {scenario_mod.describe_files(outputs.files, scn.out)} in {scn.out}")
     return 0
@@ -188,9 +181,14 @@ def _bounds(pairs: list[str] | None) -> dict[str, tuple[float, float]]:
     for p in pairs or []:
         key, _, rng = p.partition("=")
         lo, sep, hi = rng.partition(":")
-        if not sep:
-            raise ValueError(f"--bound expects KEY=LOW:HIGH, got {p!r}")
-        out[key.strip()] = (float(lo), float(hi))
+        try:
+            if not sep:
+                raise ValueError
+            out[key.strip()] = (float(lo), float(hi))
+        except ValueError:
+            raise ValueError(
+                f"--bound expects KEY=LOW:HIGH with numbers LOW and HIGH, got {p!r}"
+            ) from None
     return out
 
 
@@ -201,6 +199,10 @@ def run_calibrate(args: argparse.Namespace) -> int:
     prog = "hexaccess calibrate"
     bar = _Bar(4, args.quiet)
     try:
+        # Settings and the reference first: nothing is read if they cannot work.
+        calibrate.check_search_settings(
+            args.reference_mean_time, args.mean_weight, args.max_evaluations
+        )
         reference = calibrate.read_reference(args.reference)
         bounds = _bounds(args.bound)
         study = read_study_inputs(args, bar.step)

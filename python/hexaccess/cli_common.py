@@ -4,8 +4,9 @@ meaning everywhere — users' scripts rely on them) and a progress bar."""
 from __future__ import annotations
 
 import argparse
+import os
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -104,26 +105,61 @@ class StudyInputs:
     roads: RoadNetwork
 
 
-def read_study_inputs(
-    args: argparse.Namespace, step: Callable[[str], Any] = lambda _label: None
+def split_columns(text: str | None) -> list[str] | None:
+    """``--population-columns``: comma-separated names (``None`` when not given)."""
+    return [c.strip() for c in text.split(",") if c.strip()] if text else None
+
+
+def _no_step(label: str) -> None:
+    return None
+
+
+def read_study(
+    *,
+    population: str | os.PathLike[str],
+    roads: str | os.PathLike[str],
+    profile: str | os.PathLike[str] | None = None,
+    mode: str = "car",
+    resolution: int = 8,
+    municipality_table: str | os.PathLike[str] | None = None,
+    population_columns: Sequence[str] | None = None,
+    exclude_municipalities: str | Sequence[str] | None = None,
+    split_roads: bool = True,
+    step: Callable[[str], Any] = _no_step,
 ) -> StudyInputs:
-    """Profile, population and roads from the options of :func:`add_input_arguments`
-    (``step(label)`` is called before each long read, for progress bars)."""
+    """Profile, population and roads of a study (``step(label)`` is called before each
+    long read, for progress bars). The keyword form of :func:`read_study_inputs`."""
     from hexaccess import inputs
 
-    profile = inputs.profile_for(args.profile, args.mode)
-    exclude = inputs.municipality_codes(args.exclude_municipalities)
+    prof = inputs.profile_for(profile, mode)
+    exclude = inputs.municipality_codes(exclude_municipalities)
     step("population")
-    columns = args.population_columns
     pop = inputs.read_population_any(
-        args.population,
-        resolution=args.resolution,
-        municipality_table=args.municipality_table,
-        columns=[c.strip() for c in columns.split(",") if c.strip()] if columns else None,
+        population,
+        resolution=resolution,
+        municipality_table=municipality_table,
+        columns=list(population_columns) if population_columns is not None else None,
         exclude_municipalities=exclude,
     )
     step("roads")
-    roads = inputs.read_roads_any(
-        args.roads, profile, split_at_vertices=not args.junction_nodes_only
+    net = inputs.read_roads_any(roads, prof, split_at_vertices=split_roads)
+    return StudyInputs(prof, exclude, pop, net)
+
+
+def read_study_inputs(
+    args: argparse.Namespace, step: Callable[[str], Any] = _no_step
+) -> StudyInputs:
+    """Profile, population and roads from the options of :func:`add_input_arguments`
+    (``step(label)`` is called before each long read, for progress bars)."""
+    return read_study(
+        population=args.population,
+        roads=args.roads,
+        profile=args.profile,
+        mode=args.mode,
+        resolution=args.resolution,
+        municipality_table=args.municipality_table,
+        population_columns=split_columns(args.population_columns),
+        exclude_municipalities=args.exclude_municipalities,
+        split_roads=not args.junction_nodes_only,
+        step=step,
     )
-    return StudyInputs(profile, exclude, pop, roads)

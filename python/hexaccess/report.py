@@ -15,7 +15,7 @@ import datetime as _dt
 import html
 import io
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -62,40 +62,53 @@ def _mpl() -> Any:
     return plt
 
 
+def _labelled(table: pd.DataFrame) -> pd.DataFrame:
+    """The table with a ``band`` label column (added from the band edges if missing)."""
+    if "band" in table.columns:
+        return table
+    return table.assign(band=analysis.band_labels(table["band_start_min"], table["band_end_min"]))
+
+
 def band_chart(
-    tables: Mapping[str, pd.DataFrame], reference: pd.DataFrame | None = None, title: str = ""
+    tables: Mapping[str, pd.DataFrame],
+    reference: pd.DataFrame | None = None,
+    title: str = "",
+    *,
+    trim_tail: bool = True,
+    xlabel: str = "one-way travel time to the nearest office, minutes",
 ) -> Any:
-    """Grouped bars of the share per band for each network (and a reference table)."""
+    """Grouped bars of the share per band (``share_pct``) for each table, in order, and a
+    reference table last. Tables need ``band`` labels or ``band_start_min`` and
+    ``band_end_min``. With ``trim_tail``, trailing bands where every table has under
+    0.05 % are left out."""
     plt = _mpl()
-    series = {n: t[t["band"] != "unreachable"] for n, t in tables.items()}
+    series = {n: _labelled(t[t["band"] != "unreachable"] if "band" in t else t)
+              for n, t in tables.items()}  # fmt: skip
     if reference is not None:
-        series["reference"] = reference.assign(
-            band=[
-                f"{a:g}-{b:g}"
-                for a, b in zip(reference.band_start_min, reference.band_end_min, strict=True)
-            ]
-        )
+        series["reference"] = _labelled(reference)
     labels: list[str] = []
     for t in series.values():
         for b in t["band"]:
             if b not in labels:
                 labels.append(b)
-    # Trailing bands with (almost) nobody say nothing on a chart.
     shares = {
         n: t.set_index("band")["share_pct"].reindex(labels).fillna(0.0) for n, t in series.items()
     }
-    keep = max(
-        (int(np.flatnonzero(s.to_numpy() >= 0.05).max(initial=0)) for s in shares.values()),
-        default=0,
-    )
-    labels = labels[: keep + 1]
+    if trim_tail:
+        # Trailing bands with (almost) nobody say nothing on a chart.
+        keep = max(
+            (int(np.flatnonzero(s.to_numpy() >= 0.05).max(initial=0)) for s in shares.values()),
+            default=0,
+        )
+        labels = labels[: keep + 1]
     fig, ax = plt.subplots(figsize=(9, 3.6))
     width = 0.8 / max(len(shares), 1)
     x = np.arange(len(labels))
     for k, (n, s) in enumerate(shares.items()):
         ax.bar(x + k * width - 0.4 + width / 2, s.reindex(labels).to_numpy(), width, label=n)
     ax.set_xticks(x, labels, rotation=45, ha="right")
-    ax.set_xlabel("one-way travel time to the nearest office, minutes")
+    if xlabel:
+        ax.set_xlabel(xlabel)
     ax.set_ylabel("share of population, %")
     if title:
         ax.set_title(title)
@@ -175,7 +188,7 @@ def coverage_map(
                 linewidth=0.1,
             )
         )
-    idx = analysis._network_offices(result) if offices is None else np.asarray(offices)
+    idx = result.office_indices if offices is None else np.asarray(offices)
     of = result.access.offices.frame.iloc[idx]
     ax.scatter(
         of["lon"].to_numpy() * k,
@@ -257,24 +270,51 @@ def write_report(
     title: str = "Accessibility of service offices",
     column: str | None = None,
     band_minutes: float = 10.0,
+    coverage_minutes: Sequence[float] = (30, 60, 90),
+    coverage_km: Sequence[float] = (40,),
     municipalities: pd.DataFrame | None = None,
     visits_per_person: Mapping[str, float] | None = None,
     comparison: analysis.Comparison | None = None,
     language: Mapping[str, analysis.LanguageAccess] | None = None,
-    reference: pd.DataFrame | None = None,
+    reference: pd.DataFrame | str | Path | None = None,
     municipality_rows: int = 25,
+    tables: Mapping[str, Mapping[str, pd.DataFrame]] | None = None,
 ) -> Path:
     """Write the HTML report of one or more office networks to ``path``; returns it.
 
-    ``reference`` (a band table like ``bands.csv``) is drawn beside the bands, e.g. the
-    published study. Figures are computed here with :mod:`hexaccess.analysis`.
+    ``reference`` (a band table like ``bands.csv``, or its path; checked with
+    :func:`hexaccess.calibrate.read_reference`) is drawn beside the bands, e.g. the
+    published study. ``tables`` are each network's tables as written
+    (:func:`hexaccess.analysis.network_tables`, keyed by network and file name), so the
+    report shows exactly the CSV figures; a network without them gets them computed
+    here from the other arguments.
     """
     if not results:
         raise analysis.AnalysisInputError("the report needs at least one result")
+    from hexaccess.calibrate import read_reference
+
+    ref = read_reference(reference) if reference is not None else None
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     first = next(iter(results.values()))
     column = analysis._column(first, column)
+    language = language or {}
+    given = tables or {}
+    figures = {
+        n: dict(given[n])
+        if n in given
+        else analysis.network_tables(
+            r,
+            column,
+            band_minutes=band_minutes,
+            coverage_minutes=coverage_minutes,
+            coverage_km=coverage_km,
+            visits_per_person=visits_per_person,
+            municipalities=municipalities,
+            language=language.get(n),
+        )
+        for n, r in results.items()
+    }
     body: list[str] = [
         f"<h1>{html.escape(title)}</h1>",
         f'<p class="note">hexaccess {html.escape(str(_version(first)))}'
@@ -283,42 +323,42 @@ def write_report(
         f"<b>{html.escape(str(first.provenance.get('profile', '')))}</b>, H3 resolution "
         f"{html.escape(str(first.provenance.get('resolution', '')))}.</p>",
     ]
-    band_tables = {n: analysis.band_table(r, band_minutes, column) for n, r in results.items()}
+    band_tables = {n: t["bands_all.csv"] for n, t in figures.items()}
     body.append(
         _section(
             "Travel-time bands",
-            _png(band_chart(band_tables, reference, f"Population by {band_minutes:g}-minute band")),
+            _png(band_chart(band_tables, ref, f"Population by {band_minutes:g}-minute band")),
         )
     )
     for name, result in results.items():
+        fig = figures[name]
         parts = [
             _h3("Summary"),
-            _table(analysis.means(result)),
-            _table(analysis.coverage(result)),
+            _table(fig["means.csv"]),
+            _table(fig["coverage.csv"]),
             _h3("Band table"),
-            _table(_collapse_tail(band_tables[name])),
+            _table(_collapse_tail(fig["bands_all.csv"])),
             _h3("Coverage map"),
             _png(coverage_map(result, title=f"{name}: travel time to the nearest office")),
             _h3("Catchments (offices.csv)"),
-            _table(analysis.catchments(result, column, visits_per_person)),
+            _table(fig["offices.csv"]),
         ]
-        if "municipality" in result.cells.columns:
+        if "municipalities.csv" in fig:
             parts += [
                 _h3("Municipalities with the longest trips (municipalities.csv)"),
-                _table(
-                    analysis.municipality_table(result, column, municipalities),
-                    municipality_rows,
-                ),
+                _table(fig["municipalities.csv"], municipality_rows),
             ]
-        lang = (language or {}).get(name)
+        lang = language.get(name)
         if lang is not None:
+            if "language_means.csv" not in fig:  # tables given without the language ones
+                fig.update(analysis.language_tables(lang, column, band_minutes, municipalities))
             parts += [
                 _h3("Language access: Swedish-speaking and bilingual municipalities"),
                 f'<p class="note">time to the nearest of the {len(lang.offices)} offices in a '
                 "bilingual or Swedish-language municipality</p>",
-                _table(lang.means()),
-                _table(_collapse_tail(lang.band_table(band_minutes, column))),
-                _table(lang.municipality_table(column, municipalities), municipality_rows),
+                _table(fig["language_means.csv"]),
+                _table(_collapse_tail(fig["language_bands.csv"])),
+                _table(fig["language_municipalities.csv"], municipality_rows),
             ]
         body.append(_section(f"Network: {name}", *parts))
     if comparison is not None:
@@ -344,7 +384,7 @@ def write_report(
                 )
             )
         body.append(_section("Scenario comparison", *parts))
-    prov = {n: r.provenance for n, r in results.items()}
+    prov = {n: analysis.result_provenance(r) for n, r in results.items()}
     body.append(
         _section(
             "How this was made",

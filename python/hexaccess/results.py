@@ -12,6 +12,10 @@ import pandas as pd
 #: ``source`` value of nodes no source reached (their time and length are ``inf``).
 UNREACHED = -1
 
+#: Columns of ``bands.csv``, in order: a contract of ``hexaccess run`` (and of the band
+#: tables of ``hexaccess report`` and scenario files) that other tools rely on.
+BANDS_COLUMNS = ["band_start_min", "band_end_min", "population", "share_pct", "cumulative_pct"]
+
 #: Default band edges: 10-minute bands up to 3 hours (the 2020 study's table), in seconds.
 #: Times of 180 minutes or more fall in the overflow bin.
 DEFAULT_BAND_EDGES_S: npt.NDArray[np.float64] = np.arange(0.0, 181.0, 10.0) * 60.0

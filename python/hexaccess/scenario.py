@@ -52,10 +52,11 @@ road network and population are read and connected once.
 from __future__ import annotations
 
 import json
+import math
 import sys
 import time
 import warnings
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -64,27 +65,86 @@ import numpy as np
 import pandas as pd
 
 from hexaccess import accessibility, analysis, inputs
+from hexaccess._backend import BACKENDS
 from hexaccess.accessibility import AccessGraph, AccessibilityInputError, AccessibilityResult
+from hexaccess.cli_common import read_study
 from hexaccess.offices import Offices, read_municipalities
+from hexaccess.results import BANDS_COLUMNS
 
 if sys.version_info >= (3, 11):
     import tomllib
 else:  # pragma: no cover - Python 3.10
     import tomli as tomllib
 
-__all__ = ["Scenario", "ScenarioError", "StudyOutputs", "load_scenario", "run"]
-
-#: Columns of ``bands.csv`` (contract of ``hexaccess run``).
-BANDS_COLUMNS = analysis.BAND_COLUMNS
+__all__ = ["BANDS_COLUMNS", "Scenario", "ScenarioError", "StudyOutputs", "load_scenario", "run"]
 
 
 class ScenarioError(ValueError):
     """An invalid scenario file; the message names the file and the key."""
 
 
+#: The keys of each table of a scenario file (see the module docstring).
+KNOWN_KEYS: dict[str, set[str]] = {
+    "": {"title", "inputs", "offices", "analysis", "outputs"},
+    "inputs": {
+        "population",
+        "roads",
+        "municipality_table",
+        "municipalities",
+        "exclude_municipalities",
+        "resolution",
+        "population_columns",
+        "mode",
+        "split_roads",
+        "profile",
+        "backend",
+    },
+    "offices": {"name", "file"},
+    "analysis": {
+        "column",
+        "band_minutes",
+        "coverage_minutes",
+        "coverage_km",
+        "gain_loss_minutes",
+        "language",
+        "visits_per_person",
+    },
+    "outputs": {"dir", "report", "reference"},
+}
+
+#: Scenario field -> (its key in a scenario file, its ``hexaccess report`` option), for
+#: messages that name what the user wrote.
+_KEYS: dict[str, tuple[str, str]] = {
+    "resolution": ("inputs.resolution", "--resolution"),
+    "population_columns": ("inputs.population_columns", "--population-columns"),
+    "mode": ("inputs.mode", "--mode"),
+    "backend": ("inputs.backend", "--backend"),
+    "split_roads": ("inputs.split_roads", "--junction-nodes-only"),
+    "exclude_municipalities": ("inputs.exclude_municipalities", "--exclude-municipalities"),
+    "column": ("analysis.column", "--column"),
+    "band_minutes": ("analysis.band_minutes", "--band-minutes"),
+    "coverage_minutes": ("analysis.coverage_minutes", "coverage_minutes"),
+    "coverage_km": ("analysis.coverage_km", "coverage_km"),
+    "gain_loss_minutes": ("analysis.gain_loss_minutes", "--gain-loss-minutes"),
+    "language": ("analysis.language", "--no-language"),
+    "visits_per_person": ("analysis.visits_per_person", "--visits"),
+    "report": ("outputs.report", "report"),
+    "title": ("title", "--title"),
+    "reference": ("outputs.reference", "--reference"),
+}
+
+_ARGUMENTS = "<arguments>"
+
+
 @dataclass
 class Scenario:
-    """A study: inputs, profile, office networks, figures and outputs."""
+    """A study: inputs, profile, office networks, figures and outputs.
+
+    Every setting is checked on construction (types and ranges, with the scenario file
+    and key, or the command-line option, in the message), so a bad setting stops a study
+    before anything is read or solved. Input files are checked when read
+    (:func:`load_study`, :meth:`read_reference`).
+    """
 
     population: Path
     roads: Path
@@ -109,7 +169,120 @@ class Scenario:
     report: bool = True
     title: str = "Accessibility of service offices"
     reference: Path | None = None
-    source: str = "<arguments>"
+    source: str = _ARGUMENTS
+
+    def where(self, key: str) -> str:
+        """How the user spelled a setting: ``FILE: table.key``, or the option."""
+        toml_key, option = _KEYS[key]
+        return option if self.source == _ARGUMENTS else f"{self.source}: {toml_key}"
+
+    def __post_init__(self) -> None:
+        w = self.where
+        self.resolution = _integer(self.resolution, w("resolution"))
+        if self.population_columns is not None:
+            self.population_columns = _strings(
+                self.population_columns, w("population_columns"), 'e.g. ["total"]'
+            )
+        self.mode = _choice(self.mode, sorted(inputs.MODE_PROFILES), w("mode"))
+        self.backend = _choice(self.backend, list(BACKENDS), w("backend"))
+        for key in ("split_roads", "language", "report"):
+            if not isinstance(getattr(self, key), bool):
+                raise ScenarioError(f"{w(key)} must be true or false, got {getattr(self, key)!r}")
+        excl = self.exclude_municipalities
+        if excl is not None and not isinstance(excl, str):
+            raise ScenarioError(
+                f'{w("exclude_municipalities")} must be codes like "091,049" or '
+                f'["091", "049"], or "aland"; got {excl!r}'
+            )
+        if self.column is not None and not (isinstance(self.column, str) and self.column):
+            raise ScenarioError(
+                f"{w('column')} must be a population column name, got {self.column!r}"
+            )
+        self.band_minutes = _number(self.band_minutes, w("band_minutes"))
+        if not (math.isfinite(self.band_minutes) and self.band_minutes > 0):
+            raise ScenarioError(
+                f"{w('band_minutes')} must be > 0: a band width must be > 0 minutes, got "
+                f"{self.band_minutes}"
+            )
+        for key, unit in (("coverage_minutes", "minutes"), ("coverage_km", "km")):
+            values = _numbers(getattr(self, key), w(key))
+            bad = [v for v in values if not (math.isfinite(v) and v > 0)]
+            if bad:
+                raise ScenarioError(
+                    f"{w(key)}: coverage thresholds must be finite and > 0 {unit}, got {bad}"
+                )
+            setattr(self, key, values)
+        self.gain_loss_minutes = _number(self.gain_loss_minutes, w("gain_loss_minutes"))
+        if not self.gain_loss_minutes >= 0:
+            raise ScenarioError(
+                f"{w('gain_loss_minutes')}: the gain/loss threshold must be >= 0 minutes, got "
+                f"{self.gain_loss_minutes}"
+            )
+        if not isinstance(self.visits_per_person, Mapping):
+            raise ScenarioError(
+                f"{w('visits_per_person')} must be a table agency = rate (visits per person "
+                f"per year), e.g. {{ Kela = 0.35 }}; got {self.visits_per_person!r}"
+            )
+        visits = {}
+        for agency, rate in self.visits_per_person.items():
+            v = _number(rate, f"{w('visits_per_person')}.{agency}")
+            if not (math.isfinite(v) and v >= 0):
+                raise ScenarioError(
+                    f"{w('visits_per_person')}.{agency}: visits per person per year must be "
+                    f"finite and >= 0, got {v}"
+                )
+            visits[str(agency)] = v
+        self.visits_per_person = visits
+        if not isinstance(self.title, str):
+            raise ScenarioError(f"{w('title')} must be a string, got {self.title!r}")
+        if self.reference is not None:
+            self.reference = Path(self.reference)
+
+    def read_reference(self) -> pd.DataFrame | None:
+        """The checked reference band table (:func:`hexaccess.calibrate.read_reference`),
+        or ``None``: read before anything is solved, so a bad table stops the study."""
+        if self.reference is None:
+            return None
+        from hexaccess.calibrate import read_reference
+
+        try:
+            return read_reference(self.reference)
+        except (ValueError, FileNotFoundError) as exc:
+            raise ScenarioError(f"{self.where('reference')}: {exc}") from None
+
+
+def _number(value: Any, where: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
+        raise ScenarioError(f"{where} must be a number, got {value!r}")
+    return float(value)
+
+
+def _integer(value: Any, where: str) -> int:
+    number = _number(value, where)
+    if not (math.isfinite(number) and number == int(number)):
+        raise ScenarioError(f"{where} must be a whole number, got {value!r}")
+    return int(number)
+
+
+def _numbers(value: Any, where: str) -> list[float]:
+    if isinstance(value, (str, bytes, Mapping)) or not isinstance(value, Sequence):
+        raise ScenarioError(f"{where} must be a list of numbers, e.g. [30, 60], got {value!r}")
+    return [_number(v, f"{where}[{i}]") for i, v in enumerate(value)]
+
+
+def _strings(value: Any, where: str, example: str) -> list[str]:
+    if isinstance(value, (str, bytes, Mapping)) or not isinstance(value, Sequence):
+        raise ScenarioError(f"{where} must be a list of names, {example}; got {value!r}")
+    bad = [v for v in value if not (isinstance(v, str) and v)]
+    if bad:
+        raise ScenarioError(f"{where} must be a list of names, {example}; got {value!r}")
+    return list(value)
+
+
+def _choice(value: Any, choices: Sequence[str], where: str) -> str:
+    if value not in choices:
+        raise ScenarioError(f"{where} must be one of {list(choices)}, got {value!r}")
+    return str(value)
 
 
 def _path(base: Path, value: Any, where: str) -> Path:
@@ -117,6 +290,14 @@ def _path(base: Path, value: Any, where: str) -> Path:
         raise ScenarioError(f"{where}: expected a file path (string), got {value!r}")
     p = Path(value)
     return p if p.is_absolute() else base / p
+
+
+def _check_keys(src: str, table: Mapping[str, Any], section: str, label: str) -> None:
+    unknown = sorted(set(table) - KNOWN_KEYS[section])
+    if unknown:
+        raise ScenarioError(
+            f"{src}: unknown key(s) {unknown} in {label}; known: {sorted(KNOWN_KEYS[section])}"
+        )
 
 
 def load_scenario(path: str | Path) -> Scenario:
@@ -130,13 +311,15 @@ def load_scenario(path: str | Path) -> Scenario:
         raise ScenarioError(f"{path}: invalid TOML: {e}") from e
     base = path.parent
     src = str(path)
-    known = {"title", "inputs", "offices", "analysis", "outputs"}
-    unknown = sorted(set(data) - known)
+    unknown = sorted(set(data) - KNOWN_KEYS[""])
     if unknown:
-        raise ScenarioError(f"{src}: unknown top-level key(s) {unknown}; known: {sorted(known)}")
+        raise ScenarioError(
+            f"{src}: unknown top-level key(s) {unknown}; known: {sorted(KNOWN_KEYS[''])}"
+        )
     inp = data.get("inputs")
     if not isinstance(inp, dict):
         raise ScenarioError(f"{src}: missing [inputs] table (population, roads, ...)")
+    _check_keys(src, inp, "inputs", "[inputs]")
     for key in ("population", "roads"):
         if key not in inp:
             raise ScenarioError(f"{src}: [inputs] needs '{key}'")
@@ -147,6 +330,12 @@ def load_scenario(path: str | Path) -> Scenario:
     for i, s in enumerate(sets):
         if not isinstance(s, dict) or "file" not in s:
             raise ScenarioError(f"{src}: [[offices]] number {i + 1} needs a 'file'")
+        _check_keys(src, s, "offices", f"[[offices]] number {i + 1}")
+        if "name" in s and not (isinstance(s["name"], str) and s["name"]):
+            raise ScenarioError(
+                f"{src}: [[offices]] number {i + 1}: name must be a non-empty string, got "
+                f"{s['name']!r}"
+            )
         name = str(s.get("name", Path(str(s["file"])).stem))
         if name in office_sets:
             raise ScenarioError(f"{src}: office network name {name!r} is used twice")
@@ -154,9 +343,11 @@ def load_scenario(path: str | Path) -> Scenario:
     outputs = data.get("outputs")
     if not isinstance(outputs, dict) or "dir" not in outputs:
         raise ScenarioError(f"{src}: needs [outputs] with 'dir'")
+    _check_keys(src, outputs, "outputs", "[outputs]")
     an = data.get("analysis", {})
     if not isinstance(an, dict):
         raise ScenarioError(f"{src}: [analysis] must be a table")
+    _check_keys(src, an, "analysis", "[analysis]")
 
     def opt_path(table: dict[str, Any], key: str, where: str) -> Path | None:
         return _path(base, table[key], f"{src}: {where}.{key}") if key in table else None
@@ -165,14 +356,13 @@ def load_scenario(path: str | Path) -> Scenario:
     if isinstance(excl, list):
         excl = ",".join(str(x) for x in excl)
     profile = inp.get("profile")
-    if profile is not None and not str(profile).endswith(".toml"):
-        profile = str(profile)  # a packaged profile name
-    elif profile is not None:
+    if profile is not None and not (isinstance(profile, str) and profile):
+        raise ScenarioError(
+            f"{src}: inputs.profile must be a packaged profile name or a TOML path, got {profile!r}"
+        )
+    if profile is not None and profile.endswith(".toml"):
         profile = str(_path(base, profile, f"{src}: inputs.profile"))
-    visits = an.get("visits_per_person", {})
-    if not isinstance(visits, dict):
-        raise ScenarioError(f"{src}: analysis.visits_per_person must be a table agency = rate")
-    scn = Scenario(
+    return Scenario(
         population=_path(base, inp["population"], f"{src}: inputs.population"),
         roads=_path(base, inp["roads"], f"{src}: inputs.roads"),
         office_sets=office_sets,
@@ -180,27 +370,24 @@ def load_scenario(path: str | Path) -> Scenario:
         municipality_table=opt_path(inp, "municipality_table", "inputs"),
         municipalities=opt_path(inp, "municipalities", "inputs"),
         exclude_municipalities=excl,
-        resolution=int(inp.get("resolution", 8)),
+        resolution=inp.get("resolution", 8),
         population_columns=inp.get("population_columns"),
-        mode=str(inp.get("mode", "car")),
+        mode=inp.get("mode", "car"),
         profile=profile,
-        backend=str(inp.get("backend", "auto")),
-        split_roads=bool(inp.get("split_roads", True)),
+        backend=inp.get("backend", "auto"),
+        split_roads=inp.get("split_roads", True),
         column=an.get("column"),
-        band_minutes=float(an.get("band_minutes", 10.0)),
-        coverage_minutes=[float(x) for x in an.get("coverage_minutes", [30, 60, 90])],
-        coverage_km=[float(x) for x in an.get("coverage_km", [40])],
-        gain_loss_minutes=float(an.get("gain_loss_minutes", 5.0)),
-        language=bool(an.get("language", True)),
-        visits_per_person={str(k): float(v) for k, v in visits.items()},
-        report=bool(outputs.get("report", True)),
-        title=str(data.get("title", "Accessibility of service offices")),
+        band_minutes=an.get("band_minutes", 10.0),
+        coverage_minutes=an.get("coverage_minutes", [30, 60, 90]),
+        coverage_km=an.get("coverage_km", [40]),
+        gain_loss_minutes=an.get("gain_loss_minutes", 5.0),
+        language=an.get("language", True),
+        visits_per_person=an.get("visits_per_person", {}),
+        report=outputs.get("report", True),
+        title=data.get("title", "Accessibility of service offices"),
         reference=opt_path(outputs, "reference", "outputs"),
         source=src,
     )
-    if not scn.band_minutes > 0:
-        raise ScenarioError(f"{src}: analysis.band_minutes must be > 0, got {scn.band_minutes}")
-    return scn
 
 
 # ------------------------------------------------------------------ running
@@ -224,6 +411,9 @@ class StudyOutputs:
     language: dict[str, analysis.LanguageAccess]
     files: list[Path]
     seconds: float
+    #: Per network, ``summary.json`` as written (computed once: it runs the network
+    #: diagnostics).
+    summaries: dict[str, dict[str, Any]] = field(default_factory=dict)
 
 
 def check_offices_in_study_area(access_population: Any, offices: Offices, margin_m: float) -> None:
@@ -264,22 +454,25 @@ def _no_step(label: str) -> None:
 
 def load_study(scn: Scenario, step: Step = _no_step) -> Study:
     """Read population, roads and every office network; build one engine graph."""
-    profile = inputs.profile_for(scn.profile, scn.mode)
-    exclude = inputs.municipality_codes(scn.exclude_municipalities)
-    step("population")
-    pop = inputs.read_population_any(
-        scn.population,
+    study = read_study(
+        population=scn.population,
+        roads=scn.roads,
+        profile=scn.profile,
+        mode=scn.mode,
         resolution=scn.resolution,
         municipality_table=scn.municipality_table,
-        columns=scn.population_columns,
-        exclude_municipalities=exclude,
+        population_columns=scn.population_columns,
+        exclude_municipalities=scn.exclude_municipalities,
+        split_roads=scn.split_roads,
+        step=step,
     )
-    step("roads")
-    roads = inputs.read_roads_any(scn.roads, profile, split_at_vertices=scn.split_roads)
+    profile, exclude, pop = study.profile, study.exclude_municipalities, study.population
     step("offices")
+    # Read once: every office network's codes are checked against the same table.
+    munis = read_municipalities(scn.municipalities) if scn.municipalities else None
     frames, sets, start = [], {}, 0
     for name, path in scn.office_sets.items():
-        offs = inputs.read_offices_any(path, scn.municipalities)
+        offs = inputs.read_offices_any(path, munis)
         f = offs.frame.copy()
         f["office_set"] = name
         frames.append(f)
@@ -287,9 +480,8 @@ def load_study(scn: Scenario, step: Step = _no_step) -> Study:
         start += len(f)
     union = Offices(pd.concat(frames, ignore_index=True))
     check_offices_in_study_area(pop, union, profile.max_access_distance_m)
-    munis = read_municipalities(scn.municipalities) if scn.municipalities else None
     step("graph")
-    access = accessibility.build_access_graph(roads, pop, union, profile, backend=scn.backend)
+    access = accessibility.build_access_graph(study.roads, pop, union, profile, backend=scn.backend)
     files: dict[str, Any] = {
         "population": scn.population,
         "roads": scn.roads,
@@ -302,6 +494,26 @@ def load_study(scn: Scenario, step: Step = _no_step) -> Study:
         files["scenario"] = scn.source
     prov = accessibility.provenance(files, exclude_municipalities=list(exclude))
     return Study(access, sets, munis, prov)
+
+
+def study_column(scn: Scenario, study: Study) -> str:
+    """The population column of the figures (default: the first solved column), checked
+    against the population before anything is solved."""
+    solved = list(scn.population_columns or study.access.population.columns)
+    missing = [c for c in solved if c not in study.access.population.columns]
+    if missing:
+        raise ScenarioError(
+            f"{scn.where('population_columns')}: unknown population column(s) {missing}; the "
+            f"population has {list(study.access.population.columns)}"
+        )
+    if scn.column is None:
+        return solved[0]
+    if scn.column not in solved:
+        raise ScenarioError(
+            f"{scn.where('column')}: unknown population column {scn.column!r}; the study "
+            f"solves {solved}"
+        )
+    return scn.column
 
 
 def _solve_all(
@@ -319,68 +531,73 @@ def _solve_all(
     return results, list(dict.fromkeys(messages))
 
 
+@dataclass
+class _Network:
+    """What was computed for one network: its tables (by file name), language access,
+    ``summary.json`` and the files written."""
+
+    tables: dict[str, pd.DataFrame]
+    language: analysis.LanguageAccess | None
+    summary: dict[str, Any]
+    files: list[Path]
+
+
 def _write_network(
-    out: Path, result: AccessibilityResult, scn: Scenario, study: Study, column: str
-) -> tuple[list[Path], analysis.LanguageAccess | None]:
+    out: Path,
+    name: str,
+    result: AccessibilityResult,
+    scn: Scenario,
+    study: Study,
+    column: str,
+    warn: Callable[[str], None],
+) -> _Network:
     """All tables of one network into ``out``."""
     out.mkdir(parents=True, exist_ok=True)
-    files: list[Path] = []
-    bands_all = analysis.band_table(result, scn.band_minutes, column)
-    contract = bands_all[bands_all["band"] != "unreachable"][BANDS_COLUMNS]
-    contract.attrs = bands_all.attrs
     summary = result.summary(column)
+    summary["provenance"] = analysis.result_provenance(result)
     (out / "summary.json").write_text(json.dumps(summary, indent=2, default=str) + "\n")
     result.cells.to_parquet(out / "cells.parquet", index=False)
-    files += [out / "summary.json", out / "cells.parquet"]
-    tables = {
-        "bands.csv": contract,
-        "bands_all.csv": bands_all,
-        "coverage.csv": analysis.coverage(result, scn.coverage_minutes, scn.coverage_km),
-        "means.csv": analysis.means(result),
-        "offices.csv": analysis.catchments(result, column, scn.visits_per_person or None),
-    }
-    if "municipality" in result.cells.columns:
-        tables["municipalities.csv"] = analysis.municipality_table(
-            result, column, study.municipalities
-        )
+    files = [out / "summary.json", out / "cells.parquet"]
     lang = None
     if scn.language and study.municipalities is not None and "municipality" in result.cells:
         try:
             lang = analysis.language_access(result, study.municipalities)
         except analysis.AnalysisInputError as exc:
-            print(f"warning: language access not computed: {exc}", file=sys.stderr)
-        if lang is not None:
-            tables["language_bands.csv"] = lang.band_table(scn.band_minutes, column)
-            tables["language_means.csv"] = lang.means()
-            tables["language_municipalities.csv"] = lang.municipality_table(
-                column, study.municipalities
-            )
+            warn(f"warning: {name}: language access not computed: {exc}")
+    tables = analysis.network_tables(
+        result,
+        column,
+        band_minutes=scn.band_minutes,
+        coverage_minutes=scn.coverage_minutes,
+        coverage_km=scn.coverage_km,
+        visits_per_person=scn.visits_per_person or None,
+        municipalities=study.municipalities,
+        language=lang,
+    )
     files += list(analysis.write_tables(out, tables).values())
-    return files, lang
+    return _Network(tables, lang, summary, files)
 
 
 def run(scn: Scenario, step: Step = _no_step, warn: Callable[[str], None] = print) -> StudyOutputs:
     """Run a whole study: read, solve every office network, write every table and the
-    report (see the module docstring)."""
+    report (see the module docstring). Every setting and the reference table are checked
+    before anything is solved."""
     t0 = time.perf_counter()
+    reference = scn.read_reference() if scn.report else None
     study = load_study(scn, step)
-    column = scn.column
-    cols = scn.population_columns
-    results, messages = _solve_all(study, cols, step)
+    column = study_column(scn, study)
+    results, messages = _solve_all(study, scn.population_columns, step)
     for m in messages:
         warn(f"warning: {m}")
-    first = next(iter(results.values()))
-    column = analysis._column(first, column)
     files: list[Path] = []
-    language: dict[str, analysis.LanguageAccess] = {}
+    networks: dict[str, _Network] = {}
     step("figures")
     single = len(results) == 1
     for name, result in results.items():
         out = scn.out if single else scn.out / name
-        f, lang = _write_network(out, result, scn, study, column)
-        files += f
-        if lang is not None:
-            language[name] = lang
+        networks[name] = _write_network(out, name, result, scn, study, column, warn)
+        files += networks[name].files
+    language = {n: w.language for n, w in networks.items() if w.language is not None}
     comparison = None
     if not single:
         comparison = analysis.compare(results, scn.band_minutes, column, scn.gain_loss_minutes)
@@ -397,33 +614,35 @@ def run(scn: Scenario, step: Step = _no_step, warn: Callable[[str], None] = prin
         step("report")
         from hexaccess import report
 
-        reference = None
-        if scn.reference is not None:
-            reference = pd.read_csv(scn.reference)
         path = report.write_report(
             scn.out / "report.html",
             results,
             title=scn.title,
             column=column,
             band_minutes=scn.band_minutes,
+            coverage_minutes=scn.coverage_minutes,
+            coverage_km=scn.coverage_km,
             municipalities=study.municipalities,
             visits_per_person=scn.visits_per_person or None,
             comparison=comparison,
             language=language,
             reference=reference,
+            tables={n: w.tables for n, w in networks.items()},
         )
         files.append(path)
-    return StudyOutputs(results, comparison, language, files, time.perf_counter() - t0)
+    summaries = {n: w.summary for n, w in networks.items()}
+    return StudyOutputs(results, comparison, language, files, time.perf_counter() - t0, summaries)
 
 
 def summary_lines(outputs: StudyOutputs, column: str | None = None) -> list[str]:
     """Short human summary of a study run (one line per network)."""
     lines = []
     for name, r in outputs.results.items():
-        s = r.summary(column)
-        n_offices = len(analysis._network_offices(r))
+        s = outputs.summaries.get(name)
+        if s is None or (column is not None and s["population_column"] != column):
+            s = r.summary(column)
         lines.append(
-            f"{name}: {n_offices} offices, "
+            f"{name}: {s['offices']} offices, "
             f"mean {s['mean_time_min']:.1f} min / {s['mean_distance_km']:.1f} km, within 60 "
             f"min {s['coverage_pct']['60']:.2f} %, unreachable {s['population_unreachable']:,.0f}"
         )
@@ -456,7 +675,13 @@ def visits_from_pairs(pairs: Sequence[str] | None) -> dict[str, float]:
                 f"--visits expects AGENCY=RATE (visits per person per year), got {p!r}"
             )
         k, v = p.split("=", 1)
-        out[k.strip()] = float(v)
+        try:
+            out[k.strip()] = float(v)
+        except ValueError:
+            raise ValueError(
+                f"--visits {p!r}: the rate must be a number of visits per person per year, "
+                f"e.g. {k.strip()}=0.35"
+            ) from None
     return out
 
 
