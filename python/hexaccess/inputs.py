@@ -125,8 +125,11 @@ def read_roads_any(
 
 
 def read_offices_any(
-    path: str | os.PathLike[str], municipalities: str | os.PathLike[str] | None = None
+    path: str | os.PathLike[str],
+    municipalities: str | os.PathLike[str] | pd.DataFrame | None = None,
 ) -> offices.Offices:
+    """Offices from CSV, GeoJSON or GeoPackage; ``municipalities`` (a file, or the table
+    already read) places offices given by municipality code."""
     p = Path(path)
     if not p.exists():
         raise FileNotFoundError(f"office file not found: {p}")
