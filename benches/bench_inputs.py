@@ -38,6 +38,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pytest
+from _rss import PRELUDE
 
 from hexaccess.network import read_roads
 from hexaccess.population import read_eurostat_grid
@@ -69,18 +70,12 @@ def _peak_memory(setup: str, call: str) -> dict[str, float]:
     """
     code = "\n".join(
         [
-            "import json, resource, sys",
-            f"sys.path.insert(0, {str(Path(__file__).parent)!r})",
-            "def hwm():",
-            "    try:",
-            "        with open('/proc/self/status') as f:",
-            "            return next(int(v.split()[1]) for v in f if v.startswith('VmHWM:'))",
-            "    except (OSError, StopIteration):",
-            "        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss",
+            PRELUDE,
+            "import json",
             textwrap.dedent(setup),
-            "before = hwm()",
+            "before = peak_rss_kib()",
             textwrap.dedent(call),
-            "after = hwm()",
+            "after = peak_rss_kib()",
             "print(json.dumps([before, after]))",
         ]
     )

@@ -25,6 +25,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import scipy.sparse as sp
+from _rss import PRELUDE
 from scipy.sparse.csgraph import dijkstra
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data" / "finland"
@@ -34,22 +35,13 @@ SCALING_PEOPLE = [1_000_000, 5_000_000, 20_000_000]
 if os.environ.get("HEXACCESS_BENCH_50M"):
     SCALING_PEOPLE.append(50_000_000)
 
-_PEAK = """
-import resource
-
-def peak_rss_mb():
-    # VmHWM: this process's peak RSS. Linux ru_maxrss would include the parent's peak
-    # (it is inherited across fork), VmHWM starts afresh at exec.
-    for line in open("/proc/self/status"):
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1]) / 1024
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-"""
+# The children report their own peak RSS (VmHWM, see _rss.py).
+_PEAK = PRELUDE
 
 _FINLAND = (
     _PEAK
     + f"""
-import json, resource, time, warnings
+import json, time, warnings
 warnings.simplefilter("ignore")
 from hexaccess import hexgrid, inputs, network
 D = {str(SHARED)!r} + "/"
@@ -74,7 +66,7 @@ print(json.dumps(dict(load_s=t1 - t0, build_s=t2 - t1, solve_s=t3 - t2,
 _COUNTRY = (
     _PEAK
     + """
-import json, resource, sys, time, warnings
+import json, sys, time, warnings
 warnings.simplefilter("ignore")
 from hexaccess import country, hexgrid
 people = int(sys.argv[1])

@@ -13,6 +13,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from _rss import PRELUDE
 
 from hexaccess import accessibility, offices, population
 from hexaccess.network import read_roads
@@ -85,16 +86,14 @@ pop = inputs.read_population_any({census!r}, municipality_table={table!r},
 net = inputs.read_roads_any({roads!r}, prof)
 offs = inputs.read_offices_any({offices!r})
 res = accessibility.solve(accessibility.build_access_graph(net, pop, offs, prof))
-# VmHWM is this process's own peak; ru_maxrss of a child started from pytest would
-# report the parent's peak (it survives fork + exec).
-hwm = [l for l in open("/proc/self/status") if l.startswith("VmHWM")][0].split()[1]
-print(json.dumps({{"seconds": time.perf_counter() - t0, "peak_rss_mb": int(hwm) / 1024}}))
+# This process's own peak (VmHWM, see _rss.py), not the forking pytest process's.
+print(json.dumps({{"seconds": time.perf_counter() - t0, "peak_rss_mb": peak_rss_mb()}}))
 """
 
 
 def test_whole_run_peak_memory():
     """One cold end-to-end run in a fresh process: wall time and peak resident memory."""
-    script = PEAK_SCRIPT.format(
+    script = PRELUDE + PEAK_SCRIPT.format(
         census=str(CENSUS), table=str(TABLE), roads=str(ROADS), offices=str(OFFICES)
     )
     out = subprocess.run(

@@ -341,3 +341,39 @@ def test_result_knows_its_own_offices(loaded):
             accessibility.solve(access, ["total"], offices=bad)
     with pytest.raises(accessibility.AccessibilityInputError, match="integer office indices"):
         accessibility.solve(access, ["total"], offices=[0.5])
+
+
+def test_cells_and_offices_share_one_nearest_node_search(loaded, monkeypatch):
+    # One connect_points call (one KD-tree) for cells and offices; same tables as two.
+    from hexaccess import network
+
+    net, pop, offs, profile, access = loaded
+    calls = []
+    real = network.connect_points
+
+    def counting(*args, **kwargs):
+        calls.append(len(args[1]))
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(accessibility, "connect_points", counting)
+    again = accessibility.build_access_graph(net, pop, offs, profile, urban_slowdown=False)
+    assert calls == [len(pop.cells) + len(offs)]
+    to_net = Transformer.from_crs("EPSG:4326", net.crs, always_xy=True)
+    lon, lat = pop.centers_lonlat()
+    pd.testing.assert_frame_equal(
+        again.cell_connection, real(net, *to_net.transform(lon, lat), profile)
+    )
+    pd.testing.assert_frame_equal(
+        again.office_connection, real(net, *to_net.transform(offs.lon, offs.lat), profile)
+    )
+    pd.testing.assert_frame_equal(again.cell_connection, access.cell_connection)
+
+
+def test_density_lookup_is_the_grid_density_of_the_point_cell(loaded):
+    net, pop, *_ = loaded
+    density_at = accessibility.density_lookup(pop, net.crs)
+    lon, lat = pop.centers_lonlat()
+    x, y = Transformer.from_crs("EPSG:4326", net.crs, always_xy=True).transform(lon, lat)
+    area = h3.average_hexagon_area(pop.resolution, unit="km^2")
+    np.testing.assert_allclose(density_at(x, y), pop.frame["total"].to_numpy() / area)
+    np.testing.assert_array_equal(density_at(x, y), pop.density_per_km2(pop.cells))

@@ -108,3 +108,44 @@ def test_default_scenario_is_the_50_office_national_default():
     params = country.load_params()
     assert params["people"] == 5_400_000
     assert params["offices"]["fixed"] + 32 == params["offices"]["total"] == 50
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        (
+            {"people": float("nan")},
+            r"people must be a whole number in 1,000\.\.200,000,000, got nan",
+        ),
+        ({"people": float("inf")}, "people must be a whole number .* got inf"),
+        ({"people": 150_000.5}, "people must be a whole number .* got 150000.5"),
+        ({"people": "many"}, "people must be a whole number .* got 'many'"),
+        ({"people": True}, "people must be a whole number"),
+        ({"people": 999}, r"people must be in 1,000\.\.200,000,000, got 999"),
+        ({"people": 300_000_000}, "people must be in 1,000..200,000,000"),
+        ({"seed": -1}, "seed must be >= 0, got -1"),
+        ({"seed": float("nan")}, "seed must be a whole number >= 0, got nan"),
+        ({"seed": 1.5}, "seed must be a whole number >= 0, got 1.5"),
+        ({"params": country.load_params(seed=-3)}, r"params\['seed'\] must be >= 0"),
+        (
+            {"params": country.load_params(people=2.5e6 + 0.5)},
+            r"params\['people'\] must be a whole",
+        ),
+    ],
+)
+def test_people_and_seed_are_checked_by_name(kwargs, match):
+    # NaN used to fail inside int() without naming the argument, 150000.5 was truncated.
+    with pytest.raises(ValueError, match=match):
+        country.generate_country(**kwargs)
+
+
+def test_integral_floats_are_whole_numbers_and_params_are_not_modified(small):
+    params = country.load_params()
+    before = repr(params)
+    again = country.generate_country(float(SMALL), seed=7.0, params=params)
+    assert repr(params) == before
+    assert again.params["_generated"]["people"] == SMALL
+    np.testing.assert_array_equal(
+        again.population.frame["total"].to_numpy(), small.population.frame["total"].to_numpy()
+    )
+    np.testing.assert_array_equal(again.towns["lat"], small.towns["lat"])

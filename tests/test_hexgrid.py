@@ -197,3 +197,304 @@ def test_default_off_road_speed_follows_the_access_leg():
     )
     with pytest.raises(ValueError, match="one H3 resolution"):
         hexgrid.build_hex_graph(np.concatenate([_disk(1, 9), _disk(0, 8)]))
+
+
+def _two_road_network(road_class: np.ndarray) -> RoadNetwork:
+    """A 3 km IGDS_LEVEL-23 road (85 km/h) and a crossing 1 km local road (21: 60 km/h)
+    near Tampere, with edge times that imply neither speed."""
+    lat0, lon0 = CENTRE
+    to_xy = Transformer.from_crs("EPSG:4326", "EPSG:3067", always_xy=True)
+    lons = np.array([lon0, lon0 + 3000 / 53_000, lon0 + 0.01, lon0 + 0.01])
+    lats = np.array([lat0, lat0, lat0 - 0.004, lat0 + 0.005])
+    x, y = to_xy.transform(lons, lats)
+    return RoadNetwork(
+        x=x,
+        y=y,
+        crs="EPSG:3067",
+        tail=[0, 2],
+        head=[1, 3],
+        length_m=[3000.0, 1000.0],
+        time_s=[1000.0, 1000.0],
+        road_class=road_class,
+        oneway=[False, False],
+        ferry=[False, False],
+        mid_x=(x[[0, 2]] + x[[1, 3]]) / 2,
+        mid_y=(y[[0, 2]] + y[[1, 3]]) / 2,
+        source_row=[0, 1],
+        class_column="IGDS_LEVEL",
+        profile=load_profile("car_fi"),
+    )
+
+
+@pytest.mark.parametrize(
+    "road_class",
+    [np.array([23, 21]), np.array([23.0, 21.0]), np.array(["23", "21"], dtype=object)],
+    ids=["int", "float", "str"],
+)
+def test_class_speeds_agree_for_int_float_and_string_class_columns(road_class):
+    # A float column (26.0, as read from some files) used to become "26.0", miss the
+    # profile table and fall back to the edge's own time (here 10.8 and 3.6 km/h).
+    cells, speed = hexgrid.road_cell_speeds(_two_road_network(road_class), 9)
+    assert set(np.unique(speed).tolist()) == {60.0, 85.0}
+    ref_cells, ref_speed = hexgrid.road_cell_speeds(_two_road_network(np.array([23, 21])), 9)
+    np.testing.assert_array_equal(cells, ref_cells)
+    np.testing.assert_array_equal(speed, ref_speed)
+
+
+# ------------------------------------------------------------- argument checks (item 2)
+def _one_office(lat: float = CENTRE[0], lon: float = CENTRE[1]) -> Offices:
+    return Offices(pd.DataFrame({"name": ["A"], "lon": [lon], "lat": [lat]}))
+
+
+def _flat_population(cells: np.ndarray, res: int, people: int = 70) -> PopulationGrid:
+    return PopulationGrid(
+        pd.DataFrame(
+            {"total": np.full(cells.size, people)}, index=pd.Index(cells, dtype=np.uint64)
+        ),
+        res,
+    )
+
+
+@pytest.mark.parametrize(
+    ("speed", "match"),
+    [
+        (np.array([60.0]), r"road_cells: 1 speed\(s\) .* for 7 cell\(s\)"),
+        (np.array([60.0, 60.0, np.nan, 60.0, 60.0, 60.0, 60.0]), r"speed_kmh\[2\] = nan"),
+        (np.array([60.0, 60.0, 60.0, -5.0, 60.0, 60.0, 60.0]), r"speed_kmh\[3\] = -5.0"),
+        (np.full(7, np.inf), r"speed_kmh\[0\] = inf"),
+    ],
+)
+def test_road_cells_need_one_finite_speed_per_cell(speed, match):
+    # A length-1 speed array used to broadcast silently over all road cells.
+    with pytest.raises(ValueError, match=match):
+        hexgrid.build_hex_graph(_disk(1), road_cells=(_disk(1), speed))
+    with pytest.raises(ValueError, match="road_cells must be a pair"):
+        hexgrid.build_hex_graph(_disk(1), road_cells=_disk(1))
+    with pytest.raises(
+        ValueError, match=r"graph's resolution 9: road_cells cell 0 .* resolution 8"
+    ):
+        hexgrid.build_hex_graph(_disk(1), road_cells=(_disk(0, 8), [60.0]))
+
+
+@pytest.mark.parametrize(
+    ("factor", "match"),
+    [
+        (np.array([0.5]), r"road_speed_factor has shape \(1,\).*\(7,\)"),
+        (np.array([1, 1, 1, np.nan, 1, 1, 1.0]), r"road_speed_factor\[3\] = nan"),
+        (np.array([1, 0, 1, 1, 1, 1, 1.0]), r"road_speed_factor\[1\] = 0.0 must be finite and > 0"),
+    ],
+)
+def test_road_speed_factor_is_checked(factor, match):
+    # A NaN factor used to make its road cell impassable (removed) without a word.
+    cells = _disk(1)
+    with pytest.raises(ValueError, match=match):
+        hexgrid.build_hex_graph(
+            cells, road_cells=(cells, np.full(7, 60.0)), road_speed_factor=factor
+        )
+    with pytest.raises(ValueError, match=match):
+        hexgrid.build_hex_graph(
+            cells, road_cells=(cells, np.full(7, 60.0)), road_speed_factor=lambda c: factor
+        )
+
+
+def test_road_speed_factor_array_or_function_of_the_final_cells():
+    area, roads = _disk(1), _disk(2)  # the roads reach beyond the area
+    speed = np.full(roads.size, 80.0)
+    seen = []
+
+    def half_at_centre(cells):
+        seen.append(cells)
+        return np.where(cells == area[3], 0.5, 1.0)
+
+    g = hexgrid.build_hex_graph(
+        area, road_cells=(roads, speed), road_speed_factor=half_at_centre, off_road_speed_kmh=5.0
+    )
+    np.testing.assert_array_equal(seen[0], roads)  # the sorted union
+    np.testing.assert_array_equal(g.speed_kmh, np.where(roads == area[3], 40.0, 80.0))
+    again = hexgrid.build_hex_graph(
+        area, road_cells=(roads, speed), road_speed_factor=half_at_centre(roads)
+    )
+    np.testing.assert_array_equal(again.speed_kmh, g.speed_kmh)
+
+
+def test_road_cells_added_to_the_area_are_counted():
+    area = _disk(2)
+    roads = _disk(4)
+    g = hexgrid.build_hex_graph(area, road_cells=(roads, np.full(roads.size, 60.0)))
+    assert g.meta["road_cells_added_to_area"] == roads.size - area.size == 42
+    assert g.num_nodes == roads.size
+    # Through build_hex_access (which used to merge first, so it always reported 0).
+    net = _two_road_network(np.array([23, 21]))
+    rc, _ = hexgrid.road_cell_speeds(net, 9)
+    acc = hexgrid.build_hex_access(
+        net, _flat_population(_disk(1), 9), _one_office(), cells=area, urban_slowdown=False
+    )
+    outside = np.setdiff1d(rc, area).size
+    assert outside > 0
+    assert acc.hex.meta["road_cells_added_to_area"] == outside
+    assert acc.hex.num_nodes == np.union1d(area, rc).size
+
+
+def test_study_area_resolutions_are_checked():
+    pop = _flat_population(_disk(1), 9)
+    with pytest.raises(ValueError, match=r"cells\[0\] .* resolution 8, but resolution=9"):
+        hexgrid.build_hex_access(None, pop, _one_office(), cells=_disk(3, 8))
+    with pytest.raises(ValueError, match="cover_resolution=9 is finer than resolution=8"):
+        hexgrid.build_hex_access(None, pop, _one_office(), resolution=8, cover_resolution=9)
+    with pytest.raises(ValueError, match="cover_resolution=7 is finer than resolution=6"):
+        hexgrid.cover_cells([CENTRE[1]], [CENTRE[0]], 6, cover_resolution=7)
+
+
+# ---------------------------------------------------------- study area helpers (item 3)
+def test_polygon_cells_are_the_cells_whose_centre_is_inside():
+    lat, lon = CENTRE
+    square = shapely.box(lon - 0.01, lat - 0.005, lon + 0.01, lat + 0.005)
+    disc = shapely.Point(lon + 0.05, lat).buffer(0.004)
+    got = hexgrid.polygon_cells([square, disc.__geo_interface__], 9)
+    assert got.dtype == np.uint64
+    assert np.all(got[1:] > got[:-1])  # sorted, unique
+    # Independent: every cell of a generous disk, tested centre by centre.
+    cand = np.array(
+        [h3.str_to_int(c) for c in h3.grid_disk(h3.latlng_to_cell(lat, lon + 0.025, 9), 60)],
+        dtype=np.uint64,
+    )
+    centres = np.array([h3.cell_to_latlng(h3.int_to_str(int(c))) for c in cand])
+    inside = shapely.contains_xy(shapely.union_all([square, disc]), centres[:, 1], centres[:, 0])
+    np.testing.assert_array_equal(got, np.sort(cand[inside]))
+    assert hexgrid.polygon_cells([], 9).size == 0
+
+
+def test_cover_cells_are_the_children_of_the_coarse_cover():
+    lat, lon = CENTRE
+    got = hexgrid.cover_cells([lon], [lat], 8, cover_resolution=6)
+    parent = h3.latlng_to_cell(lat, lon, 6)
+    expected = sorted(h3.str_to_int(c) for c in h3.cell_to_children(parent, 8))
+    assert got.tolist() == expected
+
+
+# ------------------------------------------------------------- pentagons (item 4)
+def test_coarse_population_on_a_pentagon_is_spread_over_its_own_children():
+    pent = h3.get_pentagons(7)[0]
+    hexa = next(c for c in h3.grid_ring(pent, 1))
+    pop_cells = np.sort(np.array([h3.str_to_int(pent), h3.str_to_int(hexa)], dtype=np.uint64))
+    people = {h3.str_to_int(pent): 60, h3.str_to_int(hexa): 70}
+    pop = PopulationGrid(
+        pd.DataFrame(
+            {"total": [people[int(c)] for c in pop_cells]},
+            index=pd.Index(pop_cells, dtype=np.uint64),
+        ),
+        7,
+    )
+    kids = {
+        int(c): [h3.str_to_int(k) for k in h3.cell_to_children(h3.int_to_str(int(c)), 9)]
+        for c in pop_cells
+    }
+    assert sorted(len(k) for k in kids.values()) == [41, 49]  # not 7**2 each
+    area = np.sort(np.concatenate([np.array(k, dtype=np.uint64) for k in kids.values()]))
+    plat, plng = h3.cell_to_latlng(pent)
+    acc = hexgrid.build_hex_access(
+        None,
+        pop,
+        _one_office(plat, plng),
+        "car_fi",
+        resolution=9,
+        cells=area,
+        off_road_speed_kmh=20.0,
+        urban_slowdown=False,
+    )
+    assert np.diff(acc.cell_indptr).tolist() == [len(kids[int(c)]) for c in pop_cells]
+    for c in pop_cells:
+        nodes = acc.hex.nodes_of_cells(kids[int(c)])
+        np.testing.assert_allclose(acc.weights[nodes, 0], people[int(c)] / len(kids[int(c)]))
+    assert acc.weights[:, 0].sum() == pytest.approx(130)
+    res = acc.solve()
+    assert res.summary()["population_total"] == pytest.approx(130)
+    assert res.cells["reached"].all()
+
+
+# -------------------------------------------------- results shared with the road graph (5)
+def _small_study(**kw):
+    cells = _disk(6, 9)
+    pop = PopulationGrid(
+        pd.DataFrame(
+            {"age_65_plus": np.full(19, 7), "total": np.full(19, 70)},
+            index=pd.Index(_disk(2, 8), dtype=np.uint64),
+        ),
+        8,
+    )
+    lat, lon = CENTRE
+    offices = Offices(
+        pd.DataFrame({"name": ["A", "B"], "lon": [lon, lon + 0.01], "lat": [lat, lat + 0.005]})
+    )
+    return hexgrid.build_hex_access(
+        None, pop, offices, "car_fi", cells=cells, off_road_speed_kmh=20.0, **kw
+    )
+
+
+def test_office_subsets_are_checked_and_numbered_in_the_study():
+    from hexaccess.accessibility import COVERAGE_MINUTES, AccessibilityInputError
+
+    acc = _small_study(urban_slowdown=False)
+    # offices=[3] used to raise IndexError, [-1] to silently pick the last office.
+    for bad in ([3], [-1], [0.5], []):
+        with pytest.raises(AccessibilityInputError):
+            acc.solve(offices=bad)
+    only_b = acc.solve(offices=[1])
+    assert (only_b.cells["office"] == 1).all()
+    assert only_b.office_indices.tolist() == [1]
+    both = acc.solve()
+    assert set(both.cells["office"]) == {0, 1}
+    s = both.summary("total")
+    assert list(s["coverage_pct"]) == [str(m) for m in COVERAGE_MINUTES]
+    assert s["population_column"] == "total"
+    assert both.bands().equals(both.histogram.to_frame("age_65_plus"))
+    # One search gives what the engine's own histogram gives.
+    src, off = acc.office_node, acc.office_offsets()
+    hist = acc.graph.band_histogram(src, acc.weights, offsets_s=off, columns=list(acc.columns))
+    np.testing.assert_array_equal(both.histogram.counts, hist.counts)
+    assert list(both.cells.columns[:3]) == ["h3", "age_65_plus", "total"]
+
+
+def test_urban_slowdown_uses_the_total_column_like_the_road_graph():
+    # "total" is not the first column here; the density used to come from columns[0].
+    pop_cells = _disk(1, 8)
+    pop = PopulationGrid(
+        pd.DataFrame(
+            {"age_65_plus": np.full(7, 1), "total": np.full(7, 100_000)},
+            index=pd.Index(pop_cells, dtype=np.uint64),
+        ),
+        8,
+    )
+    net = _two_road_network(np.array([23, 21]))
+    acc = hexgrid.build_hex_access(net, pop, _one_office(), cells=_disk(8, 9))
+    prof = acc.profile
+    dens = pop.density_per_km2(acc.hex.cells)
+    assert dens.max() > 100_000  # ~137,000 people/km² under the populated cells
+    expected = np.asarray(prof.slowdown_factor(dens))
+    rc, rs = hexgrid.road_cell_speeds(net, 9)
+    road = acc.hex.on_road
+    np.testing.assert_allclose(
+        acc.hex.speed_kmh[road], rs[np.searchsorted(rc, acc.hex.cells[road])] * expected[road]
+    )
+    assert (expected[road] < 1).any()
+
+
+@pytest.mark.parametrize("rust", [True, False], ids=["rust", "h3-py"])
+def test_cell_children_match_h3_including_pentagons(rust, monkeypatch):
+    from hexaccess import h3cells
+
+    if not rust:
+        monkeypatch.setattr(h3cells, "_HAVE_RUST_H3", False)
+    pent = h3.get_pentagons(5)[3]
+    cells = np.array([h3.str_to_int(h3.latlng_to_cell(*CENTRE, 5)), h3.str_to_int(pent)], np.uint64)
+    got = h3cells.cell_children(cells, 7)
+    expected = [
+        k
+        for c in cells
+        for k in sorted(h3.str_to_int(x) for x in h3.cell_to_children(h3.int_to_str(int(c)), 7))
+    ]
+    assert got.dtype == np.uint64
+    assert got.tolist() == expected
+    assert len(expected) == 49 + 41
+    with pytest.raises(ValueError, match="resolution"):
+        h3cells.cell_children(cells, 16)

@@ -743,3 +743,98 @@ def test_osm_extract_split_keeps_times() -> None:
         tw, ts = _dijkstra(whole, int(s)), _dijkstra(net, int(pos[s]))[pos]
         assert np.array_equal(np.isfinite(tw), np.isfinite(ts))
         np.testing.assert_allclose(ts[np.isfinite(tw)], tw[np.isfinite(tw)], rtol=1e-9)
+
+
+# ------------------------------------------------------------------ GeoParquet / CRS
+def _parquet_roads(path: Path, geo: dict | bytes | None, geoms=None, crs_dropped=False) -> Path:
+    import json
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    wkb = shapely.to_wkb(np.asarray(geoms if geoms is not None else HAND["geoms"], dtype=object))
+    n = len(wkb)
+    table = pa.table(
+        {name: pa.array(list(values)[:n]) for name, values in HAND["fields"].items()}
+        | {"geometry": pa.array(list(wkb), type=pa.binary())}
+    )
+    if geo is not None:
+        raw = geo if isinstance(geo, bytes) else json.dumps(geo).encode()
+        table = table.replace_schema_metadata({b"geo": raw})
+    pq.write_table(table, path)
+    return path
+
+
+def _geo(crs=..., **over) -> dict:
+    col = {"encoding": "WKB"}
+    if crs is not ...:
+        col["crs"] = crs
+    return {"version": "1.0.0", "primary_column": "geometry", "columns": {"geometry": col}} | over
+
+
+@pytest.mark.parametrize(
+    ("geo", "match"),
+    [
+        (b"{not json", "'geo' metadata is not valid JSON"),
+        (b"[1, 2]", "not a JSON object"),
+        ({"version": "1.0.0", "columns": {}}, "needs 'primary_column'"),
+        (_geo(primary_column="geom"), "describes no primary column 'geom'"),
+        (
+            _geo(primary_column="geom", columns={"geom": {"encoding": "WKB"}}),
+            "geometry column 'geom' named by the 'geo' metadata is not in the file",
+        ),
+        (_geo(columns={"geometry": {"encoding": "point"}}), "only WKB-encoded"),
+    ],
+)
+def test_malformed_geoparquet_metadata_is_one_clear_error(tmp_path: Path, geo, match) -> None:
+    from hexaccess.geoparquet import GeoParquetError, read_geoparquet
+    from hexaccess.population import PopulationInputError, read_square_grid
+
+    # These used to escape as KeyError / JSONDecodeError.
+    path = _parquet_roads(tmp_path / "r.parquet", geo)
+    with pytest.raises(GeoParquetError, match=match):
+        read_geoparquet(path)
+    with pytest.raises(RoadDataError, match=match):
+        read_roads(path, CAR)
+    with pytest.raises(PopulationInputError, match=match):
+        read_square_grid(path, ["IGDS_LEVEL"])
+
+
+def test_geoparquet_null_crs_means_unknown(tmp_path: Path) -> None:
+    from hexaccess.geoparquet import read_geoparquet
+
+    # An explicit null CRS used to be read as CRS84 (lon/lat), so TM35FIN metres were
+    # taken for degrees; a missing key still means CRS84.
+    null = _parquet_roads(tmp_path / "null.parquet", _geo(crs=None))
+    assert read_geoparquet(null)[0]["crs"] is None
+    assert read_geoparquet(_parquet_roads(tmp_path / "m.parquet", _geo()))[0]["crs"] == "OGC:CRS84"
+    with pytest.raises(RoadDataError, match=r"unknown CRS .*crs='EPSG:4326' for lon/lat"):
+        read_roads(null, CAR)
+    net = read_roads(null, CAR, crs="EPSG:3067")
+    np.testing.assert_allclose(net.length_m, EXPECT_LEN, rtol=1e-9)
+
+
+def test_geoparquet_reads_only_the_needed_columns(tmp_path: Path) -> None:
+    from hexaccess.geoparquet import geoparquet_fields, read_geoparquet
+
+    path = _parquet_roads(tmp_path / "r.parquet", _geo(crs=None))
+    assert geoparquet_fields(path) == ["IGDS_LEVEL", "ONEWAY"]
+    meta, fids, wkb, fields = read_geoparquet(path, columns=["ONEWAY", "nope"])
+    assert meta["fields"] == ["ONEWAY"]
+    assert fields[0].tolist() == HAND["fields"]["ONEWAY"].tolist()
+    assert fids.tolist() == list(range(6)) and len(wkb) == 6
+
+
+@pytest.mark.parametrize("suffix", ["gpkg", "parquet"])
+def test_metres_declared_as_lon_lat_are_refused(tmp_path: Path, suffix: str) -> None:
+    # TM35FIN metres in a file that says (or is told) EPSG:4326: caught before reprojecting.
+    if suffix == "gpkg":
+        path = tmp_path / "r.gpkg"
+        _write(path, HAND["geoms"], HAND["fields"], crs="EPSG:4326")
+    else:
+        path = _parquet_roads(tmp_path / "r.parquet", _geo())  # no crs key: CRS84
+    with pytest.raises(
+        RoadDataError, match=r"rows 0, 1, .* outside the domain of .*pass the file's real crs"
+    ):
+        read_roads(path, CAR)
+    assert read_roads(path, CAR, crs="EPSG:3067").num_nodes == 8

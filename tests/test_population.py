@@ -265,6 +265,15 @@ def test_exclude_at_load_time(block_csv: Path, muni_table: Path) -> None:
         (f"GRD_ID,T\n{grd(E0, N0)},5\nCRS3035RES1000mN12E,4", r"line 3 .*not of the form"),
         (f"GRD_ID,T\n{grd(E0, N0)},5\n{grd(E0, N0 + 1000)},-1", r"line 3 .*negative"),
         (f"GRD_ID,T\n{grd(E0, N0)},\n", r"line 2 .*not a count"),
+        # A plain nan (it used to print as np.float64(nan)), and text as quoted text.
+        (
+            f"GRD_ID,T\n{grd(E0, N0)},5\n{grd(E0, N0 + 1000)},\n",
+            r"line 3 .*: column 'T' is nan, not",
+        ),
+        (
+            f"GRD_ID,T\n{grd(E0, N0)},5\n{grd(E0, N0 + 1000)},x\n",
+            r"line 3 .*: column 'T' is 'x', not",
+        ),
         (f"GRD_ID,T\n{grd(E0, N0)},2.5\n", r"line 2 .*not a whole number"),
         (
             f"GRD_ID,T\n{grd(E0, N0)},5\n{grd(E0, N0 + 1000)},1\n{grd(E0, N0)},5",
@@ -526,6 +535,49 @@ def test_cell_to_parent_matches_h3() -> None:
         for r in (0, 5, 8, 12):
             got = int(cell_to_parent(np.array([h3.str_to_int(c)], dtype=np.uint64), r)[0])
             assert got == h3.str_to_int(h3.cell_to_parent(c, r))
+
+
+def test_density_per_km2_at_any_resolution() -> None:
+    c8 = h3.latlng_to_cell(61.5, 23.8, 8)
+    n8 = next(iter(h3.grid_ring(c8, 1)))
+    cells = np.sort(np.array([h3.str_to_int(c8), h3.str_to_int(n8)], dtype=np.uint64))
+    people = {h3.str_to_int(c8): 700, h3.str_to_int(n8): 70}
+    g = PopulationGrid(
+        pd.DataFrame(
+            {"age": [1, 1], "total": [people[int(c)] for c in cells]},
+            index=pd.Index(cells, dtype=np.uint64),
+        ),
+        8,
+    )
+    a8 = h3.average_hexagon_area(8, unit="km^2")
+    # Equal resolution (and "total" by default, though it is not the first column).
+    got = g.density_per_km2(cells)
+    np.testing.assert_allclose(got, [people[int(c)] / a8 for c in cells])
+    np.testing.assert_allclose(g.density_per_km2(cells, "age"), 1 / a8)
+    # Finer cells: the density of the grid cell above them; 0 where no one lives.
+    kids = [h3.str_to_int(k) for k in h3.cell_to_children(c8, 10)]
+    far = h3.str_to_int(h3.latlng_to_cell(60.0, 25.0, 10))
+    np.testing.assert_allclose(g.density_per_km2([*kids, far]), [700 / a8] * len(kids) + [0.0])
+    # Coarser cells: the people under each, over the coarse area.
+    parent = h3.str_to_int(h3.cell_to_parent(c8, 6))
+    under = sum(
+        v
+        for c, v in people.items()
+        if h3.str_to_int(h3.cell_to_parent(h3.int_to_str(c), 6)) == parent
+    )
+    np.testing.assert_allclose(
+        g.density_per_km2([parent]), [under / h3.average_hexagon_area(6, unit="km^2")]
+    )
+    assert g.density_per_km2(np.zeros(0, np.uint64)).size == 0
+    with pytest.raises(ValueError, match=r"cell 1 \(.*\) is at resolution 10, cell 0 at 8"):
+        g.density_per_km2([cells[0], kids[0]])
+    with pytest.raises(KeyError, match="nope"):
+        g.density_per_km2(cells, "nope")
+    # Without a "total" column the first column is used.
+    only = PopulationGrid(
+        pd.DataFrame({"people": [5, 6]}, index=pd.Index(cells, dtype=np.uint64)), 8
+    )
+    np.testing.assert_allclose(only.density_per_km2(cells), np.array([5, 6]) / a8)
 
 
 # ------------------------------------------------------------------------------------------

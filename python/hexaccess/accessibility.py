@@ -71,23 +71,54 @@ class AccessGraph:
 
     def office_offsets(self) -> npt.NDArray[np.float64]:
         """Start offset of each office: the terminal time (paid once per trip)."""
-        return np.full(len(self.offices), float(self.profile.terminal_time_s))
+        return office_offsets(self.profile, self.offices)
 
 
-def density_lookup(population: PopulationGrid, crs: str, column: str = "total"):
+# ------------------------------------------------ shared with the hexagon graph (hexgrid)
+def office_offsets(profile: SpeedProfile, offices: Offices) -> npt.NDArray[np.float64]:
+    """Start offset of each office: the profile's terminal time (parking, walking), paid
+    once per trip."""
+    return np.full(len(offices), float(profile.terminal_time_s))
+
+
+def cell_frame(population: PopulationGrid) -> pd.DataFrame:
+    """The leading columns of a per-cell result table, one row per population cell:
+    ``h3``, ``municipality`` (when known) and the population columns."""
+    frame = pd.DataFrame({"h3": cell_to_str(population.cells)})
+    if population.municipality is not None:
+        frame["municipality"] = population.municipality
+    for col in population.columns:
+        frame[col] = population.frame[col].to_numpy()
+    return frame
+
+
+def headline_summary(histogram: BandHistogram, column: str) -> dict[str, Any]:
+    """The summary figures every method reports for one population column: totals,
+    unreachable people, mean time and distance, and coverage within
+    :data:`COVERAGE_MINUTES`."""
+    h = histogram
+    return {
+        "population_column": column,
+        "population_total": h.total(column),
+        "population_unreachable": float(h.unreachable[h._col(column)]),
+        "mean_time_min": h.mean_time_s(column) / 60.0,
+        "mean_distance_km": h.mean_length_m(column) / 1000.0,
+        "coverage_pct": {
+            str(m): h.share_within(m * 60.0, column) * 100.0 for m in COVERAGE_MINUTES
+        },
+    }
+
+
+def density_lookup(population: PopulationGrid, crs: str, column: str | None = None):
     """A ``density_at(x, y)`` for :func:`hexaccess.network.apply_urban_slowdown`: people
-    per km² of the H3 cell containing each point (0 where no one lives). Uses the mean
-    cell area of the grid's resolution."""
-    import h3
-
-    area_km2 = h3.average_hexagon_area(population.resolution, unit="km^2")
+    per km² of the H3 cell containing each point (0 where no one lives), from
+    :meth:`PopulationGrid.density_per_km2` (``column`` default: ``total``)."""
     to_lonlat = Transformer.from_crs(crs, "EPSG:4326", always_xy=True)
-    people = pd.Series(population.frame[column].to_numpy(dtype=float), index=population.cells)
 
     def density_at(x: npt.NDArray[np.float64], y: npt.NDArray[np.float64]) -> np.ndarray:
         lon, lat = to_lonlat.transform(np.asarray(x, float), np.asarray(y, float))
         cells = latlng_to_cells(np.asarray(lat), np.asarray(lon), population.resolution)
-        return people.reindex(cells).fillna(0.0).to_numpy() / area_km2
+        return population.density_per_km2(cells, column)
 
     return density_at
 
@@ -119,11 +150,16 @@ def build_access_graph(
     # Shape points in the middle of a ferry route are in the water: nobody boards there.
     mid_water = network.meta.get("ferry_shape_point")
     node_mask = None if mid_water is None else ~np.asarray(mid_water, dtype=bool)
+    # Cells and offices in one call (one KD-tree), then split.
     lon, lat = population.centers_lonlat()
-    cx, cy = to_net.transform(lon, lat)
-    cells = connect_points(network, cx, cy, profile, node_mask=node_mask)
-    ox, oy = to_net.transform(offices.lon, offices.lat)
-    offs = connect_points(network, ox, oy, profile, node_mask=node_mask)
+    c = len(population.cells)
+    px, py = to_net.transform(
+        np.concatenate([lon, np.asarray(offices.lon, float)]),
+        np.concatenate([lat, np.asarray(offices.lat, float)]),
+    )
+    both = connect_points(network, px, py, profile, node_mask=node_mask)
+    cells = both.iloc[:c].reset_index(drop=True)
+    offs = both.iloc[c:].reset_index(drop=True)
     far = ~offs["connected"].to_numpy()
     if far.any():
         names = [offices.names[i] for i in np.flatnonzero(far)]
@@ -136,7 +172,6 @@ def build_access_graph(
         )
 
     r = network.num_nodes
-    c = len(population.cells)
     cell_node = np.arange(r, r + c, dtype=np.int64)
     office_node = np.arange(r + c, r + c + len(offices), dtype=np.int64)
     tail, head, time_s, length_m = network.to_edge_arrays(both_directions=True)
@@ -212,7 +247,7 @@ class AccessibilityResult:
 
     def bands(self, column: str | None = None) -> pd.DataFrame:
         """The 10-minute band table (``bands.csv`` columns) for a population column."""
-        return self.histogram.to_frame(column or self.columns[0])
+        return self.histogram.to_frame(column or 0)
 
     def network_diagnostics(self, column: str | None = None, top: int = 20) -> dict[str, Any]:
         """Road network size, km by class and connectivity, with the population attached
@@ -259,21 +294,19 @@ class AccessibilityResult:
         h = self.histogram
         w = self.cells[column].to_numpy(dtype=float)
         unconnected = float(w[~self.cells["connected"].to_numpy()].sum())
-        out = {
-            "population_column": column,
-            "population_total": h.total(column),
-            "population_unreachable": float(h.unreachable[h._col(column)]),
-            "population_unconnected": unconnected,
-            "population_no_office_in_component": float(h.unreachable[h._col(column)]) - unconnected,
-            "mean_time_min": h.mean_time_s(column) / 60.0,
-            "mean_distance_km": h.mean_length_m(column) / 1000.0,
-            "coverage_pct": {
-                str(m): h.share_within(m * 60.0, column) * 100.0 for m in COVERAGE_MINUTES
-            },
-            "cells": len(self.cells),
-            "cells_unreachable": int((~self.cells["reached"]).sum()),
-            "offices": len(self.office_indices),
-        }
+        head = headline_summary(h, column)
+        # The unreachable split goes right after population_unreachable.
+        out = dict(list(head.items())[:3])
+        out["population_unconnected"] = unconnected
+        out["population_no_office_in_component"] = head["population_unreachable"] - unconnected
+        out.update(head)
+        out.update(
+            {
+                "cells": len(self.cells),
+                "cells_unreachable": int((~self.cells["reached"]).sum()),
+                "offices": len(self.office_indices),
+            }
+        )
         for other in self.columns:
             if other != column:
                 out[f"mean_time_min_{other}"] = h.mean_time_s(other) / 60.0
@@ -341,11 +374,7 @@ def solve(
     node = access.cell_node
     office = np.where(r.source[node] >= 0, idx[np.maximum(r.source[node], 0)], -1)
     pop = access.population
-    frame = pd.DataFrame({"h3": cell_to_str(pop.cells)})
-    if pop.municipality is not None:
-        frame["municipality"] = pop.municipality
-    for col in pop.columns:
-        frame[col] = pop.frame[col].to_numpy()
+    frame = cell_frame(pop)
     names = np.asarray(access.offices.names, dtype=object)
     frame["time_s"] = r.time_s[node]
     frame["distance_m"] = r.length_m[node]

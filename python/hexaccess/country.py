@@ -245,6 +245,31 @@ class _RoadBuilder:
 
 
 # ---------------------------------------------------------------------- generator
+def _whole_number(name: str, value: Any, low: int, high: int | None = None) -> int:
+    """``value`` as an int, or a ValueError naming ``name``: NaN, inf, fractions, bools,
+    non-numbers and values outside ``low..high`` are refused (integral floats such as
+    ``1e6`` are fine)."""
+    span = f"in {low:,}..{high:,}" if high is not None else f">= {low:,}"
+    if isinstance(value, (bool, np.bool_)):
+        raise ValueError(f"{name} must be a whole number {span}, got {value!r}")
+    if isinstance(value, (int, np.integer)):
+        v = int(value)
+    elif isinstance(value, (float, np.floating)):
+        if not (np.isfinite(value) and float(value).is_integer()):
+            raise ValueError(f"{name} must be a whole number {span}, got {float(value)!r}")
+        v = int(value)
+    elif isinstance(value, str):
+        try:
+            v = int(value)
+        except ValueError:
+            raise ValueError(f"{name} must be a whole number {span}, got {value!r}") from None
+    else:
+        raise ValueError(f"{name} must be a whole number {span}, got {value!r}")
+    if v < low or (high is not None and v > high):
+        raise ValueError(f"{name} must be {span}, got {v:,}")
+    return v
+
+
 def generate_country(
     people: int | None = None,
     *,
@@ -255,21 +280,28 @@ def generate_country(
 ) -> SyntheticCountry:
     """Generate a synthetic country (see the module docstring).
 
-    ``people`` (default 5.4 M) may be anything from 100,000 to 50 M; the area grows as
-    ``(people / default)^area_exponent`` and towns, lakes and municipalities with it.
-    ``params`` is a parameter dict or TOML path (default ``data/synthetic_country.toml``).
+    ``people`` (default 5.4 M) is a whole number from 1,000 to 200 M (sizes from 100,000
+    to 50 M are the tested range); the area grows as ``(people / default)^area_exponent``
+    and towns, lakes and municipalities with it. ``seed`` is a whole number >= 0.
+    ``params`` is a parameter dict (not modified) or TOML path (default
+    ``data/synthetic_country.toml``).
     """
     import shapely
     from pyproj import Transformer
     from scipy.spatial import cKDTree
 
-    p = params if isinstance(params, dict) else load_params(params)
-    p = copy.deepcopy(p)
+    # load_params returns a fresh dict; a caller's dict is copied, never modified.
+    p = copy.deepcopy(params) if isinstance(params, dict) else load_params(params)
     base_people = float(p["people"])
-    n_people = int(p["people"] if people is None else people)
-    if not 1_000 <= n_people <= 200_000_000:
-        raise ValueError(f"people must be in 1,000..200,000,000, got {n_people:,}")
-    seed = int(p["seed"] if seed is None else seed)
+    n_people = _whole_number(
+        "people" if people is not None else "params['people']",
+        p["people"] if people is None else people,
+        1_000,
+        200_000_000,
+    )
+    seed = _whole_number(
+        "seed" if seed is not None else "params['seed']", p["seed"] if seed is None else seed, 0
+    )
     res = int(p["resolution"] if resolution is None else resolution)
     rng = np.random.default_rng(seed)
     size = n_people / base_people
@@ -511,10 +543,10 @@ def generate_country(
         )
 
     water_ll = [to_lonlat(g) for g in lakes]
+    town_lon, town_lat = to_ll.transform(tx, ty)
     towns = pd.DataFrame(
-        {"x": tx, "y": ty, "people": town_people, "lon": to_ll.transform(tx, ty)[0]}
+        {"x": tx, "y": ty, "people": town_people, "lon": town_lon, "lat": town_lat}
     )
-    towns["lat"] = to_ll.transform(tx, ty)[1]
     p["_generated"] = {
         "people": n_people,
         "seed": seed,

@@ -2,13 +2,15 @@
 
 Reads a WKB-encoded GeoParquet file with pyarrow into the shape ``pyogrio.raw.read``
 returns, so the vector loaders (population squares, roads) accept ``.parquet`` files
-whatever GDAL build is installed.
+whatever GDAL build is installed. Every problem with the file or its ``geo`` metadata is
+a :class:`GeoParquetError` naming the file.
 """
 
 from __future__ import annotations
 
 import json
 import os
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -19,30 +21,91 @@ class GeoParquetError(ValueError):
     """Not a GeoParquet file this reader understands; the message names the file."""
 
 
+def _geo_metadata(source: str, schema: Any) -> tuple[str, dict[str, Any]]:
+    """``(geometry column, its column metadata)`` from the schema's ``geo`` metadata."""
+    md = schema.metadata or {}
+    if b"geo" not in md:
+        raise GeoParquetError(f"{source}: Parquet file without GeoParquet 'geo' metadata")
+    try:
+        geo = json.loads(md[b"geo"])
+    except (json.JSONDecodeError, UnicodeDecodeError) as e:
+        raise GeoParquetError(f"{source}: the 'geo' metadata is not valid JSON ({e})") from None
+    if not isinstance(geo, dict):
+        raise GeoParquetError(f"{source}: the 'geo' metadata is not a JSON object")
+    gcol = geo.get("primary_column")
+    columns = geo.get("columns")
+    if not isinstance(gcol, str) or not isinstance(columns, dict):
+        raise GeoParquetError(
+            f"{source}: the 'geo' metadata needs 'primary_column' (a column name) and "
+            f"'columns' (an object); it has keys {sorted(geo)}"
+        )
+    info = columns.get(gcol)
+    if not isinstance(info, dict):
+        raise GeoParquetError(
+            f"{source}: the 'geo' metadata describes no primary column {gcol!r} under "
+            f"'columns' (it describes {sorted(columns)})"
+        )
+    if gcol not in schema.names:
+        raise GeoParquetError(
+            f"{source}: geometry column {gcol!r} named by the 'geo' metadata is not in the "
+            f"file (columns: {list(schema.names)})"
+        )
+    encoding = info.get("encoding", "WKB")
+    if not isinstance(encoding, str) or encoding.upper() != "WKB":
+        raise GeoParquetError(
+            f"{source}: only WKB-encoded GeoParquet is supported (encoding {encoding!r})"
+        )
+    return gcol, info
+
+
+def _schema(path: str | os.PathLike[str]) -> Any:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    try:
+        return pq.read_schema(path)
+    except (OSError, pa.ArrowException) as e:
+        raise GeoParquetError(f"{path}: cannot read as Parquet ({e})") from None
+
+
+def geoparquet_fields(path: str | os.PathLike[str]) -> list[str]:
+    """The non-geometry column names of a GeoParquet file, in file order (reads the
+    schema only)."""
+    schema = _schema(path)
+    gcol, _ = _geo_metadata(str(path), schema)
+    return [n for n in schema.names if n != gcol]
+
+
 def read_geoparquet(
-    path: str | os.PathLike[str],
+    path: str | os.PathLike[str], columns: Sequence[str] | None = None
 ) -> tuple[dict[str, Any], npt.NDArray[Any], npt.NDArray[Any], list[npt.NDArray[Any]]]:
     """``(meta, fids, wkb, field_arrays)`` like ``pyogrio.raw.read``: ``meta`` has
-    ``crs`` and ``fields`` (the non-geometry column names, in file order)."""
+    ``crs`` and ``fields`` (the non-geometry column names read, in file order).
+
+    ``columns``: read only these (names not in the file are skipped, as pyogrio does).
+    ``crs`` is the file's CRS (PROJJSON as a string), ``"OGC:CRS84"`` when the metadata
+    has no ``crs`` key, and ``None`` for an explicit ``"crs": null`` (unknown, per the
+    GeoParquet spec). Raises :class:`GeoParquetError` naming the file."""
+    import pyarrow as pa
     import pyarrow.parquet as pq
 
     source = str(path)
-    table = pq.read_table(path)
-    md = table.schema.metadata or {}
-    if b"geo" not in md:
-        raise GeoParquetError(f"{source}: Parquet file without GeoParquet 'geo' metadata")
-    geo = json.loads(md[b"geo"])
-    gcol = geo["primary_column"]
-    info = geo["columns"][gcol]
-    if info.get("encoding", "WKB").upper() != "WKB":
-        raise GeoParquetError(f"{source}: only WKB-encoded GeoParquet is supported")
-    crs = info.get("crs", "OGC:CRS84")
+    schema = _schema(path)
+    gcol, info = _geo_metadata(source, schema)
+    names = [n for n in schema.names if n != gcol]
+    if columns is not None:
+        wanted = set(columns)
+        names = [n for n in names if n in wanted]
+    try:
+        table = pq.read_table(path, columns=[*names, gcol])
+    except (OSError, pa.ArrowException) as e:
+        raise GeoParquetError(f"{source}: cannot read ({e})") from None
+    crs = info.get("crs", "OGC:CRS84")  # a missing key means CRS84
     if isinstance(crs, dict):  # PROJJSON
         crs = json.dumps(crs)
-    elif crs is None:  # GeoParquet: null means "unknown", a missing key means CRS84
-        crs = "OGC:CRS84"
+    elif crs is not None and not isinstance(crs, str):
+        raise GeoParquetError(f"{source}: 'crs' of column {gcol!r} is {crs!r}, not PROJJSON")
     geom = np.asarray(table.column(gcol).to_pylist(), dtype=object)
-    names = [n for n in table.column_names if n != gcol]
     fields = [table.column(n).to_numpy(zero_copy_only=False) for n in names]
     meta = {"crs": crs, "fields": names, "geometry_type": None}
     return meta, np.arange(len(geom)), geom, fields

@@ -183,13 +183,18 @@ class Graph:
         if name == "rust":
             core = _backend.rust()
             rg = core.Graph(int(num_nodes), tail, head, time_s, length_m, bool(bidirectional))
-            return cls(_num_nodes=rg.num_nodes, _backend_name=name, _rust=rg, _csr=None)
+            return cls._from_rust(rg)
         csr = CSR(
             *_backend.numba().validate_and_build_csr(
                 int(num_nodes), tail, head, time_s, length_m, bool(bidirectional)
             )
         )
         return cls(_num_nodes=int(num_nodes), _backend_name=name, _rust=None, _csr=csr)
+
+    @classmethod
+    def _from_rust(cls, rg: Any) -> Graph:
+        """Wrap a graph built by the Rust core (``from_edges``, the hexagon graph)."""
+        return cls(_num_nodes=rg.num_nodes, _backend_name="rust", _rust=rg, _csr=None)
 
     # ------------------------------------------------------------------ properties
     @property

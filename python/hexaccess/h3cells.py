@@ -68,6 +68,21 @@ def cell_centers(cells: npt.ArrayLike) -> tuple[npt.NDArray[np.float64], npt.NDA
     return lat, lng
 
 
+def cell_children(cells: npt.ArrayLike, resolution: int) -> npt.NDArray[np.uint64]:
+    """All children at ``resolution`` of each H3 cell (at ``resolution`` or coarser),
+    concatenated in input order, each cell's children ascending. A pentagon has fewer
+    children than ``7**k``: find a child's cell with ``cell_to_parent``, not by position.
+    """
+    resolution = _check_resolution(resolution)
+    cells = np.ascontiguousarray(cells, dtype=np.uint64)
+    if _HAVE_RUST_H3 and hasattr(_rust, "cell_children"):
+        return _rust.cell_children(cells, resolution)
+    import h3.api.numpy_int as h3n
+
+    parts = [np.sort(np.asarray(h3n.cell_to_children(int(c), resolution))) for c in cells]
+    return np.concatenate(parts).astype(np.uint64) if parts else np.zeros(0, np.uint64)
+
+
 def cell_to_str(cells: npt.ArrayLike) -> list[str]:
     """Hexadecimal strings (``'8811aa...ff'``) of H3 cells, as most tools print them."""
     return [format(int(c), "x") for c in np.asarray(cells, dtype=np.uint64)]

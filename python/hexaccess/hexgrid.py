@@ -37,7 +37,7 @@ keep journeys on land.
 from __future__ import annotations
 
 import warnings
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -48,12 +48,24 @@ import pandas as pd
 from pyproj import Transformer
 
 from hexaccess import _backend
+from hexaccess.accessibility import (
+    cell_frame,
+    check_office_indices,
+    headline_summary,
+    office_offsets,
+)
 from hexaccess.graph import Graph
-from hexaccess.h3cells import cell_centers, cell_to_str, latlng_to_cells
-from hexaccess.network import RoadNetwork
+from hexaccess.h3cells import (
+    _check_resolution,
+    cell_centers,
+    cell_children,
+    latlng_to_cells,
+    str_to_cell,
+)
+from hexaccess.network import RoadNetwork, _class_keys, _class_speeds
 from hexaccess.offices import Offices
 from hexaccess.population import PopulationGrid, cell_resolution, cell_to_parent
-from hexaccess.profiles import SpeedProfile, _class_key, load_profile
+from hexaccess.profiles import SpeedProfile, load_profile
 from hexaccess.results import BandHistogram
 
 __all__ = [
@@ -87,6 +99,15 @@ def _core() -> Any:
     return core
 
 
+def _resolve_profile(
+    profile: SpeedProfile | str | Path | None, network: RoadNetwork | None
+) -> SpeedProfile:
+    """``profile`` when given, else the network's own, else ``car_fi``."""
+    if profile is not None:
+        return load_profile(profile)
+    return network.profile if network is not None else load_profile("car_fi")
+
+
 def default_off_road_speed_kmh(profile: SpeedProfile) -> float:
     """The default off-road speed: the profile's access speed / detour factor (see the
     module docstring for why, and when to pass a walking speed instead)."""
@@ -112,8 +133,7 @@ def polygon_cells(polygons: Any, resolution: int) -> U64:
     out: list[np.ndarray] = []
     for g in geoms:
         for part in shapely.get_parts(shapely.geometry.shape(g)):
-            cells = h3.geo_to_cells(part, int(resolution))
-            out.append(np.array([h3.str_to_int(c) for c in cells], dtype=np.uint64))
+            out.append(str_to_cell(h3.geo_to_cells(part, int(resolution))))
     return np.unique(np.concatenate(out)) if out else np.zeros(0, np.uint64)
 
 
@@ -123,11 +143,10 @@ def cover_cells(
     resolution: int = DEFAULT_RESOLUTION,
     *,
     cover_resolution: int = DEFAULT_COVER_RESOLUTION,
-    rings: int = 0,
     cells: npt.ArrayLike | None = None,
 ) -> U64:
     """Study area from points: all ``resolution`` cells inside the ``cover_resolution``
-    cells that hold any point (plus ``rings`` rings of coarse neighbours).
+    cells that hold any point.
 
     Given the populated cell centres and the road sample points, this is the land people
     live on and travel over, with a margin of about one coarse cell (~3.7 km at the
@@ -137,21 +156,26 @@ def cover_cells(
     geometric containment, so a cell's descendants lie among its parent's descendants, not
     necessarily among those of the coarse cell that holds its centre.
     """
-    import h3
-
+    _check_cover_resolution(cover_resolution, resolution)
     coarse = latlng_to_cells(lat, lon, cover_resolution)
     if cells is not None:
         extra = np.asarray(cells, dtype=np.uint64)
         coarse = np.concatenate([coarse, cell_to_parent(extra, cover_resolution)])
-    coarse = np.unique(coarse)
-    if rings > 0:
-        ring = {int(c) for c in coarse}
-        for c in coarse:
-            ring.update(h3.grid_disk(int(c), int(rings)))
-        coarse = np.unique(np.fromiter(ring, dtype=np.uint64, count=len(ring)))
-    cells = _core().cell_children(coarse, int(resolution))
+    cells = cell_children(np.unique(coarse), resolution)
     cells.sort()
     return cells
+
+
+def _check_cover_resolution(cover_resolution: int, resolution: int) -> None:
+    _check_resolution(resolution)
+    _check_resolution(cover_resolution)
+    if int(cover_resolution) > int(resolution):
+        raise ValueError(
+            f"cover_resolution={cover_resolution} is finer than resolution={resolution}; "
+            "the study area is filled with the resolution cells inside the coarse cover "
+            f"cells, so give cover_resolution <= {resolution} (default "
+            f"{DEFAULT_COVER_RESOLUTION})"
+        )
 
 
 # ================================================================== road rasterising
@@ -171,7 +195,7 @@ def road_cell_speeds(
     cannot cross a cell unseen except at a corner) and at both ends. Speeds are the
     profile's class speeds (ferries: the ferry speed; boarding waits are not modelled).
     """
-    prof = load_profile(profile) if profile is not None else network.profile
+    prof = _resolve_profile(profile, network)
     spacing = float(spacing_m) if spacing_m is not None else mean_edge_length_m(resolution) / 4
     if not spacing > 0:
         raise ValueError(f"spacing_m must be > 0, got {spacing_m}")
@@ -199,14 +223,12 @@ def road_cell_speeds(
 
 def _edge_class_speeds(network: RoadNetwork, profile: SpeedProfile) -> F64:
     """Free-flow speed (km/h) of every edge from its class (ferries: ferry speed)."""
-    table = profile.class_speeds_kmh.get(network.class_column)
-    if table is None:
+    if network.class_column not in profile.class_speeds_kmh:
         raise ValueError(
             f"profile {profile.name!r} has no speed table for class column {network.class_column!r}"
         )
-    values, inverse = np.unique(np.asarray(network.road_class).astype(str), return_inverse=True)
-    per_value = np.array([table.get(_class_key(v), np.nan) for v in values], dtype=np.float64)
-    speed = per_value[inverse.ravel()]
+    # The road graph's own lookup: 26, 26.0 and "26" are one class.
+    speed = _class_speeds(_class_keys(network.road_class), profile, network.class_column)
     speed = np.where(network.ferry, profile.ferry_speed_kmh, speed)
     bad = ~np.isfinite(speed)
     if bad.any():
@@ -259,20 +281,22 @@ def build_hex_graph(
     off_road_speed_kmh: float | None = None,
     water: Any = None,
     spacing_m: float | None = None,
-    road_speed_factor: npt.ArrayLike | None = None,
+    road_speed_factor: npt.ArrayLike | Callable[[U64], npt.ArrayLike] | None = None,
     keep_cells: npt.ArrayLike | None = None,
 ) -> HexGraph:
     """Build the friction graph over ``cells`` (any order, duplicates allowed; one
     resolution).
 
     Road speeds come from ``network`` (rasterised with :func:`road_cell_speeds`) or from
-    precomputed ``road_cells = (cells, speed_kmh)``; road cells outside ``cells`` are
-    added (roads are always part of the study area). ``water``: polygons (lon/lat) whose
+    precomputed ``road_cells = (cells, speed_kmh)`` (one finite speed >= 0 per cell); road
+    cells outside ``cells`` are added (roads are always part of the study area) and
+    counted in ``meta["road_cells_added_to_area"]``. ``water``: polygons (lon/lat) whose
     cells are impassable, except cells with a road (bridges); masked cells are removed
     from the graph. ``road_speed_factor`` (e.g. the urban slowdown, see
-    :func:`build_hex_access`) scales road speeds; it must align with the sorted union of
-    ``cells`` and the road cells. ``keep_cells`` are never masked (populated cells:
-    people live on the land part of a shore cell whose centre is in the water).
+    :func:`build_hex_access`) scales road speeds: finite factors > 0 aligned with the
+    sorted union of ``cells`` and the road cells, or a function that returns them given
+    that union. ``keep_cells`` are never masked (populated cells: people live on the land
+    part of a shore cell whose centre is in the water).
     """
     cells = np.unique(np.asarray(cells, dtype=np.uint64))
     if cells.size == 0:
@@ -280,11 +304,7 @@ def build_hex_graph(
     res = int(cell_resolution(cells[:1])[0])
     if (cell_resolution(cells) != res).any():
         raise ValueError("all cells of a friction graph must share one H3 resolution")
-    prof = (
-        load_profile(profile)
-        if profile is not None
-        else (network.profile if network is not None else load_profile("car_fi"))
-    )
+    prof = _resolve_profile(profile, network)
     off = default_off_road_speed_kmh(prof) if off_road_speed_kmh is None else off_road_speed_kmh
     if not (np.isfinite(off) and off >= 0):
         raise ValueError(f"off_road_speed_kmh must be finite and >= 0, got {off}")
@@ -293,26 +313,28 @@ def build_hex_graph(
     if network is not None:
         rc, rs = road_cell_speeds(network, res, spacing_m=spacing_m, profile=prof)
     elif road_cells is not None:
-        rc = np.asarray(road_cells[0], dtype=np.uint64)
-        rs = np.asarray(road_cells[1], dtype=np.float64)
+        rc, rs = _check_road_cells(road_cells, res)
     else:
         rc, rs = np.zeros(0, np.uint64), np.zeros(0)
-    if rc.size and (cell_resolution(rc) != res).any():
-        raise ValueError(f"road cells must be at the graph's resolution {res}")
-    added = int(np.setdiff1d(rc, cells, assume_unique=False).size)
-    if added:
-        cells = np.union1d(cells, rc)
+    merged = np.union1d(cells, rc)
+    added = int(merged.size - cells.size)
+    cells = merged
     speed = np.full(cells.size, float(off))
     on_road = np.zeros(cells.size, dtype=bool)
+    factor = None
+    if road_speed_factor is not None and not callable(road_speed_factor):
+        factor = _check_factor(road_speed_factor, cells.size)
     if rc.size:
         idx = np.searchsorted(cells, rc)
         # Several rows of one cell: keep the fastest (np.maximum.at is order-free).
         road = np.zeros(cells.size)
         np.maximum.at(road, idx, rs)
         on_road[idx] = True
-        if road_speed_factor is not None:
-            road *= np.asarray(road_speed_factor, dtype=np.float64)
-        speed = np.where(on_road, np.maximum(road, 0.0), speed)
+        if callable(road_speed_factor):
+            factor = _check_factor(road_speed_factor(cells), cells.size)
+        if factor is not None:
+            road *= factor
+        speed = np.where(on_road, road, speed)
     masked = 0
     if water is not None:
         # Roads override water: a road cell in a lake is a bridge or a causeway.
@@ -322,10 +344,7 @@ def build_hex_graph(
         keep = ~(cells_in_polygons(cells, water) & ~exempt)
         masked = int((~keep).sum())
         cells, speed, on_road = cells[keep], speed[keep], on_road[keep]
-    graph_core = _core().hex_graph(cells, speed)
-    graph = Graph(
-        _num_nodes=graph_core.num_nodes, _backend_name="rust", _rust=graph_core, _csr=None
-    )
+    graph = Graph._from_rust(_core().hex_graph(cells, speed))
     meta = {
         "resolution": res,
         "cells": int(cells.size),
@@ -338,6 +357,55 @@ def build_hex_graph(
         "graph_bytes": graph.memory_bytes,
     }
     return HexGraph(graph, cells, speed, on_road, res, float(off), meta)
+
+
+def _check_road_cells(road_cells: Any, res: int) -> tuple[U64, F64]:
+    """``road_cells = (cells, speed_kmh)``, checked: one finite speed >= 0 per cell, all
+    cells at the graph's resolution ``res``."""
+    try:
+        raw_cells, raw_speed = road_cells
+    except (TypeError, ValueError):
+        raise ValueError("road_cells must be a pair (cells, speed_kmh)") from None
+    rc = np.asarray(raw_cells, dtype=np.uint64)
+    rs = np.asarray(raw_speed, dtype=np.float64)
+    if rc.ndim != 1 or rs.shape != rc.shape:
+        raise ValueError(
+            f"road_cells: {rs.size} speed(s) (shape {rs.shape}) for {rc.size} cell(s) (shape "
+            f"{rc.shape}); give one speed_kmh per road cell, as 1-D arrays"
+        )
+    bad = ~(np.isfinite(rs) & (rs >= 0))
+    if bad.any():
+        i = int(np.flatnonzero(bad)[0])
+        raise ValueError(
+            f"road_cells: speed_kmh[{i}] = {float(rs[i])} (cell {int(rc[i]):x}) must be "
+            "finite and >= 0"
+        )
+    if rc.size:
+        wrong = cell_resolution(rc) != res
+        if wrong.any():
+            i = int(np.flatnonzero(wrong)[0])
+            raise ValueError(
+                f"road cells must be at the graph's resolution {res}: road_cells cell {i} "
+                f"({int(rc[i]):x}) is at resolution {int(cell_resolution(rc[i : i + 1])[0])}"
+            )
+    return rc, rs
+
+
+def _check_factor(factor: npt.ArrayLike, n: int) -> F64:
+    """``road_speed_factor``, checked: ``n`` finite values > 0."""
+    f = np.asarray(factor, dtype=np.float64)
+    if f.shape != (n,):
+        raise ValueError(
+            f"road_speed_factor has shape {f.shape}; it needs one factor per cell of the "
+            f"sorted union of cells and road cells ({n},)"
+        )
+    bad = ~(np.isfinite(f) & (f > 0))
+    if bad.any():
+        i = int(np.flatnonzero(bad)[0])
+        raise ValueError(
+            f"road_speed_factor[{i}] = {float(f[i])} must be finite and > 0 (1 = no slowdown)"
+        )
+    return f
 
 
 def cells_in_polygons(cells: npt.ArrayLike, polygons: Any) -> npt.NDArray[np.bool_]:
@@ -390,21 +458,22 @@ class HexAccess:
 
     def office_offsets(self) -> F64:
         """Terminal time (parking, walking) per office, paid once per trip."""
-        return np.full(len(self.offices), float(self.profile.terminal_time_s))
+        return office_offsets(self.profile, self.offices)
 
     def solve(
         self, offices: npt.ArrayLike | None = None, band_edges_s: npt.ArrayLike | None = None
     ) -> HexResult:
-        """Nearest office for every node; population bands and a per-cell table."""
-        idx = np.arange(len(self.offices)) if offices is None else np.asarray(offices, np.int64)
-        if idx.size == 0:
-            raise ValueError("the office set is empty; give at least one office")
+        """Nearest office for every node; population bands and a per-cell table.
+
+        ``offices`` optionally selects a subset (indices into ``self.offices``)."""
+        idx = check_office_indices(self.offices, offices)
         src = self.office_node[idx]
         off = self.office_offsets()[idx]
-        hist = self.graph.band_histogram(
+        # One search: the per-cell table needs per-node results; the histogram is binned
+        # from them (identical to the engine's own).
+        r, hist = self.graph.nearest_with_histogram(
             src, self.weights, offsets_s=off, band_edges_s=band_edges_s, columns=list(self.columns)
         )
-        r = self.graph.nearest(src, offsets_s=off)
         # Per population cell: people-weighted mean over its nodes (one node at equal
         # resolution); unreachable if any of its nodes is.
         n_per = np.diff(self.cell_indptr)
@@ -420,44 +489,35 @@ class HexAccess:
         first[n_per > 0] = self.cell_nodes[self.cell_indptr[:-1][n_per > 0]]
         src_of = np.where(first >= 0, r.source[np.maximum(first, 0)], -1)
         office = np.where(src_of >= 0, idx[np.maximum(src_of, 0)], -1)
-        pop = self.population
-        frame = pd.DataFrame({"h3": cell_to_str(pop.cells)})
-        if pop.municipality is not None:
-            frame["municipality"] = pop.municipality
-        for c in pop.columns:
-            frame[c] = pop.frame[c].to_numpy()
+        frame = cell_frame(self.population)
         frame["time_s"] = tm
         frame["distance_m"] = lm
         frame["office"] = office
         frame["reached"] = np.isfinite(tm)
-        return HexResult(self, frame, hist)
+        return HexResult(self, frame, hist, idx)
 
 
 @dataclass(frozen=True)
 class HexResult:
     """Travel times on the friction graph: the band histogram and one row per
     population cell (``h3``, population columns, ``time_s``, ``distance_m``, ``office``
-    (-1 unreachable), ``reached``)."""
+    (-1 unreachable), ``reached``). ``office_indices`` are the offices searched from
+    (indices into ``access.offices``)."""
 
     access: HexAccess
     cells: pd.DataFrame
     histogram: BandHistogram
+    office_indices: I64
 
     def bands(self, column: str | None = None) -> pd.DataFrame:
         """The 10-minute band table (the columns of ``bands.csv``)."""
-        return self.histogram.to_frame(column or self.access.columns[0])
+        return self.histogram.to_frame(column or 0)
 
     def summary(self, column: str | None = None) -> dict[str, Any]:
         """Headline figures for one population column."""
         column = column or self.access.columns[0]
-        h = self.histogram
         return {
-            "population_column": column,
-            "population_total": h.total(column),
-            "population_unreachable": float(h.unreachable[h._col(column)]),
-            "mean_time_min": h.mean_time_s(column) / 60.0,
-            "mean_distance_km": h.mean_length_m(column) / 1000.0,
-            "coverage_pct": {str(m): h.share_within(m * 60.0, column) * 100 for m in (30, 60, 90)},
+            **headline_summary(self.histogram, column),
             "graph_cells": self.access.hex.num_nodes,
             "method": "hexagon friction graph",
             **{k: v for k, v in self.access.hex.meta.items() if k != "graph_bytes"},
@@ -465,34 +525,38 @@ class HexResult:
 
 
 def _population_graph_cells(population: PopulationGrid, resolution: int) -> U64:
-    """The graph-resolution cells that receive the people of ``population``."""
+    """The graph-resolution cells that receive the people of ``population``; for a
+    coarser population, every cell's children in population-cell order (the layout
+    :func:`_population_nodes` takes)."""
     if population.resolution == resolution:
         return population.cells
     if population.resolution > resolution:
         return np.unique(cell_to_parent(population.cells, resolution))
-    return _core().cell_children(np.ascontiguousarray(population.cells), resolution)
+    return cell_children(population.cells, resolution)
 
 
-def _population_nodes(hexg: HexGraph, population: PopulationGrid) -> tuple[I64, I64, F64]:
-    """CSR map population cell -> graph nodes, and each node entry's share of the cell."""
+def _population_nodes(
+    hexg: HexGraph, population: PopulationGrid, graph_cells: U64 | None = None
+) -> tuple[I64, I64, F64]:
+    """CSR map population cell -> graph nodes, and each node entry's share of the cell.
+
+    ``graph_cells``: :func:`_population_graph_cells` of the population at the graph's
+    resolution, when already computed."""
     pres = population.resolution
     cells = population.cells
-    if pres == hexg.resolution:
-        nodes = hexg.nodes_of_cells(cells)
-        ok = nodes >= 0
-        indptr = np.concatenate([[0], np.cumsum(ok)]).astype(np.int64)
-        return indptr, nodes[ok], np.ones(int(ok.sum()))
-    if pres > hexg.resolution:
+    if pres >= hexg.resolution:
+        # Equal or finer population: each cell goes to the graph cell holding it.
         nodes = hexg.nodes_of_cells(cell_to_parent(cells, hexg.resolution))
         ok = nodes >= 0
         indptr = np.concatenate([[0], np.cumsum(ok)]).astype(np.int64)
         return indptr, nodes[ok], np.ones(int(ok.sum()))
-    # Coarser population: spread each cell evenly over its children in the graph.
-    per = 7 ** (hexg.resolution - pres)
-    kids = _core().cell_children(np.ascontiguousarray(cells), hexg.resolution)
+    # Coarser population: spread each cell evenly over its children in the graph. A
+    # pentagon has fewer than 7^k children: find each child's owner from its parent.
+    kids = graph_cells if graph_cells is not None else cell_children(cells, hexg.resolution)
+    owner = np.searchsorted(cells, cell_to_parent(kids, pres))
     nodes = hexg.nodes_of_cells(kids)
     ok = nodes >= 0
-    counts = ok.reshape(-1, per).sum(axis=1)
+    counts = np.bincount(owner[ok], minlength=cells.size)
     indptr = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
     share = 1.0 / np.repeat(np.maximum(counts, 1), counts)
     return indptr, nodes[ok], share
@@ -515,19 +579,31 @@ def build_hex_access(
 ) -> HexAccess:
     """Assemble a friction-graph study from the same inputs as the road graph.
 
-    The study area is ``cells`` when given (e.g. from :func:`polygon_cells`), else
-    :func:`cover_cells` of the populated cells, the road sample points and the offices.
-    With ``urban_slowdown`` road speeds are scaled by the profile's density factors, the
-    density being that of the population cell (at the population's resolution) around
-    each road cell, as the road graph does per edge.
+    The study area is ``cells`` when given (at ``resolution``, e.g. from
+    :func:`polygon_cells`), else :func:`cover_cells` of the populated cells, the road
+    sample points and the offices; road cells outside it are added. With
+    ``urban_slowdown`` road speeds are scaled by the profile's density factors, the
+    density (:meth:`PopulationGrid.density_per_km2`, column ``total``) being that of the
+    population cell (at the population's resolution) around each road cell, as the road
+    graph does per edge.
     """
-    prof = (
-        load_profile(profile)
-        if profile is not None
-        else (network.profile if network is not None else load_profile("car_fi"))
-    )
+    prof = _resolve_profile(profile, network)
     if len(offices) == 0:
         raise ValueError("the office set is empty; give at least one office")
+    resolution = _check_resolution(resolution)
+    if cells is not None:
+        cells = np.asarray(cells, dtype=np.uint64)
+        cres = cell_resolution(cells)
+        wrong = cres != resolution
+        if wrong.any():
+            i = int(np.flatnonzero(wrong)[0])
+            raise ValueError(
+                f"cells[{i}] ({int(cells[i]):x}) is at H3 resolution {int(cres[i])}, but "
+                f"resolution={resolution}; give cells at resolution {resolution} or pass "
+                f"resolution={int(cres[i])}"
+            )
+    else:
+        _check_cover_resolution(cover_resolution, resolution)
     if network is not None:
         rc, rs = road_cell_speeds(network, resolution, spacing_m=spacing_m, profile=prof)
     else:
@@ -535,7 +611,7 @@ def build_hex_access(
     if cells is None:
         pc = population.cells
         if population.resolution < cover_resolution:
-            pc = _core().cell_children(np.ascontiguousarray(pc), cover_resolution)
+            pc = cell_children(pc, cover_resolution)
         cells = cover_cells(
             offices.lon,
             offices.lat,
@@ -543,34 +619,29 @@ def build_hex_access(
             cover_resolution=cover_resolution,
             cells=np.concatenate([pc, rc]),
         )
-    factor = None
-    all_cells = np.union1d(np.asarray(cells, dtype=np.uint64), rc)
+    factor: Callable[[U64], F64] | None = None
     if urban_slowdown and network is not None and len(prof.urban_factors) and rc.size:
-        import h3
 
-        col = population.columns[0]
-        area = h3.average_hexagon_area(population.resolution, unit="km^2")
-        people = pd.Series(population.frame[col].to_numpy(float), index=population.cells)
-        if population.resolution <= resolution:
-            parent = cell_to_parent(all_cells, population.resolution)
-        else:  # finer population: density of the graph cell itself
-            parent = all_cells
-            area = h3.average_hexagon_area(resolution, unit="km^2")
-            people = people.groupby(cell_to_parent(population.cells, resolution)).sum()
-        dens = people.reindex(parent).fillna(0.0).to_numpy() / area
-        factor = np.asarray(prof.slowdown_factor(dens), dtype=np.float64)
+        def urban_factor(all_cells: U64) -> F64:
+            # Evaluated by build_hex_graph on the final cells (study area + road cells).
+            dens = population.density_per_km2(all_cells)
+            return np.asarray(prof.slowdown_factor(dens), dtype=np.float64)
+
+        factor = urban_factor
+
+    graph_cells = _population_graph_cells(population, resolution)
     hexg = build_hex_graph(
-        all_cells,
+        cells,
         road_cells=(rc, rs),
         profile=prof,
         off_road_speed_kmh=off_road_speed_kmh,
         water=water,
         road_speed_factor=factor,
-        keep_cells=_population_graph_cells(population, resolution),
+        keep_cells=graph_cells,
     )
     hexg.meta["urban_slowdown"] = factor is not None
     columns = tuple(columns or population.columns)
-    indptr, nodes, share = _population_nodes(hexg, population)
+    indptr, nodes, share = _population_nodes(hexg, population, graph_cells)
     per_cell = population.weights(list(columns))
     n_per = np.diff(indptr)
     w = np.zeros((hexg.num_nodes, len(columns)))

@@ -42,7 +42,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from hexaccess.geoparquet import read_geoparquet
+from hexaccess.geoparquet import GeoParquetError, geoparquet_fields, read_geoparquet
 from hexaccess.profiles import SpeedProfile, _class_key, load_profile
 
 __all__ = [
@@ -190,8 +190,9 @@ def _parse_crs(crs: Any, where: str) -> Any:
 
     if crs is None or crs == "":
         raise RoadDataError(
-            f"{where}: unknown CRS (the file declares none); pass crs=..., "
-            "e.g. crs='EPSG:3067' for Finnish TM35FIN data"
+            f"{where}: unknown CRS (the file declares none, or declares it unknown); pass "
+            "crs=..., e.g. crs='EPSG:3067' for Finnish TM35FIN data or crs='EPSG:4326' for "
+            "lon/lat degrees"
         )
     try:
         return pyproj.CRS.from_user_input(crs)
@@ -226,6 +227,15 @@ def _local_utm(lon: F64, lat: F64) -> Any:
     return pyproj.CRS.from_epsg(epsg if not codes or epsg in codes else min(codes))
 
 
+def _check_finite_coords(coords: F64, part_row: I64, ncoord: I64, where: str) -> None:
+    bad_xy = ~np.isfinite(coords).all(axis=1)
+    if bad_xy.any():
+        rows = np.repeat(part_row, ncoord)[bad_xy]
+        raise RoadDataError(
+            f"{where}: rows {_rows_text(np.unique(rows))} have non-finite coordinates"
+        )
+
+
 def _to_lonlat(x: F64, y: F64, crs: str) -> tuple[F64, F64]:
     import pyproj
 
@@ -258,6 +268,13 @@ def _rows_text(rows: np.ndarray, limit: int = 5) -> str:
     return txt + (f", ... ({rows.size} rows)" if rows.size > limit else "")
 
 
+def _class_speeds(keys: np.ndarray, profile: SpeedProfile, class_column: str) -> F64:
+    """Profile speed (km/h) of each class key (from :func:`_class_keys`); NaN where the
+    profile's ``[speeds_kmh.<class_column>]`` table has no entry for the key."""
+    table = profile.class_speeds_kmh[class_column]
+    return pd.Series(keys, dtype=object).map(table).to_numpy(dtype=np.float64, na_value=np.nan)
+
+
 def _speeds_for(
     keys: np.ndarray,
     profile: SpeedProfile,
@@ -265,8 +282,7 @@ def _speeds_for(
     where: str,
     rows: np.ndarray,
 ) -> F64:
-    table = profile.class_speeds_kmh[class_column]
-    speed = pd.Series(keys, dtype=object).map(table).to_numpy(dtype=np.float64, na_value=np.nan)
+    speed = _class_speeds(keys, profile, class_column)
     unknown = np.isnan(speed)
     if unknown.any():
         counts = Counter(keys[unknown].tolist())
@@ -428,15 +444,14 @@ def read_roads(
     # needed columns of possibly wide layers are read.
     low = path.lower()
     one_pass = low.endswith((".shp", ".dbf", ".shz", ".shp.zip"))
-    # pip wheels of pyogrio have no Parquet driver: read GeoParquet with pyarrow instead.
+    # pip wheels of pyogrio have no Parquet driver: read GeoParquet with pyarrow instead
+    # (schema first, then only the needed columns).
     via_arrow = low.endswith((".parquet", ".geoparquet")) and (
         "Parquet" not in pyogrio.list_drivers()
     )
-    one_pass = one_pass or via_arrow
     try:
         if via_arrow:
-            meta_in, _, wkb, field_data = read_geoparquet(path)
-            fields = [str(f) for f in meta_in["fields"]]
+            fields = [str(f) for f in geoparquet_fields(path)]
         elif one_pass:
             meta_in, _, wkb, field_data = pyogrio.raw.read(path, layer=layer)
             fields = [str(f) for f in meta_in["fields"]]
@@ -472,7 +487,12 @@ def read_roads(
         dict.fromkeys([class_column, *ferry_cols] + ([oneway_column] if oneway_column else []))
     )
 
-    if not one_pass:
+    if via_arrow:
+        try:
+            meta_in, _, wkb, field_data = read_geoparquet(path, columns=columns)
+        except GeoParquetError as e:
+            raise RoadDataError(f"{where}: cannot open road layer: {e}") from e
+    elif not one_pass:
         meta_in, _, wkb, field_data = pyogrio.raw.read(path, layer=layer, columns=columns)
     t_read = time.perf_counter() - t0
     data = dict(zip([str(c) for c in meta_in["fields"]], field_data, strict=True))
@@ -520,9 +540,24 @@ def read_roads(
     else:
         import pyproj
 
+        _check_finite_coords(coords, part_row, ncoord, where)
+        lon, lat = pyproj.Transformer.from_crs(src_crs, "EPSG:4326", always_xy=True).transform(
+            coords[:, 0], coords[:, 1]
+        )
+        lon, lat = np.asarray(lon, dtype=np.float64), np.asarray(lat, dtype=np.float64)
+        # Like the population loaders: metres read as degrees (a wrong or missing CRS)
+        # are caught here, not as nonsense lengths or a failed UTM zone look-up.
+        out = ~(np.isfinite(lon) & np.isfinite(lat) & (np.abs(lat) <= 90.0))
+        if out.any():
+            i = int(np.flatnonzero(out)[0])
+            rows = np.unique(np.repeat(part_row, ncoord)[out])
+            raise RoadDataError(
+                f"{where}: rows {_rows_text(rows)} have coordinates outside the domain of "
+                f"{src_crs.name} (first: ({coords[i, 0]}, {coords[i, 1]})); the CRS is "
+                "probably wrong: pass the file's real crs=... (e.g. 'EPSG:3067' for "
+                "TM35FIN metres)"
+            )
         if src_crs.is_geographic:
-            lonlat = pyproj.Transformer.from_crs(src_crs, "EPSG:4326", always_xy=True)
-            lon, lat = lonlat.transform(coords[:, 0], coords[:, 1])
             seg = _geodesic_segments(np.asarray(lon), np.asarray(lat))
             seg_all = seg
             same = np.ones(coords.shape[0] - 1, dtype=bool)
@@ -531,9 +566,6 @@ def read_roads(
             seg_part = np.repeat(np.arange(parts.size), ncoord - 1)
             length = np.bincount(seg_part, weights=seg[same], minlength=parts.size)
         else:
-            lon, lat = pyproj.Transformer.from_crs(src_crs, "EPSG:4326", always_xy=True).transform(
-                coords[:, 0], coords[:, 1]
-            )
             length = None
         out_crs = _local_utm(np.asarray(lon), np.asarray(lat))
         tr = pyproj.Transformer.from_crs("EPSG:4326", out_crs, always_xy=True)
@@ -542,12 +574,7 @@ def read_roads(
         parts = shapely.set_coordinates(parts.copy(), coords)
         if length is None:
             length = shapely.length(parts)
-    bad_xy = ~np.isfinite(coords).all(axis=1)
-    if bad_xy.any():
-        rows = np.repeat(part_row, ncoord)[bad_xy]
-        raise RoadDataError(
-            f"{where}: rows {_rows_text(np.unique(rows))} have non-finite coordinates"
-        )
+    _check_finite_coords(coords, part_row, ncoord, where)
 
     # ------------------------------------------------------------------- nodes
     last = np.cumsum(ncoord) - 1

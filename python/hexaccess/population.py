@@ -71,7 +71,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from hexaccess.geoparquet import GeoParquetError, read_geoparquet
+from hexaccess.geoparquet import GeoParquetError, geoparquet_fields, read_geoparquet
 from hexaccess.h3cells import cell_centers, latlng_to_cells, str_to_cell
 
 __all__ = [
@@ -336,6 +336,43 @@ class PopulationGrid:
         """``(lon, lat)`` arrays in degrees (WGS84) of the cell centres."""
         lat, lng = cell_centers(self.cells)
         return lng, lat
+
+    def density_per_km2(
+        self, cells: npt.ArrayLike, column: str | None = None
+    ) -> npt.NDArray[np.float64]:
+        """People per km² around each H3 cell of ``cells`` (one resolution, any order).
+
+        Cells at the grid's resolution or finer get the density of the grid cell above
+        them (its ancestor at the grid's resolution); coarser cells the people of the grid
+        cells under them. Areas are the mean cell area of the resolution used; 0 where no
+        one lives. ``column`` defaults to ``"total"`` (the first column when the grid has
+        no ``total``). Used for the urban slowdown by both the road and hexagon graphs.
+        """
+        import h3
+
+        if column is None:
+            column = "total" if "total" in self._columns else self._columns[0]
+        self._check_columns([column])
+        cells = np.asarray(cells, dtype=np.uint64)
+        if cells.size == 0:
+            return np.zeros(0)
+        res = cell_resolution(cells)
+        r = int(res[0])
+        if (res != r).any():
+            i = int(np.flatnonzero(res != r)[0])
+            raise ValueError(
+                f"density_per_km2: cell {i} ({int(cells[i]):x}) is at resolution {res[i]}, "
+                f"cell 0 at {r}; give cells of one resolution"
+            )
+        people = pd.Series(self._frame[column].to_numpy(dtype=float), index=self.cells)
+        if r >= self._resolution:
+            key = cell_to_parent(cells, self._resolution)
+            area = h3.average_hexagon_area(self._resolution, unit="km^2")
+        else:  # coarser cells: the people of the grid cells under each
+            key = cells
+            area = h3.average_hexagon_area(r, unit="km^2")
+            people = people.groupby(cell_to_parent(self.cells, r)).sum()
+        return people.reindex(key).fillna(0.0).to_numpy() / area
 
     def municipality_totals(self, columns: str | Sequence[str] | None = None) -> pd.DataFrame:
         """People per municipality code (index; unknown -> ``None`` row dropped).
@@ -797,8 +834,11 @@ def _check_counts(
         bad = ~np.isfinite(num)
         if bad.any():
             i = int(np.flatnonzero(bad)[0])
+            value = raw.iloc[i]
+            if isinstance(value, np.generic):  # print nan, not np.float64(nan)
+                value = value.item()
             raise PopulationInputError(
-                f"{source}: {where(i)}: column {c!r} is {raw.iloc[i]!r}, not a count; "
+                f"{source}: {where(i)}: column {c!r} is {value!r}, not a count; "
                 "fill missing counts with 0 or remove the row"
             )
         neg = num < 0
@@ -1027,7 +1067,8 @@ def _squares_to_grid(
 def _read_vector(
     path: str | os.PathLike[str], layer: str | int | None, columns: list[str]
 ) -> tuple[dict[str, Any], npt.NDArray[Any], npt.NDArray[Any], dict[str, npt.NDArray[Any]]]:
-    """(meta, fids, WKB geometries, {column: values}) via pyogrio (or pyarrow for Parquet)."""
+    """(meta, fids, WKB geometries, {column: values}) via pyogrio (or pyarrow for Parquet),
+    reading only ``columns`` (those the layer has: the caller names the missing ones)."""
     source = str(path)
     suffix = Path(path).suffix.lower()
     if suffix in (".parquet", ".geoparquet"):
@@ -1035,19 +1076,33 @@ def _read_vector(
 
         if "Parquet" not in pyogrio.list_drivers():
             try:
-                meta, fids, geom, fields = read_geoparquet(path)
+                meta, fids, geom, fields = read_geoparquet(path, columns=columns)
             except GeoParquetError as e:
                 raise PopulationInputError(str(e)) from None
             return meta, fids, geom, dict(zip(meta["fields"], fields, strict=True))
     import pyogrio.raw
 
     try:
-        meta, fids, geom, fields = pyogrio.raw.read(path, layer=layer, return_fids=True)
+        meta, fids, geom, fields = pyogrio.raw.read(
+            path, layer=layer, columns=columns, return_fids=True
+        )
     except Exception as e:  # pyogrio raises DataSourceError / DataLayerError
         raise PopulationInputError(f"{source}: cannot read ({e})") from None
     names = list(meta["fields"])
     data = {n: f for n, f in zip(names, fields, strict=True)}
     return meta, fids, geom, data
+
+
+def _vector_fields(path: str | os.PathLike[str], layer: str | int | None) -> list[str]:
+    """All column names of a vector layer (for error messages)."""
+    try:
+        if Path(path).suffix.lower() in (".parquet", ".geoparquet"):
+            return geoparquet_fields(path)
+        import pyogrio
+
+        return [str(f) for f in pyogrio.read_info(path, layer=layer)["fields"]]
+    except Exception:  # only used to word an error; never hide the original one
+        return []
 
 
 def read_square_grid(
@@ -1095,13 +1150,13 @@ def read_square_grid(
         raise ValueError("value_columns is empty; name at least one count column")
     if len(set(out_cols)) != len(out_cols) or "municipality" in out_cols:
         raise ValueError(f"output column names must be unique and not 'municipality': {out_cols}")
-    meta, fids, geom, data = _read_vector(path, layer, src_cols)
     wanted = [*src_cols, *[c for c in (id_column, municipality_column) if c]]
+    meta, fids, geom, data = _read_vector(path, layer, list(dict.fromkeys(wanted)))
     missing = [c for c in wanted if c not in data]
     if missing:
         raise PopulationInputError(
-            f"{source}: missing column(s) {missing} (columns: {list(data)}); check "
-            "value_columns / id_column / municipality_column"
+            f"{source}: missing column(s) {missing} (columns: {_vector_fields(path, layer)}); "
+            "check value_columns / id_column / municipality_column"
         )
     n = len(geom)
     if n == 0:
@@ -1115,7 +1170,10 @@ def read_square_grid(
 
     file_crs = crs if crs is not None else meta.get("crs")
     if file_crs is None:
-        raise PopulationInputError(f"{source}: the layer has no CRS; pass crs='EPSG:....'")
+        raise PopulationInputError(
+            f"{source}: the layer has no CRS (or declares it unknown); pass crs='EPSG:....' "
+            "(crs='EPSG:4326' for lon/lat degrees)"
+        )
     frame = pd.DataFrame({c: data[c] for c in src_cols})
     values = _check_counts(frame, src_cols, where, source)
     if id_column:

@@ -3,21 +3,40 @@
 
 use h3o::{CellIndex, LatLng, Resolution};
 
-/// H3 cell of each point (degrees). Returns the index of the first invalid point.
+/// H3 cell of each point (degrees). An error names the first invalid point (lowest
+/// index), whatever the thread count.
 pub fn latlng_to_cells(lat: &[f64], lng: &[f64], resolution: u8) -> Result<Vec<u64>, String> {
     let res = Resolution::try_from(resolution)
         .map_err(|_| format!("H3 resolution must be in 0..15, got {resolution}"))?;
+    if lat.len() != lng.len() {
+        return Err(format!(
+            "lat and lng must have equal lengths, got {} and {}",
+            lat.len(),
+            lng.len()
+        ));
+    }
     // Parallel: ~300 ns per point in h3o, and loaders convert millions of sample points.
+    // A parallel collect stops at *some* failing point, not necessarily the first, so the
+    // error path looks for the first one sequentially (it costs nothing when all are valid).
     use rayon::prelude::*;
-    lat.par_iter()
+    let cells: Result<Vec<u64>, ()> = lat
+        .par_iter()
         .zip(lng.par_iter())
-        .enumerate()
-        .map(|(i, (&la, &lo))| {
+        .map(|(&la, &lo)| {
             LatLng::new(la, lo)
                 .map(|p| u64::from(p.to_cell(res)))
-                .map_err(|_| format!("point {i} has invalid coordinates (lat={la}, lng={lo})"))
+                .map_err(|_| ())
         })
-        .collect()
+        .collect();
+    cells.map_err(|()| {
+        let (i, (la, lo)) = lat
+            .iter()
+            .zip(lng)
+            .enumerate()
+            .find(|(_, (&la, &lo))| LatLng::new(la, lo).is_err())
+            .expect("a point failed to convert");
+        format!("point {i} has invalid coordinates (lat={la}, lng={lo})")
+    })
 }
 
 /// Centre (lat, lng) in degrees of each cell. Returns the index of the first invalid id.
@@ -67,6 +86,15 @@ mod tests {
         assert!((lat[0] - 60.17).abs() < 0.01 && (lng[0] - 24.94).abs() < 0.01);
         assert_eq!(latlng_to_cells(&lat, &lng, 8).unwrap(), cells);
         assert!(latlng_to_cells(&[f64::NAN], &[0.0], 8).is_err());
+        // The error names the first invalid point, however the work was split.
+        let mut lat = vec![60.0; 100_000];
+        let lng = vec![25.0; 100_000];
+        for i in [70_000, 99_999, 31_337, 50_000] {
+            lat[i] = f64::INFINITY;
+        }
+        let err = latlng_to_cells(&lat, &lng, 8).unwrap_err();
+        assert!(err.starts_with("point 31337 "), "{err}");
+        assert!(latlng_to_cells(&[1.0], &[], 8).is_err());
         assert!(cell_centers(&[12345]).is_err());
     }
 

@@ -105,14 +105,11 @@ pub fn hex_edges(cells: &[u64], speed_kmh: &[f64]) -> Result<HexEdges, HexError>
             let lo = k * CHUNK;
             let hi = (lo + CHUNK).min(cells.len());
             let mut out = Vec::with_capacity((hi - lo) * 3);
-            let mut ring: Vec<CellIndex> = Vec::with_capacity(7);
             for i in lo..hi {
                 if !passable(speed_kmh[i]) {
                     continue;
                 }
-                ring.clear();
-                ring.extend(parsed[i].grid_disk::<Vec<_>>(1));
-                for &nb in &ring {
+                for nb in parsed[i].grid_disk::<Vec<_>>(1) {
                     let v = u64::from(nb);
                     // Each undirected pair once: from its lower cell id.
                     if v <= cells[i] {
