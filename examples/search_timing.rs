@@ -1,5 +1,6 @@
 //! Quick timing of one 50-source search on a 1000×1000 grid (no Python).
-//! `cargo run --release --example search_timing [width]`
+//! `cargo run --release --example search_timing [width]`; `PAR=1` times the search on all
+//! threads (`hexaccess::parallel_search`) instead of one.
 use hexaccess::graph::Graph;
 use hexaccess::search::{Query, Workspace};
 use std::time::Instant;
@@ -34,17 +35,21 @@ fn main() {
     }
     let g = Graph::from_edges(n, &t, &h, &tm, &ln, true).unwrap();
     let sources: Vec<u32> = (0..50).map(|i| ((i * 7919 * 131) % n) as u32).collect();
-    let mut ws = Workspace::new(n as usize).with_parallel(std::env::var_os("PAR").map(|_| 4096));
+    let parallel = std::env::var_os("PAR").is_some();
+    let threads = rayon::current_num_threads();
+    let mut ws = Workspace::new(n as usize);
+    let query = Query {
+        sources: &sources,
+        offsets: None,
+        cutoff: f64::INFINITY,
+    };
     for _ in 0..5 {
         let t0 = Instant::now();
-        ws.run(
-            &g,
-            &Query {
-                sources: &sources,
-                offsets: None,
-                cutoff: f64::INFINITY,
-            },
-        );
+        if parallel {
+            std::hint::black_box(hexaccess::parallel_search::nearest(&g, &query, threads));
+        } else {
+            ws.run(&g, &query);
+        }
         let a = t0.elapsed();
         let t0 = Instant::now();
         let c = hexaccess::scan::edge_scan(&g, &sources);

@@ -198,6 +198,42 @@ def test_larger_random_graph_against_scipy_and_numba():
     np.testing.assert_array_equal(r.source, rn.source)
 
 
+def test_large_search_on_several_threads_is_exact():
+    """Graphs above the parallel threshold are searched on several threads (owner-computes
+    buckets): times bit-equal to scipy, and times, sources and lengths bit-identical to one
+    thread and to the Numba backend, on a grid with many equal-time ties, offsets,
+    duplicate sources, missing links and a cutoff."""
+    side = 400
+    n = side * side
+    assert n >= hexaccess._core.PARALLEL_MIN_NODES
+    rng = np.random.default_rng(11)
+    ids = np.arange(n).reshape(side, side)
+    tail = np.concatenate([ids[:, :-1].ravel(), ids[:-1, :].ravel()])
+    head = np.concatenate([ids[:, 1:].ravel(), ids[1:, :].ravel()])
+    isolated = rng.choice(n, 20, replace=False)
+    keep = (rng.random(tail.size) > 0.03) & ~np.isin(tail, isolated) & ~np.isin(head, isolated)
+    tail, head = tail[keep], head[keep]
+    time = 1.0 + 0.5 * rng.integers(0, 4, tail.size)  # few distinct values: many ties
+    length = rng.integers(10, 13, tail.size).astype(float)
+    sources = np.append(rng.choice(n, 40, replace=False), [16_383, 16_384, 16_384])
+    offsets = 0.5 * rng.integers(0, 8, sources.size)
+    args = (tail, head, time, length)
+    g = Graph.from_edges(*args, num_nodes=n, bidirectional=True)
+    gn = Graph.from_edges(*args, num_nodes=n, bidirectional=True, backend="numba")
+    for offs, cutoff in [(None, None), (offsets, 120.0)]:
+        one = g.nearest(sources, offsets_s=offs, cutoff_s=cutoff, threads=1)
+        expect = scipy_times(n, tail, head, time, True, sources, offs, cutoff)
+        np.testing.assert_array_equal(one.time_s, expect)
+        assert one.num_unreached >= 20 - np.isin(sources, isolated).sum()
+        numba = gn.nearest(sources, offsets_s=offs, cutoff_s=cutoff)
+        for other in [numba] + [
+            g.nearest(sources, offsets_s=offs, cutoff_s=cutoff, threads=t) for t in (2, 3)
+        ]:
+            assert other.time_s.tobytes() == one.time_s.tobytes()
+            np.testing.assert_array_equal(other.source, one.source)
+            assert other.length_m.tobytes() == one.length_m.tobytes()
+
+
 # ---------------------------------------------------------------------------- batches
 def _grid_graph():
     net = synthetic.grid_network(40, 30, seed=5)
@@ -390,8 +426,11 @@ def test_type_stubs_cover_the_extension():
 
     stub = Path(hexaccess.__file__).with_name("_core.pyi")
     tree = ast.parse(stub.read_text())
-    declared = {n.name for n in tree.body if isinstance(n, ast.FunctionDef | ast.ClassDef)} | {
-        "__version__"
+    declared = {n.name for n in tree.body if isinstance(n, ast.FunctionDef | ast.ClassDef)}
+    declared |= {
+        n.target.id
+        for n in tree.body
+        if isinstance(n, ast.AnnAssign) and isinstance(n.target, ast.Name)
     }
     exported = {n for n in dir(_core) if not n.startswith("_")} | {"__version__"}
     assert declared == exported

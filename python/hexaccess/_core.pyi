@@ -10,6 +10,8 @@ import numpy as np
 import numpy.typing as npt
 
 __version__: str
+#: Graphs with at least this many nodes are searched on several threads by ``nearest``.
+PARALLEL_MIN_NODES: int
 
 _I64 = npt.NDArray[np.int64]
 _I32 = npt.NDArray[np.int32]
@@ -38,10 +40,14 @@ class Graph:
         """Copies of ``(indptr, head, time_s, length_m)``."""
 
 def nearest(
-    graph: Graph, sources: _I64, offsets: _F64 | None = None, cutoff: float | None = None
+    graph: Graph,
+    sources: _I64,
+    offsets: _F64 | None = None,
+    cutoff: float | None = None,
+    threads: int | None = None,
 ) -> tuple[_F64, _I32, _F64]:
     """One multi-source search: per node ``(time_s, source, length_m)``; unreached nodes
-    have ``inf, -1, inf``."""
+    have ``inf, -1, inf``. Large graphs are searched on ``threads`` threads."""
 
 def sparse_batch(
     graph: Graph,

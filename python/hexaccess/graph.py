@@ -113,6 +113,15 @@ def _weights(weights: npt.ArrayLike, num_nodes: int) -> np.ndarray:
     return np.ascontiguousarray(w)
 
 
+def _threads(threads: int | None) -> int | None:
+    """Check a thread count: None (all of rayon's pool) or an integer >= 1."""
+    if threads is None:
+        return None
+    if isinstance(threads, bool) or not isinstance(threads, (int, np.integer)) or threads < 1:
+        raise ValueError(f"threads must be >= 1 (or None for all cores), got {threads!r}")
+    return int(threads)
+
+
 def _cutoff(cutoff_s: float | None) -> float | None:
     if cutoff_s is None:
         return None
@@ -246,6 +255,7 @@ class Graph:
         *,
         offsets_s: npt.ArrayLike | None = None,
         cutoff_s: float | None = None,
+        threads: int | None = None,
     ) -> NearestResult:
         """Time, identity and path length of the nearest source, for every node.
 
@@ -258,6 +268,10 @@ class Graph:
         cutoff_s
             Leave nodes farther than this unreached (inclusive: time ``<= cutoff_s`` is
             reached). ``None``: no limit.
+        threads
+            Threads for one large search (Rust backend, graphs of 131,072 nodes or more
+            whose arcs all take some time; others run on one thread). ``None``: all of
+            rayon's pool (``RAYON_NUM_THREADS``). The result is identical for any value.
 
         Ties between sources go to the lowest source index; among equally fast paths from
         that source, ``length_m`` is the shortest.
@@ -265,8 +279,9 @@ class Graph:
         sources = _as_1d("sources", sources, np.int64)
         offsets = None if offsets_s is None else _as_1d("offsets_s", offsets_s, np.float64)
         cutoff = _cutoff(cutoff_s)
+        threads = _threads(threads)
         if self._rust is not None:
-            t, s, ln = _backend.rust().nearest(self._rust, sources, offsets, cutoff)
+            t, s, ln = _backend.rust().nearest(self._rust, sources, offsets, cutoff, threads)
         else:
             _check_sets(self._num_nodes, np.array([0, sources.size]), sources, offsets)
             t, s, ln = _backend.numba().nearest(
@@ -296,7 +311,7 @@ class Graph:
         mask = self._targets(targets)
         if self._rust is not None:
             out = _backend.rust().sparse_batch(
-                self._rust, indptr, nodes, offsets, cutoff, mask, threads, 256, progress
+                self._rust, indptr, nodes, offsets, cutoff, mask, _threads(threads), 256, progress
             )
         else:
             _check_sets(self._num_nodes, indptr, nodes, offsets)
@@ -375,7 +390,7 @@ class Graph:
             sub_off = None if offsets is None else offsets[indptr[start] : indptr[stop]]
             if self._rust is not None:
                 counts, unreach, tsum, lsum = _backend.rust().histogram_batch(
-                    self._rust, sub_ptr, sub_nodes, w, edges, sub_off, cutoff, threads
+                    self._rust, sub_ptr, sub_nodes, w, edges, sub_off, cutoff, _threads(threads)
                 )
             else:
                 counts, unreach, tsum, lsum = _backend.numba().band_histograms(

@@ -242,12 +242,27 @@ impl Graph {
         &self.arcs[self.first_out[u]..self.first_out[u + 1]]
     }
 
-    /// Ask the CPU to start loading `u`'s arcs (a hint; it never faults).
+    /// Ask the CPU to start loading `u`'s arcs (a hint; it never faults). A node's arcs
+    /// usually span two or three cache lines: every line is requested.
     #[inline(always)]
     pub fn prefetch_arcs(&self, u: u32) {
-        let start = self.first_out[u as usize];
-        if let Some(arc) = self.arcs.get(start) {
-            crate::prefetch::prefetch(arc);
+        let (start, end) = (self.first_out[u as usize], self.first_out[u as usize + 1]);
+        let arcs = &self.arcs[start..end];
+        if let (Some(first), Some(last)) = (arcs.first(), arcs.last()) {
+            let (first, last) = (first as *const Arc as usize, last as *const Arc as usize);
+            let mut line = first & !63;
+            while line < last + std::mem::size_of::<Arc>() {
+                crate::prefetch::prefetch_addr(line);
+                line += 64;
+            }
+        }
+    }
+
+    /// Ask the CPU to start loading `u`'s CSR offset (a hint; it never faults).
+    #[inline(always)]
+    pub fn prefetch_offset(&self, u: u32) {
+        if let Some(offset) = self.first_out.get(u as usize) {
+            crate::prefetch::prefetch(offset);
         }
     }
 

@@ -9,6 +9,8 @@ pub mod graph;
 pub mod h3grid;
 pub mod hexgraph;
 pub mod histogram;
+pub mod memory;
+pub mod parallel_search;
 pub mod prefetch;
 pub mod radix_heap;
 pub mod scan;

@@ -1,7 +1,7 @@
 //! Python bindings (`hexaccess._core`). Only argument conversion, validation messages and
 //! GIL handling live here; every algorithm is in the plain-Rust modules.
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use numpy::{
     IntoPyArray, PyArray1, PyArray2, PyArray3, PyArrayMethods, PyReadonlyArray1, PyReadonlyArray2,
@@ -13,6 +13,7 @@ use pyo3::prelude::*;
 use crate::batch::{histogram_searches, sparse_searches, HistogramSpec, SourceSets, WorkspacePool};
 use crate::graph::Graph;
 use crate::histogram::{validate_edges, validate_weights};
+use crate::parallel_search::{nearest_with, SearchScratch};
 use crate::search::{validate_query, Query, NO_SOURCE};
 
 fn value_error(e: impl std::fmt::Display) -> PyErr {
@@ -23,6 +24,17 @@ fn value_error(e: impl std::fmt::Display) -> PyErr {
 #[pyclass(name = "Graph", module = "hexaccess._core", frozen)]
 struct PyGraph {
     inner: Arc<Graph>,
+    /// Label memory of the last large single search, reused by the next one.
+    scratch: Mutex<SearchScratch>,
+}
+
+impl PyGraph {
+    fn wrap(graph: Graph) -> Self {
+        PyGraph {
+            inner: Arc::new(graph),
+            scratch: Mutex::new(SearchScratch::new()),
+        }
+    }
 }
 
 #[pymethods]
@@ -43,9 +55,7 @@ impl PyGraph {
         let graph = py
             .detach(|| Graph::from_edges(num_nodes, tail, head, time, length, bidirectional))
             .map_err(value_error)?;
-        Ok(PyGraph {
-            inner: Arc::new(graph),
-        })
+        Ok(PyGraph::wrap(graph))
     }
 
     #[getter]
@@ -247,9 +257,10 @@ fn pool_threads(threads: Option<usize>) -> usize {
     threads.unwrap_or_else(rayon::current_num_threads)
 }
 
-/// One multi-source search; full per-node arrays `(time_s, source, length_m)`.
+/// One multi-source search; full per-node arrays `(time_s, source, length_m)`. Large
+/// graphs are searched on `threads` threads (default: the rayon pool's size).
 #[pyfunction]
-#[pyo3(signature = (graph, sources, offsets = None, cutoff = None))]
+#[pyo3(signature = (graph, sources, offsets = None, cutoff = None, threads = None))]
 #[allow(clippy::type_complexity)]
 fn nearest<'py>(
     py: Python<'py>,
@@ -257,6 +268,7 @@ fn nearest<'py>(
     sources: PyReadonlyArray1<'py, i64>,
     offsets: Option<PyReadonlyArray1<'py, f64>>,
     cutoff: Option<f64>,
+    threads: Option<usize>,
 ) -> PyResult<(
     Bound<'py, PyArray1<f64>>,
     Bound<'py, PyArray1<i32>>,
@@ -272,14 +284,18 @@ fn nearest<'py>(
     validate_query(g.num_nodes(), sources, offsets, cutoff).map_err(value_error)?;
     let src: Vec<u32> = sources.iter().map(|&s| s as u32).collect();
     let r = py.detach(|| {
-        crate::search::nearest(
-            &g,
-            &Query {
-                sources: &src,
-                offsets,
-                cutoff,
-            },
-        )
+        let query = Query {
+            sources: &src,
+            offsets,
+            cutoff,
+        };
+        let threads = pool_threads(threads);
+        // A concurrent search on the same graph (another Python thread) gets fresh memory.
+        let parallel = match graph.scratch.try_lock() {
+            Ok(mut scratch) => nearest_with(&g, &query, threads, &mut scratch),
+            Err(_) => nearest_with(&g, &query, threads, &mut SearchScratch::new()),
+        };
+        parallel.unwrap_or_else(|| crate::search::nearest_sequential(&g, &query))
     });
     let source: Vec<i32> = r.source.into_iter().map(source_to_i32).collect();
     Ok((
@@ -482,9 +498,7 @@ fn hex_graph(
     let graph = py
         .detach(|| crate::hexgraph::hex_graph(cells, speed))
         .map_err(value_error)?;
-    Ok(PyGraph {
-        inner: Arc::new(graph),
-    })
+    Ok(PyGraph::wrap(graph))
 }
 
 /// The undirected edge rows `(tail, head, time_s, length_m)` of a hexagon friction graph
@@ -626,6 +640,10 @@ fn evaluate_networks<'py>(
 #[pymodule]
 fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
+    m.add(
+        "PARALLEL_MIN_NODES",
+        crate::parallel_search::MIN_PARALLEL_NODES,
+    )?;
     m.add_class::<PyGraph>()?;
     m.add_function(wrap_pyfunction!(nearest, m)?)?;
     m.add_function(wrap_pyfunction!(sparse_batch, m)?)?;

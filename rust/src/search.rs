@@ -113,119 +113,91 @@ pub fn validate_query(
 /// bucket widths) the search falls back to the radix heap.
 const MAX_BUCKETS: usize = 1 << 16;
 
-/// How far ahead in a bucket to prefetch arcs (labels: half as far).
-const PREFETCH_NODES: usize = 16;
+/// Distance (in bucket entries) between the stages of the prefetch pipeline.
+pub(crate) const PREFETCH_STAGE: usize = 16;
 
-/// Buckets at least this large are expanded on all threads when the workspace allows it.
-const PARALLEL_BUCKET: usize = 1024;
-
-/// Reusable search memory for graphs of one size: allocate once per thread, run many
-/// searches. Only the nodes a search touched are reset before the next one, so a batch
-/// of small (cut-off) searches costs what they touch, not `num_nodes` each.
-///
-/// Labels are stored as separate arrays: `time` and `state` are read by every arc
-/// relaxation (most of which fail), `source` and `length` only when a label improves, so
-/// the hot arrays stay small enough to live in cache.
-///
-/// Two queues, one result. When every arc (self loops aside) takes at least `w`, the
-/// largest power of two not above the shortest arc time, nodes are kept in buckets of
-/// width `w` (Dial's algorithm): a node's tight predecessors then lie in strictly
-/// earlier buckets, so every label in the current bucket is final and the bucket can be
-/// expanded in ascending node order, which turns scattered memory access into a sweep
-/// (1.7× faster on a 1 M-node road grid). `w` is a power of two so that `t / w` is exact
-/// and bucket boundaries never round. Graphs with zero or tiny arcs use the radix heap.
-pub struct Workspace {
-    time: Vec<f64>,
-    state: Vec<u8>,
-    source: Vec<u32>,
-    length: Vec<f64>,
-    touched: Vec<u32>,
-    heap: RadixHeap,
-    buckets: Vec<Vec<u32>>,
-    current: Vec<u32>,
-    /// Expand buckets of at least this many nodes on all threads (None: never).
-    parallel_from: Option<usize>,
+/// One node's label and queue state, together: a relaxation reads the time and, on ties,
+/// the source and length, so keeping them in one struct (aligned so that it never
+/// straddles two cache lines) costs one cache miss, not four.
+#[derive(Debug, Clone, Copy)]
+#[repr(C, align(32))]
+pub(crate) struct Label {
+    pub(crate) time: f64,
+    pub(crate) length: f64,
+    pub(crate) source: u32,
+    pub(crate) state: u8,
 }
 
-impl Workspace {
-    pub fn new(num_nodes: usize) -> Self {
-        Workspace {
-            time: vec![f64::INFINITY; num_nodes],
-            state: vec![UNTOUCHED; num_nodes],
-            source: vec![NO_SOURCE; num_nodes],
-            length: vec![f64::INFINITY; num_nodes],
-            touched: Vec::new(),
-            heap: RadixHeap::new(),
-            buckets: Vec::new(),
-            current: Vec::new(),
-            parallel_from: None,
-        }
-    }
+impl Label {
+    pub(crate) const UNREACHED: Label = Label {
+        time: f64::INFINITY,
+        length: f64::INFINITY,
+        source: NO_SOURCE,
+        state: UNTOUCHED,
+    };
 
-    /// Let one search use all threads of the current rayon pool for buckets of at least
-    /// `min_bucket` nodes (for single large searches; batches parallelise across searches
-    /// instead). Results are identical either way.
-    pub fn with_parallel(mut self, min_bucket: Option<usize>) -> Self {
-        self.parallel_from = min_bucket;
-        self
-    }
-
-    fn reset(&mut self) {
-        for &v in &self.touched {
-            let v = v as usize;
-            self.time[v] = f64::INFINITY;
-            self.state[v] = UNTOUCHED;
-            self.source[v] = NO_SOURCE;
-            self.length[v] = f64::INFINITY;
-        }
-        self.touched.clear();
-        self.heap.clear();
-        // The bucket ring needs no clearing: a bucket search ends only once every queued
-        // entry has been taken out again (`pending == 0`), and clearing up to 65,536 empty
-        // slots per search would cost batches of small searches more than the searches.
-        debug_assert!(self.buckets.iter().all(Vec::is_empty));
-    }
-
-    /// Offer label `(time, source, length)` to `v`; keep it if lexicographically smaller.
-    /// Returns true when `v` needs a (new) queue entry at `time`.
+    /// Offer `(time, source, length)`; keep it if lexicographically smaller. Returns true
+    /// when the node needs a (new) queue entry at `time`.
     #[inline(always)]
-    fn offer(&mut self, v: u32, time: f64, source: u32, length: f64) -> bool {
-        let i = v as usize;
-        let old = self.time[i];
+    pub(crate) fn offer(&mut self, time: f64, source: u32, length: f64) -> bool {
+        let old = self.time;
         // Untouched nodes have time = inf, so the first offer always passes here.
-        if time > old {
+        if time > old
+            || (time == old
+                && (source > self.source || (source == self.source && length >= self.length)))
+        {
             return false;
         }
-        let state = self.state[i];
-        if time == old {
-            let s = self.source[i];
-            if source > s || (source == s && length >= self.length[i]) {
-                return false;
-            }
-        } else if state == UNTOUCHED {
-            self.touched.push(v);
-        }
-        self.time[i] = time;
-        self.source[i] = source;
-        self.length[i] = length;
+        self.time = time;
+        self.source = source;
+        self.length = length;
         // When the node is QUEUED at this same time, its queued entry already carries this
         // key and will see the new tie-break fields: no second entry needed.
-        if state != QUEUED || time != old {
-            self.state[i] = QUEUED;
-            true
-        } else {
-            false
+        let requeue = self.state != QUEUED || time != old;
+        if requeue {
+            self.state = QUEUED;
         }
+        requeue
     }
 
-    /// Bucket width and ring size for this graph and query, or None for the radix heap.
-    fn bucket_plan(graph: &Graph, query: &Query) -> Option<(f64, usize)> {
+    #[inline(always)]
+    pub(crate) fn is_untouched(&self) -> bool {
+        self.state == UNTOUCHED
+    }
+
+    #[inline(always)]
+    pub(crate) fn is_settled(&self) -> bool {
+        self.state == SETTLED
+    }
+
+    #[inline(always)]
+    pub(crate) fn settle(&mut self) {
+        self.state = SETTLED;
+    }
+}
+
+/// Dial's bucket queue layout for one graph and query. When every arc (self loops aside)
+/// takes at least `width`, the largest power of two not above the shortest arc time, a
+/// node's tight predecessors lie in strictly earlier buckets: every label in the current
+/// bucket is final, and every offer it makes lands in a later bucket. `width` is a power of
+/// two so that `t * (1 / width)` is exact and bucket boundaries never round; the ring of
+/// live buckets has a power-of-two size so that its slot is a mask, not a division.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct BucketPlan {
+    inv_width: f64,
+    mask: u64,
+}
+
+impl BucketPlan {
+    /// The plan for this graph and query, or None when the arcs or the start offsets span
+    /// too many bucket widths (or some arc takes no time): then a heap is used.
+    pub(crate) fn new(graph: &Graph, query: &Query) -> Option<BucketPlan> {
         let min_arc = graph.min_arc_time();
         if !(min_arc > 0.0 && min_arc.is_finite()) {
             return None;
         }
         let width = 2f64.powi(min_arc.log2().floor() as i32);
-        if !(width > 0.0 && width.is_normal()) {
+        if !(width > 0.0 && width.is_normal() && (1.0 / width).is_normal()) {
             return None;
         }
         // Live keys span at most the longest arc past the current bucket, or the spread
@@ -235,15 +207,89 @@ impl Workspace {
             .map_or(0.0, |o| o.iter().fold(0.0f64, |m, &x| m.max(x)))
             .max(graph.max_arc_time());
         let ring = (spread / width).floor() + 2.0;
-        (ring <= MAX_BUCKETS as f64).then_some((width, ring as usize))
+        if ring > MAX_BUCKETS as f64 {
+            return None;
+        }
+        Some(BucketPlan {
+            inv_width: 1.0 / width,
+            mask: (ring as u64).next_power_of_two() - 1,
+        })
+    }
+
+    /// Number of ring slots.
+    pub(crate) fn ring(&self) -> usize {
+        (self.mask + 1) as usize
+    }
+
+    #[inline(always)]
+    pub(crate) fn bucket_of(&self, t: f64) -> u64 {
+        (t * self.inv_width) as u64
+    }
+
+    #[inline(always)]
+    pub(crate) fn slot(&self, bucket: u64) -> usize {
+        (bucket & self.mask) as usize
+    }
+}
+
+/// Reusable search memory for graphs of one size: allocate once per thread, run many
+/// searches. Only the nodes a search touched are reset before the next one, so a batch
+/// of small (cut-off) searches costs what they touch, not `num_nodes` each.
+///
+/// Two queues, one result: Dial's buckets ([`BucketPlan`]) when the arc times allow,
+/// expanded in ascending node order, which turns scattered memory access into a sweep;
+/// otherwise a radix heap. One large search on several threads is
+/// [`crate::parallel_search`]; all give the same labels.
+pub struct Workspace {
+    labels: Vec<Label>,
+    touched: Vec<u32>,
+    heap: RadixHeap,
+    buckets: Vec<Vec<u32>>,
+    current: Vec<u32>,
+}
+
+impl Workspace {
+    pub fn new(num_nodes: usize) -> Self {
+        Workspace {
+            labels: vec![Label::UNREACHED; num_nodes],
+            touched: Vec::new(),
+            heap: RadixHeap::new(),
+            buckets: Vec::new(),
+            current: Vec::new(),
+        }
+    }
+
+    fn reset(&mut self) {
+        for &v in &self.touched {
+            self.labels[v as usize] = Label::UNREACHED;
+        }
+        self.touched.clear();
+        self.heap.clear();
+        // The bucket ring needs no clearing: a bucket search ends only once every queued
+        // entry has been taken out again (`pending == 0`), and clearing up to 65,536 empty
+        // slots per search would cost batches of small searches more than the searches.
+        debug_assert!(self.buckets.iter().all(Vec::is_empty));
+    }
+
+    /// Offer label `(time, source, length)` to `v`. Returns true when `v` needs a (new)
+    /// queue entry at `time`.
+    #[inline(always)]
+    fn offer(&mut self, v: u32, time: f64, source: u32, length: f64) -> bool {
+        let label = &mut self.labels[v as usize];
+        let fresh = label.is_untouched();
+        let requeue = label.offer(time, source, length);
+        if requeue && fresh {
+            self.touched.push(v);
+        }
+        requeue
     }
 
     /// Run one multi-source search. The query must have passed [`validate_query`].
     pub fn run(&mut self, graph: &Graph, query: &Query) {
-        debug_assert_eq!(self.time.len(), graph.num_nodes());
+        debug_assert_eq!(self.labels.len(), graph.num_nodes());
         self.reset();
-        match Self::bucket_plan(graph, query) {
-            Some((width, ring)) => self.run_buckets(graph, query, width, ring),
+        match BucketPlan::new(graph, query) {
+            Some(plan) => self.run_buckets(graph, query, plan),
             None => self.run_heap(graph, query),
         }
     }
@@ -252,8 +298,7 @@ impl Workspace {
     fn seed(&mut self, query: &Query) -> Vec<(f64, u32)> {
         let mut queued = Vec::with_capacity(query.sources.len());
         for (i, &s) in query.sources.iter().enumerate() {
-            // `+ 0.0` folds -0.0 into +0.0 (see graph.rs).
-            let offset = query.offsets.map_or(0.0, |o| o[i]) + 0.0;
+            let offset = start_offset(query, i);
             if offset <= query.cutoff && self.offer(s, offset, i as u32, 0.0) {
                 queued.push((offset, s));
             }
@@ -267,14 +312,14 @@ impl Workspace {
             self.heap.push(t, s);
         }
         while let Some((time, u)) = self.heap.pop() {
-            let ui = u as usize;
+            let label = &mut self.labels[u as usize];
             // Stale entry (the node has since been reached faster) or already expanded
             // with its current label.
-            if self.time[ui] != time || self.state[ui] == SETTLED {
+            if label.time != time || label.is_settled() {
                 continue;
             }
-            self.state[ui] = SETTLED;
-            let (source, length) = (self.source[ui], self.length[ui]);
+            label.settle();
+            let (source, length) = (label.source, label.length);
             for arc in graph.out_arcs(u) {
                 let t = time + arc.time;
                 if t <= cutoff && self.offer(arc.head, t, source, length + arc.length) {
@@ -284,145 +329,53 @@ impl Workspace {
         }
     }
 
-    fn run_buckets(&mut self, graph: &Graph, query: &Query, width: f64, ring: usize) {
+    fn run_buckets(&mut self, graph: &Graph, query: &Query, plan: BucketPlan) {
         let cutoff = query.cutoff;
-        if self.buckets.len() < ring {
-            self.buckets.resize_with(ring, Vec::new);
+        if self.buckets.len() < plan.ring() {
+            self.buckets.resize_with(plan.ring(), Vec::new);
         }
-        let bucket_of = |t: f64| (t / width) as u64;
-        let slot = |b: u64| (b % ring as u64) as usize;
         let mut pending = 0usize;
-        let mut first = u64::MAX;
+        let mut cur = u64::MAX;
         for (t, s) in self.seed(query) {
-            let b = bucket_of(t);
-            first = first.min(b);
-            self.buckets[slot(b)].push(s);
+            let b = plan.bucket_of(t);
+            cur = cur.min(b);
+            self.buckets[plan.slot(b)].push(s);
             pending += 1;
         }
         let mut current = std::mem::take(&mut self.current);
-        let mut offers: Vec<(u32, f64, u32, f64)> = Vec::new();
-        let mut cur = first;
         while pending > 0 {
-            std::mem::swap(&mut current, &mut self.buckets[slot(cur)]);
+            std::mem::swap(&mut current, &mut self.buckets[plan.slot(cur)]);
             pending -= current.len();
             // Every label in this bucket is final: expand in node order for locality.
             current.sort_unstable();
             current.dedup();
-            if self
-                .parallel_from
-                .is_some_and(|m| current.len() >= m.max(2))
-            {
-                // Read-only phase on all threads: the offers that could improve a label
-                // (labels only decrease, so a rejected offer stays rejected). Then apply
-                // them here; `offer` keeps the lexicographic minimum, so the result does not
-                // depend on how the bucket was split.
-                use rayon::prelude::*;
-                let this = &*self;
-                let parts: Vec<Vec<(u32, f64, u32, f64)>> = current
-                    .par_chunks(current.len().div_ceil(rayon::current_num_threads()).max(1))
-                    .map(|chunk| {
-                        let mut out = Vec::with_capacity(chunk.len() * 2);
-                        for (i, &u) in chunk.iter().enumerate() {
-                            this.prefetch_ahead(graph, chunk, i);
-                            this.expand(graph, u, cur, &bucket_of, cutoff, &mut out);
-                        }
-                        out
-                    })
-                    .collect();
-                for &u in &current {
-                    self.settle_if_live(u, cur, &bucket_of);
+            for (i, &u) in current.iter().enumerate() {
+                prefetch_ahead(graph, self.labels.as_ptr(), &current, i);
+                let label = &mut self.labels[u as usize];
+                // Stale: already expanded, or improved into an earlier bucket and
+                // expanded there.
+                if label.is_settled() || plan.bucket_of(label.time) != cur {
+                    continue;
                 }
-                for part in &parts {
-                    pending += self.apply_offers(part, &bucket_of, &slot);
-                }
-            } else {
-                for (i, &u) in current.iter().enumerate() {
-                    self.prefetch_ahead(graph, &current, i);
-                    offers.clear();
-                    self.expand(graph, u, cur, &bucket_of, cutoff, &mut offers);
-                    self.settle_if_live(u, cur, &bucket_of);
-                    pending += self.apply_offers(&offers, &bucket_of, &slot);
+                label.settle();
+                let Label {
+                    time,
+                    source,
+                    length,
+                    ..
+                } = *label;
+                for arc in graph.out_arcs(u) {
+                    let t = time + arc.time;
+                    if t <= cutoff && self.offer(arc.head, t, source, length + arc.length) {
+                        self.buckets[plan.slot(plan.bucket_of(t))].push(arc.head);
+                        pending += 1;
+                    }
                 }
             }
             current.clear();
             cur += 1;
         }
         self.current = current;
-    }
-
-    /// A node of bucket `cur` is live unless it was already expanded, or improved into an
-    /// earlier bucket and expanded there.
-    #[inline(always)]
-    fn is_live(&self, u: u32, cur: u64, bucket_of: &impl Fn(f64) -> u64) -> bool {
-        let ui = u as usize;
-        self.state[ui] != SETTLED && bucket_of(self.time[ui]) == cur
-    }
-
-    #[inline(always)]
-    fn settle_if_live(&mut self, u: u32, cur: u64, bucket_of: &impl Fn(f64) -> u64) {
-        if self.is_live(u, cur, bucket_of) {
-            self.state[u as usize] = SETTLED;
-        }
-    }
-
-    /// Offer each `(head, time, source, length)`; queue the heads whose label improved.
-    /// Every offer time is at least one bucket width past the bucket that made it, so it
-    /// lands in a later bucket, never the current one. Returns how many were queued.
-    #[inline(always)]
-    fn apply_offers(
-        &mut self,
-        offers: &[(u32, f64, u32, f64)],
-        bucket_of: &impl Fn(f64) -> u64,
-        slot: &impl Fn(u64) -> usize,
-    ) -> usize {
-        let mut queued = 0;
-        for &(v, t, src, len) in offers {
-            if self.offer(v, t, src, len) {
-                self.buckets[slot(bucket_of(t))].push(v);
-                queued += 1;
-            }
-        }
-        queued
-    }
-
-    /// The bucket is known in advance: start loading the arcs of a node a few places
-    /// ahead, and the labels that a nearer node's arcs point to, so that the loads overlap
-    /// instead of stalling one after another (the search is memory-bound).
-    #[inline(always)]
-    fn prefetch_ahead(&self, graph: &Graph, nodes: &[u32], i: usize) {
-        if let Some(&ahead) = nodes.get(i + PREFETCH_NODES) {
-            graph.prefetch_arcs(ahead);
-        }
-        if let Some(&near) = nodes.get(i + PREFETCH_NODES / 2) {
-            for arc in graph.out_arcs(near) {
-                crate::prefetch::prefetch(&self.time[arc.head as usize]);
-            }
-        }
-    }
-
-    /// The offers node `u` of bucket `cur` makes that may improve its heads' labels (none
-    /// if `u` is stale: already expanded, or moved to an earlier bucket and expanded there).
-    #[inline(always)]
-    fn expand(
-        &self,
-        graph: &Graph,
-        u: u32,
-        cur: u64,
-        bucket_of: &impl Fn(f64) -> u64,
-        cutoff: f64,
-        out: &mut Vec<(u32, f64, u32, f64)>,
-    ) {
-        if !self.is_live(u, cur, bucket_of) {
-            return;
-        }
-        let ui = u as usize;
-        let (time, source, length) = (self.time[ui], self.source[ui], self.length[ui]);
-        for arc in graph.out_arcs(u) {
-            let t = time + arc.time;
-            if t <= cutoff && t <= self.time[arc.head as usize] {
-                out.push((arc.head, t, source, length + arc.length));
-            }
-        }
     }
 
     /// Nodes that received a label in the last search, in the order they were reached.
@@ -437,27 +390,43 @@ impl Workspace {
 
     #[inline(always)]
     pub fn time(&self, v: u32) -> f64 {
-        self.time[v as usize]
+        self.labels[v as usize].time
     }
 
     #[inline(always)]
     pub fn length(&self, v: u32) -> f64 {
-        self.length[v as usize]
+        self.labels[v as usize].length
     }
 
     #[inline(always)]
     pub fn source(&self, v: u32) -> u32 {
-        self.source[v as usize]
+        self.labels[v as usize].source
     }
 
     #[inline(always)]
     pub fn reached(&self, v: u32) -> bool {
-        self.state[v as usize] != UNTOUCHED
+        self.labels[v as usize].state != UNTOUCHED
+    }
+
+    /// The labels as plain per-node arrays (one sequential pass, no per-node scatter).
+    pub fn into_result(self) -> NearestResult {
+        let n = self.labels.len();
+        let mut out = NearestResult {
+            time: Vec::with_capacity(n),
+            source: Vec::with_capacity(n),
+            length: Vec::with_capacity(n),
+        };
+        for l in &self.labels {
+            out.time.push(l.time);
+            out.source.push(l.source);
+            out.length.push(l.length);
+        }
+        out
     }
 
     /// Bytes held (for memory reports).
     pub fn memory_bytes(&self) -> usize {
-        self.time.capacity() * (8 + 1 + 4 + 8) + self.touched.capacity() * 4
+        self.labels.capacity() * std::mem::size_of::<Label>() + self.touched.capacity() * 4
     }
 }
 
@@ -469,23 +438,49 @@ pub struct NearestResult {
     pub length: Vec<f64>,
 }
 
-/// Convenience: one search, full per-node arrays.
+/// One search, full per-node arrays: on all threads of the current rayon pool when the
+/// graph is large enough to gain from it ([`crate::parallel_search`]), else on this one.
 pub fn nearest(graph: &Graph, query: &Query) -> NearestResult {
-    let mut ws = Workspace::new(graph.num_nodes()).with_parallel(Some(PARALLEL_BUCKET));
+    let threads = rayon::current_num_threads();
+    crate::parallel_search::nearest(graph, query, threads)
+        .unwrap_or_else(|| nearest_sequential(graph, query))
+}
+
+/// One search on this thread, full per-node arrays.
+pub fn nearest_sequential(graph: &Graph, query: &Query) -> NearestResult {
+    let mut ws = Workspace::new(graph.num_nodes());
     ws.run(graph, query);
-    let n = graph.num_nodes();
-    let mut out = NearestResult {
-        time: vec![f64::INFINITY; n],
-        source: vec![NO_SOURCE; n],
-        length: vec![f64::INFINITY; n],
-    };
-    for &v in ws.touched() {
-        let i = v as usize;
-        out.time[i] = ws.time(v);
-        out.source[i] = ws.source(v);
-        out.length[i] = ws.length(v);
+    ws.into_result()
+}
+
+/// The source's start time: its offset (`+ 0.0` folds -0.0 into +0.0, see graph.rs).
+#[inline(always)]
+pub(crate) fn start_offset(query: &Query, i: usize) -> f64 {
+    query.offsets.map_or(0.0, |o| o[i]) + 0.0
+}
+
+/// The bucket is known in advance, so the loads a node needs are started a few nodes
+/// ahead in three stages, each reading only what the stage before it brought into cache:
+/// the node's CSR offset and label (far ahead), its arcs (nearer), and the labels its arcs
+/// point to (nearest). A stage that read uncached memory itself would stall on it, and the
+/// search is memory-bound: most of its time is such stalls.
+#[inline(always)]
+pub(crate) fn prefetch_ahead(graph: &Graph, labels: *const Label, nodes: &[u32], i: usize) {
+    // Labels are passed as a pointer: only addresses are computed, nothing is read, so
+    // the parallel search may hint at labels other threads are writing.
+    let hint = |v: u32| crate::prefetch::prefetch_addr(labels.wrapping_add(v as usize) as usize);
+    if let Some(&far) = nodes.get(i + 3 * PREFETCH_STAGE) {
+        graph.prefetch_offset(far);
+        hint(far);
     }
-    out
+    if let Some(&mid) = nodes.get(i + 2 * PREFETCH_STAGE) {
+        graph.prefetch_arcs(mid);
+    }
+    if let Some(&near) = nodes.get(i + PREFETCH_STAGE) {
+        for arc in graph.out_arcs(near) {
+            hint(arc.head);
+        }
+    }
 }
 
 #[cfg(test)]
@@ -627,9 +622,9 @@ mod tests {
             .collect()
     }
 
-    /// Bucket queue (sequential and parallel) and radix heap give identical labels.
+    /// Bucket queue and radix heap give identical labels.
     #[test]
-    fn bucket_queue_equals_radix_heap_sequential_and_parallel() {
+    fn bucket_queue_equals_radix_heap() {
         let g = grid(60, 7);
         let n = g.num_nodes() as u32;
         let sources: Vec<u32> = vec![0, 1234, 1799, 3599, 2000, 2001];
@@ -640,20 +635,13 @@ mod tests {
                 offsets,
                 cutoff,
             };
-            assert!(Workspace::bucket_plan(&g, &query).is_some());
+            assert!(BucketPlan::new(&g, &query).is_some());
             let mut heap_ws = Workspace::new(n as usize);
             heap_ws.run_heap(&g, &query);
             let expect = labels(&heap_ws, n);
             let mut seq = Workspace::new(n as usize);
             seq.run(&g, &query);
             assert_eq!(labels(&seq, n), expect);
-            let pool = rayon::ThreadPoolBuilder::new()
-                .num_threads(3)
-                .build()
-                .unwrap();
-            let mut par = Workspace::new(n as usize).with_parallel(Some(2));
-            pool.install(|| par.run(&g, &query));
-            assert_eq!(labels(&par, n), expect);
         }
     }
 
@@ -665,7 +653,7 @@ mod tests {
             offsets: None,
             cutoff: f64::INFINITY,
         };
-        assert!(Workspace::bucket_plan(&g, &q).is_none());
+        assert!(BucketPlan::new(&g, &q).is_none());
         // A huge offset spread needs too many buckets: also the radix heap.
         let g = graph(2, &[(0, 1, 1.0, 1.0)], true);
         let q = Query {
@@ -673,7 +661,7 @@ mod tests {
             offsets: Some(&[1e9]),
             cutoff: f64::INFINITY,
         };
-        assert!(Workspace::bucket_plan(&g, &q).is_none());
+        assert!(BucketPlan::new(&g, &q).is_none());
     }
 
     #[test]
