@@ -1,8 +1,8 @@
 //! One large nearest search on several threads, with the same labels as the sequential
 //! [`Workspace`](crate::search::Workspace).
 //!
-//! Owner computes. Nodes are dealt to threads in blocks of `2^BLOCK_SHIFT` consecutive ids
-//! (block `b` goes to thread `b % threads`), so every thread owns pieces of every region
+//! Owner computes. Nodes are dealt to threads in blocks of consecutive ids (block `b`
+//! goes to thread `b % threads`), so every thread owns pieces of every region
 //! and the wavefronts of a search keep all threads equally busy. Each thread keeps its own
 //! Dial bucket ring and is the only one that reads or writes the labels of its nodes.
 //! Buckets are expanded in lock step: in step `k` every thread expands its part of bucket
@@ -25,13 +25,21 @@ use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use crate::graph::Graph;
 use crate::search::{prefetch_ahead, start_offset, BucketPlan, Label, NearestResult, Query};
 
-/// Blocks of 16,384 consecutive node ids: large enough that few arcs cross to another
-/// thread (ids follow geography in road and hexagon graphs), small enough that each
-/// thread owns blocks all over the map.
-const BLOCK_SHIFT: u32 = 14;
+/// Blocks of at most 16,384 consecutive node ids: large enough that few arcs cross to
+/// another thread (ids follow geography in road and hexagon graphs)...
+const MAX_BLOCK_SHIFT: u32 = 14;
+/// ...and at least this many blocks per thread, so that each thread owns blocks all over
+/// the map and the wavefronts keep every thread busy.
+const BLOCKS_PER_THREAD: usize = 8;
+
+/// log2 of the block size for `n` nodes on `threads` threads.
+fn block_shift(n: usize, threads: usize) -> u32 {
+    let block = (n / (threads * BLOCKS_PER_THREAD)).max(1);
+    block.ilog2().min(MAX_BLOCK_SHIFT)
+}
 
 /// Below this many nodes one thread is faster than starting and synchronising several.
-pub const MIN_PARALLEL_NODES: usize = 1 << 17;
+pub const MIN_PARALLEL_NODES: usize = 1 << 14;
 
 /// More threads gain nothing on a memory-bound search (and keep `threads²` mailboxes small).
 const MAX_THREADS: usize = 64;
@@ -150,6 +158,7 @@ struct Shared<'a> {
     query: &'a Query<'a>,
     plan: BucketPlan,
     threads: usize,
+    block_shift: u32,
     labels: SharedLabels,
     mail: Mail,
     barrier: SpinBarrier,
@@ -161,7 +170,7 @@ struct Shared<'a> {
 impl Shared<'_> {
     #[inline(always)]
     fn owner(&self, v: u32) -> usize {
-        (v >> BLOCK_SHIFT) as usize % self.threads
+        (v >> self.block_shift) as usize % self.threads
     }
 
     /// Publish this thread's earliest pending bucket, wait for all, return the earliest
@@ -238,9 +247,10 @@ impl Worker {
             let mut current = std::mem::take(&mut self.current);
             std::mem::swap(&mut current, &mut self.buckets[plan.slot(cur)]);
             self.pending -= current.len();
-            // Every label in this bucket is final: expand in node order for locality.
-            current.sort_unstable();
-            current.dedup();
+            // Every label in this bucket is final, so the order of expansion does not
+            // matter, and a node queued twice is skipped once settled. (Sorting the bucket
+            // into node order helped locality before the prefetch pipeline; with it, the
+            // sort only costs time.)
             let mut mailed = u64::MAX;
             for (i, &u) in current.iter().enumerate() {
                 prefetch_ahead(sh.graph, sh.labels.ptr, &current, i);
@@ -349,6 +359,7 @@ pub fn nearest_with(
         query,
         plan,
         threads,
+        block_shift: block_shift(n, threads),
         labels: SharedLabels {
             ptr: scratch.labels.as_mut_ptr(),
             len: n,
