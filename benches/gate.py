@@ -30,35 +30,38 @@ def _extra(results: dict[str, dict], name: str, key: str) -> float:
 
 
 #: (label, how to compute from the min times, target, floor, higher_is_better).
-#: Targets are the project's goals (issues #2 and #4); floors fail the gate and sit below
-#: what the engine measures on the reduced size, as regression guards.
+#: Targets are the project's goals (issues #2 and #4); floors fail the gate. Where the
+#: engine meets a target with a wide margin at CI's reduced size, the floor *is* the
+#: target. The road grid against scipy meets its 5× at full size (1 M nodes: 5.7–6.9×) but
+#: measures 4.9–5.6× at CI's 500 × 500 size, too close to 5 for a gate on a shared 2-core
+#: machine, so its floor is 4.0: a regression guard, with the target still reported.
 CHECKS = [
     (
         "nearest-50: scipy time / hexaccess time",
         lambda r: _min(r, "test_nearest50_scipy") / _min(r, "test_nearest50_hexaccess"),
         5.0,
-        1.2,
+        4.0,
         True,
     ),
     (
         "nearest-50: hexaccess time / edge-scan bound",
         lambda r: _min(r, "test_nearest50_hexaccess") / _min(r, "test_nearest50_edge_scan_bound"),
         5.0,
-        9.0,
+        5.0,
         False,
     ),
     (
         "hexagon graph nearest-50: scipy time / hexaccess time",
         lambda r: _min(r, "test_hex50_scipy") / _min(r, "test_hex50_hexaccess"),
         5.0,
-        1.0,
+        5.0,
         True,
     ),
     (
         "hexagon graph nearest-50: hexaccess time / edge-scan bound",
         lambda r: _min(r, "test_hex50_hexaccess") / _min(r, "test_hex50_edge_scan_bound"),
         5.0,
-        12.0,
+        5.0,
         False,
     ),
     (
@@ -76,7 +79,7 @@ CHECKS = [
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--grid", type=int, default=300, help="road grid width (W×W nodes)")
+    ap.add_argument("--grid", type=int, default=500, help="road grid width (W×W nodes)")
     ap.add_argument(
         "--hex-people", type=int, default=1_000_000, help="people in the synthetic hex country"
     )
