@@ -9,7 +9,7 @@
 //! `cur`; an offer to a node it owns is applied at once, an offer to another thread's node
 //! goes to a mailbox; a barrier; then each thread applies the offers mailed to it before it
 //! expands the next bucket. Because every offer lands at least one bucket later (see
-//! [`BucketPlan`]), every label of bucket `cur` is final when it is expanded, exactly as
+//! `BucketPlan`), every label of bucket `cur` is final when it is expanded, exactly as
 //! in the sequential search, and each label is the lexicographic minimum of the offers it
 //! received: the result does not depend on the number of threads or their timing.
 //!

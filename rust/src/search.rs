@@ -236,9 +236,9 @@ impl BucketPlan {
 /// searches. Only the nodes a search touched are reset before the next one, so a batch
 /// of small (cut-off) searches costs what they touch, not `num_nodes` each.
 ///
-/// Two queues, one result: Dial's buckets ([`BucketPlan`]) when the arc times allow,
-/// expanded in ascending node order, which turns scattered memory access into a sweep;
-/// otherwise a radix heap. One large search on several threads is
+/// Two queues, one result: Dial's buckets (`BucketPlan`) when the arc times allow,
+/// expanded with a software prefetch pipeline (`prefetch_ahead`); otherwise a radix
+/// heap. One large search on several threads is
 /// [`crate::parallel_search`]; all give the same labels.
 pub struct Workspace {
     labels: Vec<Label>,
