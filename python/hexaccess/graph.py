@@ -269,9 +269,9 @@ class Graph:
             Leave nodes farther than this unreached (inclusive: time ``<= cutoff_s`` is
             reached). ``None``: no limit.
         threads
-            Threads for one large search (Rust backend, graphs of 131,072 nodes or more
-            whose arcs all take some time; others run on one thread). ``None``: all of
-            rayon's pool (``RAYON_NUM_THREADS``). The result is identical for any value.
+            Threads for one large search (Rust backend, graphs of 16,384 nodes or more
+            whose arcs all take some time; others run on one thread). ``None``: rayon's
+            pool (``RAYON_NUM_THREADS``), at most 8. The result is identical for any value.
 
         Ties between sources go to the lowest source index; among equally fast paths from
         that source, ``length_m`` is the shortest.

@@ -41,6 +41,9 @@ fn block_shift(n: usize, threads: usize) -> u32 {
 /// Below this many nodes one thread is faster than starting and synchronising several.
 pub const MIN_PARALLEL_NODES: usize = 1 << 14;
 
+/// Threads of one search when the caller does not say (capped by the rayon pool's size).
+pub const DEFAULT_SEARCH_THREADS: usize = 8;
+
 /// More threads gain nothing on a memory-bound search (and keep `threads²` mailboxes small).
 const MAX_THREADS: usize = 64;
 

@@ -289,7 +289,11 @@ fn nearest<'py>(
             offsets,
             cutoff,
         };
-        let threads = pool_threads(threads);
+        // Lock-step threads on a memory-bound search gain little past a handful: by
+        // default at most DEFAULT_SEARCH_THREADS, more only when asked for.
+        let threads = threads.unwrap_or_else(|| {
+            rayon::current_num_threads().min(crate::parallel_search::DEFAULT_SEARCH_THREADS)
+        });
         // A concurrent search on the same graph (another Python thread) gets fresh memory.
         let parallel = match graph.scratch.try_lock() {
             Ok(mut scratch) => nearest_with(&g, &query, threads, &mut scratch),
