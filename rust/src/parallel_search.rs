@@ -424,33 +424,8 @@ pub fn nearest_with(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::search::tests::grid;
     use crate::search::Workspace;
-
-    /// A perturbed grid with a few distinct arc times, so equal-time ties are common.
-    fn grid(w: i64, seed: u64) -> Graph {
-        let mut state = seed | 1;
-        let mut rnd = move || {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            (state % 1000) as f64 / 1000.0
-        };
-        let (mut t, mut h, mut tm, mut ln) = (vec![], vec![], vec![], vec![]);
-        for r in 0..w {
-            for c in 0..w {
-                let v = r * w + c;
-                for (ok, u) in [(c + 1 < w, v + 1), (r + 1 < w, v + w)] {
-                    if ok && rnd() > 0.03 {
-                        t.push(v);
-                        h.push(u);
-                        tm.push(1.0 + (rnd() * 4.0).floor() * 0.5);
-                        ln.push(10.0 + (rnd() * 3.0).floor());
-                    }
-                }
-            }
-        }
-        Graph::from_edges(w * w, &t, &h, &tm, &ln, true).unwrap()
-    }
 
     fn sequential(g: &Graph, q: &Query) -> NearestResult {
         let mut ws = Workspace::new(g.num_nodes());
@@ -468,7 +443,7 @@ mod tests {
     /// and many ties, on a graph large enough to run in parallel.
     #[test]
     fn every_thread_count_gives_the_sequential_labels() {
-        let g = grid(400, 11);
+        let g = grid(400, 11, 0.03);
         assert!(g.num_nodes() >= MIN_PARALLEL_NODES);
         let sources: Vec<u32> = vec![0, 77_777, 159_999, 80_200, 80_200, 16_383, 16_384];
         let offsets = [0.0, 3.0, 0.0, 1.5, 0.5, 40.0, 0.0];
@@ -488,14 +463,14 @@ mod tests {
 
     #[test]
     fn small_graphs_and_one_thread_stay_sequential() {
-        let g = grid(20, 3);
+        let g = grid(20, 3, 0.03);
         let q = Query {
             sources: &[0],
             offsets: None,
             cutoff: f64::INFINITY,
         };
         assert!(nearest(&g, &q, 4).is_none());
-        let g = grid(400, 3);
+        let g = grid(400, 3, 0.03);
         assert!(nearest(&g, &q, 1).is_none());
     }
 }

@@ -485,7 +485,7 @@ pub(crate) fn prefetch_ahead(graph: &Graph, labels: *const Label, nodes: &[u32],
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
     fn graph(n: i64, edges: &[(i64, i64, f64, f64)], both: bool) -> Graph {
@@ -590,8 +590,10 @@ mod tests {
         assert_eq!(ws.time(1), 1.0);
     }
 
-    /// A perturbed grid with positive arc times (the bucket queue's case).
-    fn grid(w: i64, seed: u64) -> Graph {
+    /// A perturbed `w × w` grid with positive arc times (the bucket queue's case), a few
+    /// distinct values so that equal-time ties are common, and `missing` of its links
+    /// removed.
+    pub(crate) fn grid(w: i64, seed: u64, missing: f64) -> Graph {
         let mut state = seed | 1;
         let mut rnd = move || {
             state ^= state << 13;
@@ -604,10 +606,9 @@ mod tests {
             for c in 0..w {
                 let v = r * w + c;
                 for (ok, u) in [(c + 1 < w, v + 1), (r + 1 < w, v + w)] {
-                    if ok {
+                    if ok && rnd() >= missing {
                         t.push(v);
                         h.push(u);
-                        // Few distinct values so that equal-time ties occur.
                         tm.push(1.0 + (rnd() * 4.0).floor() * 0.5);
                         ln.push(10.0 + (rnd() * 3.0).floor());
                     }
@@ -626,7 +627,7 @@ mod tests {
     /// Bucket queue and radix heap give identical labels.
     #[test]
     fn bucket_queue_equals_radix_heap() {
-        let g = grid(60, 7);
+        let g = grid(60, 7, 0.0);
         let n = g.num_nodes() as u32;
         let sources: Vec<u32> = vec![0, 1234, 1799, 3599, 2000, 2001];
         let offsets = [0.0, 3.0, 0.0, 1.5, 40.0, 0.0];
