@@ -250,25 +250,16 @@ impl Worker {
             let mut current = std::mem::take(&mut self.current);
             std::mem::swap(&mut current, &mut self.buckets[plan.slot(cur)]);
             self.pending -= current.len();
-            // Every label in this bucket is final, so the order of expansion does not
-            // matter, and a node queued twice is skipped once settled. (Sorting the bucket
-            // into node order helped locality before the prefetch pipeline; with it, the
-            // sort only costs time.)
+            // As in the sequential search: every label of the bucket is final, any order
+            // of expansion gives the same result.
             let mut mailed = u64::MAX;
             for (i, &u) in current.iter().enumerate() {
                 prefetch_ahead(sh.graph, sh.labels.ptr, &current, i);
                 // SAFETY: `u` was queued by this thread, so it owns it.
-                let label = unsafe { sh.labels.get(u) };
-                if label.is_settled() || plan.bucket_of(label.time) != cur {
+                let Some((time, source, length)) = unsafe { sh.labels.get(u) }.settle_in(plan, cur)
+                else {
                     continue;
-                }
-                label.settle();
-                let Label {
-                    time,
-                    source,
-                    length,
-                    ..
-                } = *label;
+                };
                 for arc in sh.graph.out_arcs(u) {
                     let t = time + arc.time;
                     if t > cutoff {

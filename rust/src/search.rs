@@ -174,6 +174,18 @@ impl Label {
     pub(crate) fn settle(&mut self) {
         self.state = SETTLED;
     }
+
+    /// Settle a node taken from bucket `cur` and return its `(time, source, length)` to
+    /// expand, or None if the entry is stale: the node was already expanded, or improved
+    /// into an earlier bucket and expanded there.
+    #[inline(always)]
+    pub(crate) fn settle_in(&mut self, plan: BucketPlan, cur: u64) -> Option<(f64, u32, f64)> {
+        if self.is_settled() || plan.bucket_of(self.time) != cur {
+            return None;
+        }
+        self.settle();
+        Some((self.time, self.source, self.length))
+    }
 }
 
 /// Dial's bucket queue layout for one graph and query. When every arc (self loops aside)
@@ -352,19 +364,10 @@ impl Workspace {
             // sort only costs time.)
             for (i, &u) in current.iter().enumerate() {
                 prefetch_ahead(graph, self.labels.as_ptr(), &current, i);
-                let label = &mut self.labels[u as usize];
-                // Stale: already expanded, or improved into an earlier bucket and
-                // expanded there.
-                if label.is_settled() || plan.bucket_of(label.time) != cur {
+                let Some((time, source, length)) = self.labels[u as usize].settle_in(plan, cur)
+                else {
                     continue;
-                }
-                label.settle();
-                let Label {
-                    time,
-                    source,
-                    length,
-                    ..
-                } = *label;
+                };
                 for arc in graph.out_arcs(u) {
                     let t = time + arc.time;
                     if t <= cutoff && self.offer(arc.head, t, source, length + arc.length) {
