@@ -391,6 +391,16 @@ def test_bad_queries_are_refused(backend):
         g.band_histogram([0], [1, np.nan, 1])
     with pytest.raises(ValueError, match="source set 1"):
         g.nearest_batch([[0], [7]])
+    for bad in (0, -1, 1.5, True):
+        with pytest.raises(
+            ValueError,
+            match=re.escape(f"threads must be >= 1 (or None for all cores), got {bad!r}"),
+        ):
+            g.nearest([0], threads=bad)
+        with pytest.raises(ValueError, match="threads must be >= 1"):
+            g.nearest_batch([[0]], threads=bad)
+        with pytest.raises(ValueError, match="threads must be >= 1"):
+            g.band_histograms([[0]], [1, 1, 1], threads=bad)
     with pytest.raises(ValueError, match="backend must be one of"):
         Graph.from_edges([0], [1], [1.0], [1.0], backend="gpu")
 

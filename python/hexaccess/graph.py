@@ -221,7 +221,8 @@ class Graph:
 
     @property
     def memory_bytes(self) -> int:
-        """Bytes held by the adjacency arrays."""
+        """Bytes held by the adjacency arrays. (Large single searches also keep 32 bytes
+        per node of label memory between calls, for the next search; not counted here.)"""
         if self._rust is not None:
             return int(self._rust.memory_bytes)
         return int(sum(a.nbytes for a in self._csr))
@@ -308,10 +309,11 @@ class Graph:
         """
         indptr, nodes, offsets = _source_sets(source_sets, offsets_s)
         cutoff = _cutoff(cutoff_s)
+        threads = _threads(threads)
         mask = self._targets(targets)
         if self._rust is not None:
             out = _backend.rust().sparse_batch(
-                self._rust, indptr, nodes, offsets, cutoff, mask, _threads(threads), 256, progress
+                self._rust, indptr, nodes, offsets, cutoff, mask, threads, 256, progress
             )
         else:
             _check_sets(self._num_nodes, indptr, nodes, offsets)
@@ -377,6 +379,7 @@ class Graph:
         w = _weights(weights, self._num_nodes)
         edges = _band_edges(band_edges_s)
         cutoff = _cutoff(cutoff_s)
+        threads = _threads(threads)
         names = _column_names(columns, w.shape[1])
         total = len(indptr) - 1
         if self._rust is None:
@@ -390,7 +393,7 @@ class Graph:
             sub_off = None if offsets is None else offsets[indptr[start] : indptr[stop]]
             if self._rust is not None:
                 counts, unreach, tsum, lsum = _backend.rust().histogram_batch(
-                    self._rust, sub_ptr, sub_nodes, w, edges, sub_off, cutoff, _threads(threads)
+                    self._rust, sub_ptr, sub_nodes, w, edges, sub_off, cutoff, threads
                 )
             else:
                 counts, unreach, tsum, lsum = _backend.numba().band_histograms(

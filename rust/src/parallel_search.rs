@@ -305,11 +305,6 @@ impl SearchScratch {
         Self::default()
     }
 
-    /// Bytes held (for memory reports).
-    pub fn memory_bytes(&self) -> usize {
-        self.labels.capacity() * std::mem::size_of::<Label>()
-    }
-
     fn prepare(&mut self, n: usize) {
         if self.labels.len() != n || self.dirty {
             self.labels = Vec::new();
