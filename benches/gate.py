@@ -33,14 +33,15 @@ def _extra(results: dict[str, dict], name: str, key: str) -> float:
 #: Targets are the project's goals (issues #2 and #4); floors fail the gate. Where the
 #: engine meets a target with a wide margin at CI's reduced size, the floor *is* the
 #: target. The road grid against scipy meets its 5× at full size (1 M nodes: 5.7–6.9×) but
-#: measures 4.9–5.6× at CI's 500 × 500 size, too close to 5 for a gate on a shared 2-core
-#: machine, so its floor is 4.0: a regression guard, with the target still reported.
+#: measures 4.35–5.9× at CI's 500 × 500 size, too close to 5 for a gate on a shared 2-core
+#: machine, so its floor is 3.5 (the engine before the parallel search measured 2.4× here):
+#: a regression guard, with the target still reported.
 CHECKS = [
     (
         "nearest-50: scipy time / hexaccess time",
         lambda r: _min(r, "test_nearest50_scipy") / _min(r, "test_nearest50_hexaccess"),
         5.0,
-        4.0,
+        3.5,
         True,
     ),
     (
