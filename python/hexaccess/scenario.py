@@ -16,6 +16,10 @@ Layout (paths are relative to the scenario file; keys marked optional have defau
     split_roads = true                             # optional: nodes at shape points
     profile = "car_fi"                             # optional: packaged name or TOML path
     backend = "auto"                               # optional
+    graph = "road"                                 # optional: road | hex (friction graph)
+    hex_resolution = 9                             # optional, hex only: graph resolution
+    off_road_speed_kmh = 5                         # optional, hex only
+    water = "lakes.gpkg"                           # optional, hex only: impassable polygons
 
     [[offices]]                                    # one or more office networks;
     name = "joint50"                               # the first is the comparison baseline
@@ -37,6 +41,10 @@ Layout (paths are relative to the scenario file; keys marked optional have defau
     [outputs]
     dir = "out"                                    # required
     report = true                                  # optional: DIR/report.html
+    overwrite = false                              # optional: replace a foreign DIR
+
+``DIR`` is written atomically with a ``manifest.json`` (:mod:`hexaccess.outputs`): a
+reader sees the previous result or the new one, never a mix.
 
 Outputs, per office network (in ``DIR`` for one network, ``DIR/<name>/`` for several):
 ``bands.csv``, ``summary.json``, ``cells.parquet`` (the ``hexaccess run`` contract), and
@@ -51,11 +59,8 @@ road network and population are read and connected once.
 
 from __future__ import annotations
 
-import json
 import math
 import sys
-import time
-import warnings
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -64,23 +69,27 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from hexaccess import accessibility, analysis, inputs
-from hexaccess._backend import BACKENDS
-from hexaccess.accessibility import AccessGraph, AccessibilityInputError, AccessibilityResult
-from hexaccess.cli_common import read_study
-from hexaccess.offices import Offices, read_municipalities
+from hexaccess import defaults, inputs
+from hexaccess.api import ReportOptions, Study, StudyOutputs, write_report_files
+from hexaccess.errors import ScenarioError
+from hexaccess.outputs import prepare_output
 from hexaccess.results import BANDS_COLUMNS
+from hexaccess.study import GRAPH_KINDS, check_offices_in_study_area, describe_input
 
 if sys.version_info >= (3, 11):
     import tomllib
 else:  # pragma: no cover - Python 3.10
     import tomli as tomllib
 
-__all__ = ["BANDS_COLUMNS", "Scenario", "ScenarioError", "StudyOutputs", "load_scenario", "run"]
-
-
-class ScenarioError(ValueError):
-    """An invalid scenario file; the message names the file and the key."""
+__all__ = [
+    "BANDS_COLUMNS",
+    "Scenario",
+    "ScenarioError",
+    "StudyOutputs",
+    "check_offices_in_study_area",
+    "load_scenario",
+    "run",
+]
 
 
 #: The keys of each table of a scenario file (see the module docstring).
@@ -98,6 +107,10 @@ KNOWN_KEYS: dict[str, set[str]] = {
         "split_roads",
         "profile",
         "backend",
+        "graph",
+        "hex_resolution",
+        "off_road_speed_kmh",
+        "water",
     },
     "offices": {"name", "file"},
     "analysis": {
@@ -109,7 +122,7 @@ KNOWN_KEYS: dict[str, set[str]] = {
         "language",
         "visits_per_person",
     },
-    "outputs": {"dir", "report", "reference"},
+    "outputs": {"dir", "report", "reference", "overwrite"},
 }
 
 #: Scenario field -> (its key in a scenario file, its ``hexaccess report`` option), for
@@ -119,6 +132,8 @@ _KEYS: dict[str, tuple[str, str]] = {
     "population_columns": ("inputs.population_columns", "--population-columns"),
     "mode": ("inputs.mode", "--mode"),
     "backend": ("inputs.backend", "--backend"),
+    "graph": ("inputs.graph", "--graph"),
+    "overwrite": ("outputs.overwrite", "--overwrite"),
     "split_roads": ("inputs.split_roads", "--junction-nodes-only"),
     "exclude_municipalities": ("inputs.exclude_municipalities", "--exclude-municipalities"),
     "column": ("analysis.column", "--column"),
@@ -147,29 +162,34 @@ class Scenario:
     """
 
     population: Path
-    roads: Path
+    roads: Path | None
     office_sets: dict[str, Path]
     out: Path
     municipality_table: Path | None = None
     municipalities: Path | None = None
     exclude_municipalities: str | None = None
-    resolution: int = 8
+    resolution: int = defaults.RESOLUTION
     population_columns: list[str] | None = None
-    mode: str = "car"
+    mode: str = defaults.MODE
     profile: str | None = None
-    backend: str = "auto"
-    split_roads: bool = True
+    backend: str = defaults.BACKEND
+    split_roads: bool = defaults.SPLIT_ROADS
     column: str | None = None
-    band_minutes: float = 10.0
-    coverage_minutes: list[float] = field(default_factory=lambda: [30.0, 60.0, 90.0])
-    coverage_km: list[float] = field(default_factory=lambda: [40.0])
-    gain_loss_minutes: float = 5.0
+    band_minutes: float = defaults.BAND_MINUTES
+    coverage_minutes: list[float] = field(default_factory=lambda: list(defaults.COVERAGE_MINUTES))
+    coverage_km: list[float] = field(default_factory=lambda: list(defaults.COVERAGE_KM))
+    gain_loss_minutes: float = defaults.GAIN_LOSS_MINUTES
     language: bool = True
     visits_per_person: dict[str, float] = field(default_factory=dict)
     report: bool = True
-    title: str = "Accessibility of service offices"
+    title: str = defaults.TITLE
     reference: Path | None = None
     source: str = _ARGUMENTS
+    graph: str = defaults.GRAPH
+    hex_resolution: int | None = None
+    off_road_speed_kmh: float | None = None
+    water: Path | None = None
+    overwrite: bool = False
 
     def where(self, key: str) -> str:
         """How the user spelled a setting: ``FILE: table.key``, or the option."""
@@ -184,8 +204,9 @@ class Scenario:
                 self.population_columns, w("population_columns"), 'e.g. ["total"]'
             )
         self.mode = _choice(self.mode, sorted(inputs.MODE_PROFILES), w("mode"))
-        self.backend = _choice(self.backend, list(BACKENDS), w("backend"))
-        for key in ("split_roads", "language", "report"):
+        self.backend = _choice(self.backend, ["auto", "rust", "numba"], w("backend"))
+        self.graph = _choice(self.graph, list(GRAPH_KINDS), w("graph"))
+        for key in ("split_roads", "language", "report", "overwrite"):
             if not isinstance(getattr(self, key), bool):
                 raise ScenarioError(f"{w(key)} must be true or false, got {getattr(self, key)!r}")
         excl = self.exclude_municipalities
@@ -300,17 +321,19 @@ def _check_keys(src: str, table: Mapping[str, Any], section: str, label: str) ->
         )
 
 
-def load_scenario(path: str | Path) -> Scenario:
-    """Parse and check a scenario TOML file (see the module docstring)."""
-    path = Path(path)
+def _read_toml(path: Path) -> dict[str, Any]:
     if not path.is_file():
         raise ScenarioError(f"scenario file not found: {path}")
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        return tomllib.loads(path.read_text(encoding="utf-8"))
     except tomllib.TOMLDecodeError as e:
         raise ScenarioError(f"{path}: invalid TOML: {e}") from e
-    base = path.parent
-    src = str(path)
+    except UnicodeDecodeError as e:
+        raise ScenarioError(f"{path}: not UTF-8 text ({e}); save the file as UTF-8") from None
+
+
+def _tables(src: str, data: dict[str, Any]) -> tuple[dict, dict, dict]:
+    """The checked ``[inputs]``, ``[outputs]`` and ``[analysis]`` tables."""
     unknown = sorted(set(data) - KNOWN_KEYS[""])
     if unknown:
         raise ScenarioError(
@@ -321,9 +344,20 @@ def load_scenario(path: str | Path) -> Scenario:
         raise ScenarioError(f"{src}: missing [inputs] table (population, roads, ...)")
     _check_keys(src, inp, "inputs", "[inputs]")
     for key in ("population", "roads"):
-        if key not in inp:
+        if key not in inp and not (key == "roads" and inp.get("graph") == "hex"):
             raise ScenarioError(f"{src}: [inputs] needs '{key}'")
-    sets = data.get("offices")
+    outputs = data.get("outputs")
+    if not isinstance(outputs, dict) or "dir" not in outputs:
+        raise ScenarioError(f"{src}: needs [outputs] with 'dir'")
+    _check_keys(src, outputs, "outputs", "[outputs]")
+    an = data.get("analysis", {})
+    if not isinstance(an, dict):
+        raise ScenarioError(f"{src}: [analysis] must be a table")
+    _check_keys(src, an, "analysis", "[analysis]")
+    return inp, outputs, an
+
+
+def _office_sets(src: str, base: Path, sets: Any) -> dict[str, Path]:
     if not isinstance(sets, list) or not sets:
         raise ScenarioError(f"{src}: needs at least one [[offices]] table with 'name' and 'file'")
     office_sets: dict[str, Path] = {}
@@ -340,14 +374,26 @@ def load_scenario(path: str | Path) -> Scenario:
         if name in office_sets:
             raise ScenarioError(f"{src}: office network name {name!r} is used twice")
         office_sets[name] = _path(base, s["file"], f"{src}: offices.{name}.file")
-    outputs = data.get("outputs")
-    if not isinstance(outputs, dict) or "dir" not in outputs:
-        raise ScenarioError(f"{src}: needs [outputs] with 'dir'")
-    _check_keys(src, outputs, "outputs", "[outputs]")
-    an = data.get("analysis", {})
-    if not isinstance(an, dict):
-        raise ScenarioError(f"{src}: [analysis] must be a table")
-    _check_keys(src, an, "analysis", "[analysis]")
+    return office_sets
+
+
+def _profile_key(src: str, base: Path, profile: Any) -> str | None:
+    if profile is not None and not (isinstance(profile, str) and profile):
+        raise ScenarioError(
+            f"{src}: inputs.profile must be a packaged profile name or a TOML path, got {profile!r}"
+        )
+    if profile is not None and profile.endswith(".toml"):
+        profile = str(_path(base, profile, f"{src}: inputs.profile"))
+    return profile
+
+
+def load_scenario(path: str | Path) -> Scenario:
+    """Parse and check a scenario TOML file (see the module docstring)."""
+    path = Path(path)
+    data = _read_toml(path)
+    base, src = path.parent, str(path)
+    inp, outputs, an = _tables(src, data)
+    office_sets = _office_sets(src, base, data.get("offices"))
 
     def opt_path(table: dict[str, Any], key: str, where: str) -> Path | None:
         return _path(base, table[key], f"{src}: {where}.{key}") if key in table else None
@@ -355,94 +401,37 @@ def load_scenario(path: str | Path) -> Scenario:
     excl = inp.get("exclude_municipalities")
     if isinstance(excl, list):
         excl = ",".join(str(x) for x in excl)
-    profile = inp.get("profile")
-    if profile is not None and not (isinstance(profile, str) and profile):
-        raise ScenarioError(
-            f"{src}: inputs.profile must be a packaged profile name or a TOML path, got {profile!r}"
-        )
-    if profile is not None and profile.endswith(".toml"):
-        profile = str(_path(base, profile, f"{src}: inputs.profile"))
     return Scenario(
         population=_path(base, inp["population"], f"{src}: inputs.population"),
-        roads=_path(base, inp["roads"], f"{src}: inputs.roads"),
+        roads=opt_path(inp, "roads", "inputs"),
         office_sets=office_sets,
         out=_path(base, outputs["dir"], f"{src}: outputs.dir"),
         municipality_table=opt_path(inp, "municipality_table", "inputs"),
         municipalities=opt_path(inp, "municipalities", "inputs"),
         exclude_municipalities=excl,
-        resolution=inp.get("resolution", 8),
+        resolution=inp.get("resolution", defaults.RESOLUTION),
         population_columns=inp.get("population_columns"),
-        mode=inp.get("mode", "car"),
-        profile=profile,
-        backend=inp.get("backend", "auto"),
-        split_roads=inp.get("split_roads", True),
+        mode=inp.get("mode", defaults.MODE),
+        profile=_profile_key(src, base, inp.get("profile")),
+        backend=inp.get("backend", defaults.BACKEND),
+        split_roads=inp.get("split_roads", defaults.SPLIT_ROADS),
+        graph=inp.get("graph", defaults.GRAPH),
+        hex_resolution=inp.get("hex_resolution"),
+        off_road_speed_kmh=inp.get("off_road_speed_kmh"),
+        water=opt_path(inp, "water", "inputs"),
         column=an.get("column"),
-        band_minutes=an.get("band_minutes", 10.0),
-        coverage_minutes=an.get("coverage_minutes", [30, 60, 90]),
-        coverage_km=an.get("coverage_km", [40]),
-        gain_loss_minutes=an.get("gain_loss_minutes", 5.0),
+        band_minutes=an.get("band_minutes", defaults.BAND_MINUTES),
+        coverage_minutes=an.get("coverage_minutes", list(defaults.COVERAGE_MINUTES)),
+        coverage_km=an.get("coverage_km", list(defaults.COVERAGE_KM)),
+        gain_loss_minutes=an.get("gain_loss_minutes", defaults.GAIN_LOSS_MINUTES),
         language=an.get("language", True),
         visits_per_person=an.get("visits_per_person", {}),
         report=outputs.get("report", True),
-        title=data.get("title", "Accessibility of service offices"),
+        overwrite=outputs.get("overwrite", False),
+        title=data.get("title", defaults.TITLE),
         reference=opt_path(outputs, "reference", "outputs"),
         source=src,
     )
-
-
-# ------------------------------------------------------------------ running
-@dataclass
-class Study:
-    """Inputs read and connected once: the engine graph with the union of all office
-    networks, and each network's office indices."""
-
-    access: AccessGraph
-    office_sets: dict[str, np.ndarray]
-    municipalities: pd.DataFrame | None
-    provenance: dict[str, Any]
-
-
-@dataclass
-class StudyOutputs:
-    """What :func:`run` computed and wrote."""
-
-    results: dict[str, AccessibilityResult]
-    comparison: analysis.Comparison | None
-    language: dict[str, analysis.LanguageAccess]
-    files: list[Path]
-    seconds: float
-    #: Per network, ``summary.json`` as written (computed once: it runs the network
-    #: diagnostics).
-    summaries: dict[str, dict[str, Any]] = field(default_factory=dict)
-
-
-def check_offices_in_study_area(access_population: Any, offices: Offices, margin_m: float) -> None:
-    """Refuse offices outside the study area: farther than ``margin_m`` (the maximum
-    access distance) outside the bounding box of the populated cells. Such an office is
-    almost always a coordinate error (swapped lon/lat, wrong CRS, another country)."""
-    lon, lat = access_population.centers_lonlat()
-    if len(lon) == 0:
-        raise AccessibilityInputError("the population grid is empty")
-    dlat = margin_m / 111_320.0
-    mid = np.deg2rad(np.clip(np.abs(lat).max(), 0.0, 85.0))
-    dlon = margin_m / (111_320.0 * np.cos(mid))
-    box = (lon.min() - dlon, lon.max() + dlon, lat.min() - dlat, lat.max() + dlat)
-    out = ~(
-        (offices.lon >= box[0])
-        & (offices.lon <= box[1])
-        & (offices.lat >= box[2])
-        & (offices.lat <= box[3])
-    )
-    if out.any():
-        names = [
-            f"{offices.names[i]!r} (lon {offices.lon[i]:.4f}, lat {offices.lat[i]:.4f})"
-            for i in np.flatnonzero(out)[:5]
-        ]
-        raise AccessibilityInputError(
-            f"{int(out.sum())} office(s) lie outside the study area (populated cells span "
-            f"lon {lon.min():.3f}..{lon.max():.3f}, lat {lat.min():.3f}..{lat.max():.3f}): "
-            f"{', '.join(names)}. Check their coordinates (lon/lat order, CRS)."
-        )
 
 
 Step = Callable[[str], None]
@@ -452,186 +441,60 @@ def _no_step(label: str) -> None:
     return None
 
 
-def load_study(scn: Scenario, step: Step = _no_step) -> Study:
-    """Read population, roads and every office network; build one engine graph."""
-    study = read_study(
+# ------------------------------------------------------------------ running
+def study_of(scn: Scenario, step: Step | None = None) -> Study:
+    """The :class:`hexaccess.Study` a scenario describes (nothing is read yet)."""
+    return Study(
         population=scn.population,
         roads=scn.roads,
+        offices=dict(scn.office_sets),
+        graph=scn.graph,
         profile=scn.profile,
         mode=scn.mode,
         resolution=scn.resolution,
         municipality_table=scn.municipality_table,
-        population_columns=scn.population_columns,
+        municipalities=scn.municipalities,
         exclude_municipalities=scn.exclude_municipalities,
+        population_columns=scn.population_columns,
         split_roads=scn.split_roads,
-        step=step,
+        backend=scn.backend,
+        hex_resolution=scn.hex_resolution,
+        off_road_speed_kmh=scn.off_road_speed_kmh,
+        water=scn.water,
+        progress=step,
     )
-    profile, exclude, pop = study.profile, study.exclude_municipalities, study.population
-    step("offices")
-    # Read once: every office network's codes are checked against the same table.
-    munis = read_municipalities(scn.municipalities) if scn.municipalities else None
-    frames, sets, start = [], {}, 0
-    for name, path in scn.office_sets.items():
-        offs = inputs.read_offices_any(path, munis)
-        f = offs.frame.copy()
-        f["office_set"] = name
-        frames.append(f)
-        sets[name] = np.arange(start, start + len(f))
-        start += len(f)
-    union = Offices(pd.concat(frames, ignore_index=True))
-    check_offices_in_study_area(pop, union, profile.max_access_distance_m)
-    step("graph")
-    access = accessibility.build_access_graph(study.roads, pop, union, profile, backend=scn.backend)
-    files: dict[str, Any] = {
-        "population": scn.population,
-        "roads": scn.roads,
-        "municipality_table": scn.municipality_table,
-        "municipalities": scn.municipalities,
-        "profile": scn.profile if scn.profile and Path(scn.profile).exists() else None,
-        **{f"offices:{n}": p for n, p in scn.office_sets.items()},
-    }
-    if scn.source.endswith(".toml"):
-        files["scenario"] = scn.source
-    prov = accessibility.provenance(files, exclude_municipalities=list(exclude))
-    return Study(access, sets, munis, prov)
 
 
-def study_column(scn: Scenario, study: Study) -> str:
-    """The population column of the figures (default: the first solved column), checked
-    against the population before anything is solved."""
-    solved = list(scn.population_columns or study.access.population.columns)
-    missing = [c for c in solved if c not in study.access.population.columns]
-    if missing:
-        raise ScenarioError(
-            f"{scn.where('population_columns')}: unknown population column(s) {missing}; the "
-            f"population has {list(study.access.population.columns)}"
-        )
-    if scn.column is None:
-        return solved[0]
-    if scn.column not in solved:
-        raise ScenarioError(
-            f"{scn.where('column')}: unknown population column {scn.column!r}; the study "
-            f"solves {solved}"
-        )
-    return scn.column
-
-
-def _solve_all(
-    study: Study, columns: Sequence[str] | None, step: Step
-) -> tuple[dict[str, AccessibilityResult], list[str]]:
-    results, messages = {}, []
-    for name, idx in study.office_sets.items():
-        step(f"solve {name}")
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always")
-            results[name] = analysis.solve_network(
-                study.access, idx, columns, name=name, provenance_info=study.provenance
-            )
-        messages += [f"{name}: {w.message}" for w in caught]
-    return results, list(dict.fromkeys(messages))
-
-
-@dataclass
-class _Network:
-    """What was computed for one network: its tables (by file name), language access,
-    ``summary.json`` and the files written."""
-
-    tables: dict[str, pd.DataFrame]
-    language: analysis.LanguageAccess | None
-    summary: dict[str, Any]
-    files: list[Path]
-
-
-def _write_network(
-    out: Path,
-    name: str,
-    result: AccessibilityResult,
-    scn: Scenario,
-    study: Study,
-    column: str,
-    warn: Callable[[str], None],
-) -> _Network:
-    """All tables of one network into ``out``."""
-    out.mkdir(parents=True, exist_ok=True)
-    summary = result.summary(column)
-    summary["provenance"] = analysis.result_provenance(result)
-    (out / "summary.json").write_text(json.dumps(summary, indent=2, default=str) + "\n")
-    result.cells.to_parquet(out / "cells.parquet", index=False)
-    files = [out / "summary.json", out / "cells.parquet"]
-    lang = None
-    if scn.language and study.municipalities is not None and "municipality" in result.cells:
-        try:
-            lang = analysis.language_access(result, study.municipalities)
-        except analysis.AnalysisInputError as exc:
-            warn(f"warning: {name}: language access not computed: {exc}")
-    tables = analysis.network_tables(
-        result,
-        column,
+def report_options(scn: Scenario, reference: pd.DataFrame | None) -> ReportOptions:
+    """The figures a scenario asks for."""
+    return ReportOptions(
+        column=scn.column,
         band_minutes=scn.band_minutes,
         coverage_minutes=scn.coverage_minutes,
         coverage_km=scn.coverage_km,
+        gain_loss_minutes=scn.gain_loss_minutes,
+        language=scn.language,
         visits_per_person=scn.visits_per_person or None,
-        municipalities=study.municipalities,
-        language=lang,
+        html=scn.report,
+        title=scn.title,
+        reference=reference,
     )
-    files += list(analysis.write_tables(out, tables).values())
-    return _Network(tables, lang, summary, files)
 
 
 def run(scn: Scenario, step: Step = _no_step, warn: Callable[[str], None] = print) -> StudyOutputs:
-    """Run a whole study: read, solve every office network, write every table and the
-    report (see the module docstring). Every setting and the reference table are checked
-    before anything is solved."""
-    t0 = time.perf_counter()
-    reference = scn.read_reference() if scn.report else None
-    study = load_study(scn, step)
-    column = study_column(scn, study)
-    results, messages = _solve_all(study, scn.population_columns, step)
-    for m in messages:
-        warn(f"warning: {m}")
-    files: list[Path] = []
-    networks: dict[str, _Network] = {}
-    step("figures")
-    single = len(results) == 1
-    for name, result in results.items():
-        out = scn.out if single else scn.out / name
-        networks[name] = _write_network(out, name, result, scn, study, column, warn)
-        files += networks[name].files
-    language = {n: w.language for n, w in networks.items() if w.language is not None}
-    comparison = None
-    if not single:
-        comparison = analysis.compare(results, scn.band_minutes, column, scn.gain_loss_minutes)
-        files += list(
-            analysis.write_tables(
-                scn.out,
-                {
-                    "comparison_bands.csv": comparison.bands,
-                    "comparison_changes.csv": comparison.changes,
-                },
-            ).values()
-        )
-    if scn.report:
-        step("report")
-        from hexaccess import report
-
-        path = report.write_report(
-            scn.out / "report.html",
-            results,
-            title=scn.title,
-            column=column,
-            band_minutes=scn.band_minutes,
-            coverage_minutes=scn.coverage_minutes,
-            coverage_km=scn.coverage_km,
-            municipalities=study.municipalities,
-            visits_per_person=scn.visits_per_person or None,
-            comparison=comparison,
-            language=language,
-            reference=reference,
-            tables={n: w.tables for n, w in networks.items()},
-        )
-        files.append(path)
-    summaries = {n: w.summary for n, w in networks.items()}
-    return StudyOutputs(results, comparison, language, files, time.perf_counter() - t0, summaries)
+    """Run a whole study: check the output directory and every setting, read, solve
+    every office network, write every table and the report atomically (see the module
+    docstring and :meth:`hexaccess.Study.report`)."""
+    with prepare_output(scn.out, overwrite=scn.overwrite, kind="report") as target:
+        reference = scn.read_reference() if scn.report else None
+        study = study_of(scn, step)
+        if scn.source.endswith(".toml"):
+            study.provenance["inputs"]["scenario"] = describe_input(scn.source)
+        outputs = write_report_files(study, target, report_options(scn, reference), warn=warn)
+        staged = [p.relative_to(target.staging) for p in outputs.files]
+        target.commit(study.provenance)
+    outputs.files = [scn.out / p for p in staged]
+    return outputs
 
 
 def summary_lines(outputs: StudyOutputs, column: str | None = None) -> list[str]:

@@ -1,0 +1,584 @@
+"""The study API: one object that reads a study's inputs once, solves any of its office
+networks, and writes every result through the one safe writer.
+
+>>> import hexaccess
+>>> study = hexaccess.Study(
+...     population="census2021_1km.csv", roads="road.shp", offices="offices.csv",
+...     municipality_table="grid_municipality.csv", exclude_municipalities="aland",
+... )                                                            # doctest: +SKIP
+>>> result = study.solve()                                      # doctest: +SKIP
+>>> result.bands(), result.summary()["mean_time_min"]          # doctest: +SKIP
+
+Inputs are paths or in-memory objects alike: GeoDataFrames (population squares, points
+or polygons; road lines; office points; their geometry is used, never replaced),
+DataFrames with H3 ids (population) or lon/lat (offices), and the loader objects
+(:class:`~hexaccess.population.PopulationGrid`, :class:`~hexaccess.network.RoadNetwork`,
+:class:`~hexaccess.offices.Offices`). Every default comes from :mod:`hexaccess.defaults`,
+the same the command line and scenario files use, so the same inputs give the same
+numbers from Python and from ``hexaccess run``.
+
+Settings are checked when the study is made (before anything is read); inputs are read
+on first use and kept, and the engine graph is built once for the union of all office
+networks.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from hexaccess import analysis, defaults, inputs
+from hexaccess.errors import ScenarioError
+from hexaccess.network import RoadNetwork
+from hexaccess.offices import Offices, read_municipalities
+from hexaccess.outputs import OutputDirectory, prepare_output
+from hexaccess.profiles import SpeedProfile
+from hexaccess.results import BANDS_COLUMNS
+from hexaccess.study import (
+    GRAPH_KINDS,
+    AccessibilityResult,
+    build_access,
+    check_offices_in_study_area,
+    provenance,
+    solve,
+)
+
+__all__ = ["RUN_FILES", "Study", "StudyResult", "write_run_files"]
+
+#: The files of ``hexaccess run --out DIR`` (a contract: names and columns only added).
+RUN_FILES = ("bands.csv", "summary.json", "cells.parquet")
+
+Step = Callable[[str], Any]
+
+
+def _no_step(label: str) -> None:
+    return None
+
+
+def _json_text(value: Any) -> str:
+    return json.dumps(value, indent=2, default=str) + "\n"
+
+
+@dataclass(frozen=True)
+class StudyResult(AccessibilityResult):
+    """One office network solved: the per-cell table, the band histogram and every
+    figure of the study, as tables.
+
+    ``cells`` has one row per populated cell (``h3``, ``municipality`` when known, the
+    population columns, ``time_s``, ``distance_m``, ``office``, ``office_name``,
+    ``connected``, ``reached``); ``bands()`` is ``bands.csv``, ``summary()`` is
+    ``summary.json``, ``catchments()`` is ``offices.csv`` and ``municipalities()`` is
+    ``municipalities.csv`` of ``hexaccess report``.
+    """
+
+    name: str = ""
+    municipality_info: pd.DataFrame | None = None
+
+    @classmethod
+    def of(
+        cls, result: AccessibilityResult, name: str, municipality_info: pd.DataFrame | None
+    ) -> StudyResult:
+        """Wrap an engine-level result with its network name and municipality table."""
+        return cls(
+            result.access,
+            result.cells,
+            result.histogram,
+            result.columns,
+            result.office_indices,
+            result.provenance,
+            name=name,
+            municipality_info=municipality_info,
+        )
+
+    def catchments(
+        self, column: str | None = None, visits_per_person: Mapping[str, float] | None = None
+    ) -> pd.DataFrame:
+        """Per office: the people who have it as their nearest office, their mean and
+        longest trips and expected visits (:func:`hexaccess.analysis.catchments`)."""
+        return analysis.catchments(self, column, visits_per_person)
+
+    def municipalities(self, column: str | None = None, within_minutes: float = 60.0):
+        """Per municipality of residence: people, unreachable people, mean and longest
+        trips (:func:`hexaccess.analysis.municipality_table`); needs cells with a
+        municipality (a municipality table among the inputs)."""
+        return analysis.municipality_table(self, column, self.municipality_info, within_minutes)
+
+    def coverage(
+        self,
+        minutes: Sequence[float] = defaults.COVERAGE_MINUTES,
+        km: Sequence[float] = defaults.COVERAGE_KM,
+    ) -> pd.DataFrame:
+        """Share of people within each threshold (:func:`hexaccess.analysis.coverage`)."""
+        return analysis.coverage(self, minutes, km)
+
+    def means(self) -> pd.DataFrame:
+        """Mean time and distance for every population column."""
+        return analysis.means(self)
+
+    def write(self, out: str | os.PathLike[str], *, overwrite: bool = False) -> list[Path]:
+        """Write ``bands.csv``, ``summary.json`` and ``cells.parquet`` (the ``hexaccess
+        run`` contract) and ``manifest.json`` into ``out``, atomically: a reader sees the
+        previous result or this one, never a mix (:mod:`hexaccess.outputs`)."""
+        with prepare_output(out, overwrite=overwrite, kind="run") as target:
+            write_run_files(target, self, self.summary())
+            return target.commit(self.provenance)
+
+
+def write_run_files(target: OutputDirectory, result: AccessibilityResult, summary: dict) -> None:
+    """The three files of the ``hexaccess run`` contract, into a staging directory."""
+    result.bands()[BANDS_COLUMNS].to_csv(target.file("bands.csv"), index=False)
+    target.file("summary.json").write_text(_json_text(summary))
+    result.cells.to_parquet(target.file("cells.parquet"), index=False)
+
+
+def _network_name(value: Any, fallback: str) -> str:
+    if isinstance(value, (str, os.PathLike)):
+        return Path(value).stem
+    return fallback
+
+
+def _office_networks(offices: Any) -> dict[str, Any]:
+    """``offices`` as ``{network name: input}``: a mapping is taken as it is, one input
+    is named after its file (or ``offices``)."""
+    if offices is None:
+        raise ScenarioError("a study needs offices: give offices=FILE, a (Geo)DataFrame, ...")
+    if isinstance(offices, Mapping):
+        if not offices:
+            raise ScenarioError("offices={} names no office network; give at least one")
+        bad = [k for k in offices if not (isinstance(k, str) and k)]
+        if bad:
+            raise ScenarioError(f"office network names must be non-empty strings, got {bad}")
+        return dict(offices)
+    return {_network_name(offices, "offices"): offices}
+
+
+def _check_resolution(value: Any, name: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+        raise ScenarioError(f"{name} must be a whole number 0..15, got {value!r}")
+    if not 0 <= int(value) <= 15:
+        raise ScenarioError(f"{name} must be an H3 resolution 0..15, got {value}")
+    return int(value)
+
+
+class Study:
+    """A study: population, roads, office networks, a speed profile and a graph kind.
+
+    ``offices`` is one office network or ``{name: network}`` for several (all solved on
+    one engine graph; the first is the comparison baseline). ``graph`` is ``"road"``
+    (people join the nearest road node by an access leg) or ``"hex"`` (the H3 friction
+    graph at ``hex_resolution``, with ``off_road_speed_kmh`` and ``water`` polygons).
+    ``progress(label)`` is called before each long step.
+    """
+
+    def __init__(
+        self,
+        population: Any,
+        roads: Any = None,
+        offices: Any = None,
+        *,
+        graph: str = defaults.GRAPH,
+        profile: str | os.PathLike[str] | SpeedProfile | None = None,
+        mode: str = defaults.MODE,
+        resolution: int = defaults.RESOLUTION,
+        municipality_table: Any = None,
+        municipalities: Any = None,
+        exclude_municipalities: str | Sequence[str] | None = None,
+        population_columns: Sequence[str] | None = None,
+        split_roads: bool = defaults.SPLIT_ROADS,
+        backend: str = defaults.BACKEND,
+        hex_resolution: int | None = None,
+        off_road_speed_kmh: float | None = None,
+        water: Any = None,
+        progress: Step | None = None,
+    ) -> None:
+        if graph not in GRAPH_KINDS:
+            raise ScenarioError(f"graph must be one of {list(GRAPH_KINDS)}, got {graph!r}")
+        self.graph = graph
+        self.resolution = _check_resolution(resolution, "resolution")
+        self.hex_options = self._hex_options(hex_resolution, off_road_speed_kmh, water)
+        self.mode = mode
+        self.profile: SpeedProfile = _study_profile(profile, mode, roads)
+        self.profile_input = None if isinstance(profile, SpeedProfile) else profile
+        self.exclude = inputs.municipality_codes(exclude_municipalities)
+        self.population_columns = _column_names(population_columns)
+        if backend not in ("auto", "rust", "numba"):
+            raise ScenarioError(f"backend must be 'auto', 'rust' or 'numba', got {backend!r}")
+        if not isinstance(split_roads, bool):
+            raise ScenarioError(f"split_roads must be True or False, got {split_roads!r}")
+        self.backend, self.split_roads = backend, split_roads
+        self.inputs = {
+            "population": population,
+            "roads": roads,
+            "municipality_table": municipality_table,
+            "municipalities": municipalities,
+        }
+        self.office_inputs = _office_networks(offices)
+        self.step: Step = progress or _no_step
+
+    def _hex_options(
+        self, hex_resolution: int | None, off_road_speed_kmh: float | None, water: Any
+    ) -> dict[str, Any]:
+        given = {
+            k: v
+            for k, v in (
+                ("hex_resolution", hex_resolution),
+                ("off_road_speed_kmh", off_road_speed_kmh),
+                ("water", water),
+            )
+            if v is not None
+        }
+        if self.graph == "road":
+            if given:
+                raise ScenarioError(
+                    f"{sorted(given)} apply to the hexagon graph only; give graph='hex' (or "
+                    "--graph hex) or leave them out"
+                )
+            return {}
+        res = defaults.HEX_RESOLUTION if hex_resolution is None else hex_resolution
+        options: dict[str, Any] = {"resolution": _check_resolution(res, "hex_resolution")}
+        if off_road_speed_kmh is not None:
+            v = float(off_road_speed_kmh)
+            if not (math.isfinite(v) and v > 0):
+                raise ScenarioError(
+                    f"off_road_speed_kmh must be > 0 km/h, got {off_road_speed_kmh}"
+                )
+            options["off_road_speed_kmh"] = v
+        if water is not None:
+            options["water"] = inputs.read_polygons_any(water)
+        return options
+
+    # ------------------------------------------------------------ inputs, read once
+    @cached_property
+    def population(self):
+        """The population grid (read on first use)."""
+        self.step("population")
+        return inputs.read_population_any(
+            self.inputs["population"],
+            resolution=self.resolution,
+            municipality_table=self.inputs["municipality_table"],
+            columns=self.population_columns,
+            exclude_municipalities=self.exclude,
+        )
+
+    @cached_property
+    def roads(self):
+        """The road network (read on first use; ``None`` for a hexagon study without
+        roads)."""
+        if self.inputs["roads"] is None:
+            if self.graph == "road":
+                raise ScenarioError("the road graph needs roads: give roads=... or graph='hex'")
+            return None
+        self.step("roads")
+        return inputs.read_roads_any(
+            self.inputs["roads"], self.profile, split_at_vertices=self.split_roads
+        )
+
+    @cached_property
+    def municipality_info(self) -> pd.DataFrame | None:
+        """The municipalities table (names, language status, centres), when given."""
+        given = self.inputs["municipalities"]
+        return None if given is None else read_municipalities(given)
+
+    @cached_property
+    def networks(self) -> dict[str, Offices]:
+        """Every office network, read and checked."""
+        self.step("offices")
+        munis = self.municipality_info
+        return {n: inputs.read_offices_any(v, munis) for n, v in self.office_inputs.items()}
+
+    @cached_property
+    def offices(self) -> Offices:
+        """The union of all office networks (column ``office_set`` names the network),
+        checked to lie within the study area."""
+        frames = []
+        for name, offs in self.networks.items():
+            f = offs.frame.copy()
+            f["office_set"] = name
+            frames.append(f)
+        union = Offices(pd.concat(frames, ignore_index=True))
+        check_offices_in_study_area(self.population, union, self.profile.max_access_distance_m)
+        return union
+
+    def network_indices(self) -> dict[str, np.ndarray]:
+        """Indices into :attr:`offices` of each network's offices."""
+        out, start = {}, 0
+        for name, offs in self.networks.items():
+            out[name] = np.arange(start, start + len(offs))
+            start += len(offs)
+        return out
+
+    @cached_property
+    def access(self):
+        """The engine graph of the study (built once for every network)."""
+        pop, roads, offices = self.population, self.roads, self.offices
+        self.step("graph")
+        return build_access(
+            self.graph,
+            roads,
+            pop,
+            offices,
+            self.profile,
+            backend=self.backend,
+            columns=self.population_columns,
+            hex_options=self.hex_options,
+        )
+
+    @cached_property
+    def provenance(self) -> dict[str, Any]:
+        """Inputs with SHA-256 and the settings (recorded in every output)."""
+        names = list(self.office_inputs)
+        if len(names) == 1:
+            office_roles = {"offices": self.office_inputs[names[0]]}
+        else:
+            office_roles = {f"offices:{n}": v for n, v in self.office_inputs.items()}
+        profile = self.profile_input
+        files = {
+            **{k: v for k, v in self.inputs.items()},
+            **office_roles,
+            "profile": profile if profile is not None and Path(str(profile)).is_file() else None,
+        }
+        settings: dict[str, Any] = {"graph": self.graph, "split_roads": self.split_roads}
+        if self.graph == "hex":
+            settings["hex_resolution"] = self.hex_options["resolution"]
+        return provenance(files, exclude_municipalities=list(self.exclude), settings=settings)
+
+    # ------------------------------------------------------------------- solving
+    def solve(self, network: str | None = None) -> StudyResult:
+        """Nearest office for every populated cell for one office network (default: the
+        first), with the bands, summary and every figure."""
+        name = network if network is not None else next(iter(self.office_inputs))
+        if name not in self.office_inputs:
+            raise ScenarioError(
+                f"no office network {name!r} in this study; it has {list(self.office_inputs)}"
+            )
+        idx = self.network_indices()[name]
+        info = {**self.provenance, "network": name}
+        self.step(f"solve {name}")
+        access = self.access
+        result = solve(access, self.population_columns, offices=idx, provenance_info=info)
+        return StudyResult.of(result, name, self.municipality_info)
+
+    def solve_all(self) -> dict[str, StudyResult]:
+        """Every office network, solved on the one engine graph."""
+        return {name: self.solve(name) for name in self.office_inputs}
+
+    def report(
+        self,
+        out: str | os.PathLike[str],
+        options: ReportOptions | None = None,
+        *,
+        overwrite: bool = False,
+        warn: Step = print,
+    ) -> StudyOutputs:
+        """Every figure of every network as tables (and ``report.html``) in ``out``,
+        written atomically with a manifest (see :func:`write_report_files`). ``out`` is
+        checked and locked before anything is computed."""
+        with prepare_output(out, overwrite=overwrite, kind="report") as target:
+            outputs = write_report_files(self, target, options or ReportOptions(), warn=warn)
+            staged = [p.relative_to(target.staging) for p in outputs.files]
+            target.commit(self.provenance)
+        outputs.files = [Path(out) / p for p in staged]
+        return outputs
+
+
+def _study_profile(profile: Any, mode: str, roads: Any) -> SpeedProfile:
+    """The profile given, else the one a RoadNetwork was built with, else the mode's."""
+    if isinstance(profile, SpeedProfile):
+        return profile
+    if profile is None and isinstance(roads, RoadNetwork):
+        return roads.profile
+    return inputs.profile_for(profile, mode)
+
+
+def _column_names(columns: Sequence[str] | None) -> list[str] | None:
+    if columns is None:
+        return None
+    if isinstance(columns, str):
+        columns = [c.strip() for c in columns.split(",") if c.strip()]
+    bad = [c for c in columns if not (isinstance(c, str) and c)]
+    if bad or not columns:
+        raise ScenarioError(
+            f"population_columns must be a list of column names, e.g. ['total'], got {columns!r}"
+        )
+    return list(columns)
+
+
+# ============================================================== report workflow
+@dataclass(frozen=True)
+class ReportOptions:
+    """What ``hexaccess report`` and scenario files compute beside the bands: every
+    figure of the 2020 study (defaults from :mod:`hexaccess.defaults`)."""
+
+    column: str | None = None
+    band_minutes: float = defaults.BAND_MINUTES
+    coverage_minutes: Sequence[float] = defaults.COVERAGE_MINUTES
+    coverage_km: Sequence[float] = defaults.COVERAGE_KM
+    gain_loss_minutes: float = defaults.GAIN_LOSS_MINUTES
+    language: bool = True
+    visits_per_person: Mapping[str, float] | None = None
+    html: bool = True
+    title: str = defaults.TITLE
+    reference: pd.DataFrame | None = None
+
+
+@dataclass
+class StudyOutputs:
+    """What :meth:`Study.report` computed and wrote."""
+
+    results: dict[str, StudyResult]
+    comparison: analysis.Comparison | None
+    language: dict[str, analysis.LanguageAccess]
+    files: list[Path]
+    seconds: float
+    #: Per network, ``summary.json`` as written (computed once: it runs the network
+    #: diagnostics).
+    summaries: dict[str, dict[str, Any]]
+
+
+@dataclass
+class _NetworkTables:
+    tables: dict[str, pd.DataFrame]
+    language: analysis.LanguageAccess | None
+    summary: dict[str, Any]
+
+
+def report_column(study: Study, column: str | None) -> str:
+    """The population column of the figures (default: the first solved column), checked
+    against the population before anything is solved."""
+    have = list(study.population.columns)
+    solved = list(study.population_columns or have)
+    missing = [c for c in solved if c not in have]
+    if missing:
+        raise ScenarioError(f"unknown population column(s) {missing}; the population has {have}")
+    if column is None:
+        return solved[0]
+    if column not in solved:
+        raise ScenarioError(f"unknown population column {column!r}; the study solves {solved}")
+    return column
+
+
+def _network_tables(
+    result: StudyResult, study: Study, column: str, options: ReportOptions, warn: Step
+) -> _NetworkTables:
+    """``summary.json`` and every table of one network, computed once."""
+    summary = result.summary(column)
+    summary["provenance"] = analysis.result_provenance(result)
+    munis = study.municipality_info
+    lang = None
+    if options.language and munis is not None and "municipality" in result.cells:
+        try:
+            lang = analysis.language_access(result, munis)
+        except analysis.AnalysisInputError as exc:
+            warn(f"warning: {result.name}: language access not computed: {exc}")
+    tables = analysis.network_tables(
+        result,
+        column,
+        band_minutes=options.band_minutes,
+        coverage_minutes=options.coverage_minutes,
+        coverage_km=options.coverage_km,
+        visits_per_person=options.visits_per_person or None,
+        municipalities=munis,
+        language=lang,
+    )
+    return _NetworkTables(tables, lang, summary)
+
+
+def _write_network(directory: Path, result: StudyResult, net: _NetworkTables) -> None:
+    directory.mkdir(parents=True, exist_ok=True)
+    (directory / "summary.json").write_text(_json_text(net.summary))
+    result.cells.to_parquet(directory / "cells.parquet", index=False)
+    analysis.write_tables(directory, net.tables)
+
+
+def _write_html(
+    target: OutputDirectory,
+    results: dict[str, StudyResult],
+    study: Study,
+    column: str,
+    options: ReportOptions,
+    networks: dict[str, _NetworkTables],
+    comparison: analysis.Comparison | None,
+) -> None:
+    from hexaccess import report
+
+    report.write_report(
+        target.file("report.html"),
+        results,
+        title=options.title,
+        column=column,
+        band_minutes=options.band_minutes,
+        coverage_minutes=options.coverage_minutes,
+        coverage_km=options.coverage_km,
+        municipalities=study.municipality_info,
+        visits_per_person=options.visits_per_person or None,
+        comparison=comparison,
+        language={n: w.language for n, w in networks.items() if w.language is not None},
+        reference=options.reference,
+        tables={n: w.tables for n, w in networks.items()},
+    )
+
+
+def write_report_files(
+    study: Study,
+    target: OutputDirectory,
+    options: ReportOptions,
+    *,
+    warn: Step = print,
+) -> StudyOutputs:
+    """Solve every network of ``study`` and write every table (and ``report.html``) into
+    ``target``'s staging directory: ``DIR`` for one network, ``DIR/<name>/`` for several,
+    with ``comparison_*.csv`` beside them. The caller commits ``target``."""
+    import time
+
+    t0 = time.perf_counter()
+    column = report_column(study, options.column)
+    results = _solve_all(study, warn)
+    study.step("figures")
+    single = len(results) == 1
+    networks = {}
+    for name, result in results.items():
+        networks[name] = _network_tables(result, study, column, options, warn)
+        _write_network(target.staging if single else target.file(name), result, networks[name])
+    comparison = None
+    if not single:
+        comparison = analysis.compare(
+            results, options.band_minutes, column, options.gain_loss_minutes
+        )
+        analysis.write_tables(
+            target.staging,
+            {
+                "comparison_bands.csv": comparison.bands,
+                "comparison_changes.csv": comparison.changes,
+            },
+        )
+    if options.html:
+        study.step("report")
+        _write_html(target, results, study, column, options, networks, comparison)
+    language = {n: w.language for n, w in networks.items() if w.language is not None}
+    summaries = {n: w.summary for n, w in networks.items()}
+    files = sorted(p for p in target.staging.rglob("*") if p.is_file())
+    return StudyOutputs(results, comparison, language, files, time.perf_counter() - t0, summaries)
+
+
+def _solve_all(study: Study, warn: Step) -> dict[str, StudyResult]:
+    """Every network, with the solver's warnings passed to ``warn`` once each."""
+    import warnings
+
+    results, messages = {}, []
+    for name in study.office_inputs:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            results[name] = study.solve(name)
+        messages += [f"{name}: {w.message}" for w in caught]
+    for m in dict.fromkeys(messages):
+        warn(f"warning: {m}")
+    return results

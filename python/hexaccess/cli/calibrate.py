@@ -1,0 +1,160 @@
+"""``hexaccess calibrate``: fit the speed profile so that our bands match a reference.
+
+``hexaccess calibrate`` takes the inputs of ``hexaccess run`` plus ``--reference
+BANDS.csv`` and ``--out DIR``; it writes ``DIR/profile.toml`` (usable as ``hexaccess run
+--profile``), ``DIR/calibration.csv`` (per band: reference, before, after),
+``DIR/calibration.json``, ``DIR/calibration.png`` and ``DIR/manifest.json``, atomically.
+"""
+
+from __future__ import annotations
+
+import argparse
+import warnings
+from typing import Any
+
+from hexaccess import defaults
+from hexaccess.cli._errors import reports_errors
+from hexaccess.cli._options import Progress, add_input_arguments, study_from_args
+from hexaccess.errors import CalibrationError, ScenarioError
+from hexaccess.outputs import prepare_output
+
+__all__ = ["add_calibrate_parser", "run_calibrate"]
+
+
+def add_calibrate_parser(subparsers: Any) -> argparse.ArgumentParser:
+    """Add ``hexaccess calibrate`` to an argparse sub-parser set."""
+    p = subparsers.add_parser(
+        "calibrate",
+        help="fit the speed profile so that our bands match a reference band table",
+        description=(
+            "Search the profile's free parameters (terminal time, access speed, urban "
+            "slowdown factors, class speeds; bounds in hexaccess.calibrate) to match "
+            "--reference. Writes DIR/profile.toml and DIR/calibration.csv."
+        ),
+    )
+    add_input_arguments(p)
+    p.add_argument("--reference", required=True, help="reference band table (bands.csv columns)")
+    p.add_argument("--column", default="total", help="population column (default total)")
+    p.add_argument(
+        "--reference-mean-time",
+        type=float,
+        default=None,
+        metavar="MIN",
+        help="the reference's mean travel time in minutes, when published (adds a term)",
+    )
+    p.add_argument(
+        "--mean-weight", type=float, default=defaults.MEAN_WEIGHT, help="weight of the mean term"
+    )
+    p.add_argument(
+        "--max-evaluations", type=int, default=defaults.MAX_EVALUATIONS, help="search budget"
+    )
+    p.add_argument(
+        "--bound",
+        action="append",
+        default=None,
+        metavar="KEY=LOW:HIGH",
+        help="bounds of a parameter, e.g. terminal_time_s=0:300 or "
+        "speeds_kmh.IGDS_LEVEL.23=75:95 (repeatable; adds the key if not free)",
+    )
+    p.add_argument(
+        "--fix", action="append", default=None, metavar="KEY", help="hold a parameter fixed"
+    )
+    return p
+
+
+def _bounds(pairs: list[str] | None) -> dict[str, tuple[float, float]]:
+    out = {}
+    for p in pairs or []:
+        key, _, rng = p.partition("=")
+        lo, sep, hi = rng.partition(":")
+        try:
+            if not sep:
+                raise ValueError
+            out[key.strip()] = (float(lo), float(hi))
+        except ValueError:
+            raise CalibrationError(
+                f"--bound expects KEY=LOW:HIGH with numbers LOW and HIGH, got {p!r}"
+            ) from None
+    return out
+
+
+def _prepare(args: argparse.Namespace, bar: Progress) -> tuple[Any, Any, Any, Any]:
+    """Settings and the reference first (nothing is read if they cannot work), then the
+    study, the free parameters and the fast evaluator."""
+    from hexaccess import calibrate
+
+    if args.graph != "road":
+        raise ScenarioError(
+            "calibration rebuilds the road graph's arc times; --graph hex cannot be "
+            "calibrated (run it with --graph road)"
+        )
+    calibrate.check_search_settings(
+        args.reference_mean_time, args.mean_weight, args.max_evaluations
+    )
+    reference = calibrate.read_reference(args.reference)
+    bounds = _bounds(args.bound)
+    study = study_from_args(args, args.offices, bar.step)
+    params = calibrate.default_parameters(
+        study.profile, study.roads, bounds=bounds, fixed=args.fix or ()
+    )
+    offices = study.offices
+    bar.step("graph")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        ev = calibrate.FastEvaluator(
+            study.roads,
+            study.population,
+            offices,
+            study.profile,
+            args.column,
+            backend=args.backend,
+        )
+    return study, reference, params, ev
+
+
+def _print_calibration(result: Any, files: list[Any]) -> None:
+    t = result.table.copy()
+    print(t.round(2).to_string(index=False))
+    print(result.parameters.round(3).to_string(index=False))
+    print(
+        f"max |diff| {t.before_diff_pp.abs().max():.2f} -> {result.max_abs_diff_pp:.2f} pp; "
+        f"mean time {result.mean_time_before_min:.2f} -> {result.mean_time_after_min:.2f} "
+        f"min; {result.evaluations} evaluations in {result.seconds:.1f} s"
+    )
+    print(f"wrote {', '.join(str(p) for p in files)}")
+
+
+@reports_errors("hexaccess calibrate")
+def run_calibrate(args: argparse.Namespace) -> int:
+    """``hexaccess calibrate``: returns the exit code (2 = bad input, message on stderr)."""
+    from hexaccess import calibrate
+
+    with prepare_output(args.out, overwrite=args.overwrite, kind="calibration") as target:
+        bar = Progress(4, args.quiet)
+        try:
+            study, reference, params, ev = _prepare(args, bar)
+        finally:
+            bar.close()
+        search = Progress(args.max_evaluations, args.quiet, unit="eval")
+        try:
+            result = calibrate.calibrate(
+                study.roads,
+                study.population,
+                study.offices,
+                reference,
+                study.profile,
+                column=args.column,
+                parameters=params,
+                reference_mean_time_min=args.reference_mean_time,
+                mean_weight=args.mean_weight,
+                max_evaluations=args.max_evaluations,
+                evaluator=ev,
+                progress=lambda n, f: search.to(n, f"objective {f:.3g}"),
+            )
+        finally:
+            search.close()
+        result.write(target.staging)
+        files = target.commit(study.provenance)
+    if not args.quiet:
+        _print_calibration(result, files)
+    return 0

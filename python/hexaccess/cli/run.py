@@ -1,0 +1,211 @@
+"""``hexaccess run``: travel time from every populated cell to the nearest office.
+
+``hexaccess run --population P --roads R --offices O --out DIR`` writes ``DIR/bands.csv``
+(``band_start_min,band_end_min,population,share_pct,cumulative_pct``),
+``DIR/summary.json``, ``DIR/cells.parquet`` and ``DIR/manifest.json``, atomically. These
+names and columns are a contract: add, never rename. ``hexaccess run SCENARIO.toml`` runs
+a scenario file; with no inputs, a synthetic demo country (clearly labelled as such).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+import warnings
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from hexaccess.api import write_run_files
+from hexaccess.cli._errors import reports_errors
+from hexaccess.cli._options import Progress, add_input_arguments, study_from_args
+from hexaccess.errors import ScenarioError
+from hexaccess.outputs import prepare_output
+
+SYNTHETIC = "SYNTHETIC country (hexaccess.country.default_scenario), not real data"
+
+
+def add_parser(subparsers: Any) -> argparse.ArgumentParser:
+    """Add ``hexaccess run`` to an argparse sub-parser set."""
+    run = subparsers.add_parser(
+        "run",
+        help="travel times from every populated cell to the nearest office, in 10-minute bands",
+        description="hexaccess run --population P --roads R --offices O --out DIR; or "
+        "hexaccess run SCENARIO.toml; or, with no inputs, a synthetic demo.",
+    )
+    run.add_argument("scenario", nargs="?", default=None, help="a scenario TOML file")
+    add_input_arguments(run, required=False)
+    return run
+
+
+def format_table(table: pd.DataFrame, unreachable: float, total: float) -> str:
+    """The band table as printed: bands up to the last populated one, then the
+    unreachable people and the total."""
+    lines = [f"{'minutes':>9} {'population':>12} {'%':>7} {'cum. %':>7}"]
+    populated = np.flatnonzero(table["population"].to_numpy() > 0)
+    last = int(populated[-1]) if populated.size else 0
+    for row in table.iloc[: last + 1].itertuples(index=False):
+        end = "+" if row.band_end_min == np.inf else f"-{row.band_end_min:.0f}"
+        label = f"{row.band_start_min:.0f}{end}"
+        lines.append(
+            f"{label:>9} {row.population:>12,.0f} {row.share_pct:>7.2f} {row.cumulative_pct:>7.2f}"
+        )
+    lines.append(f"{'unreached':>9} {unreachable:>12,.0f} {unreachable / total * 100:>7.2f}")
+    lines.append(f"{'total':>9} {total:>12,.0f}")
+    return "\n".join(lines)
+
+
+def _headline(summary: dict[str, Any]) -> str:
+    return (
+        f"mean {summary['mean_time_min']:.1f} min, {summary['mean_distance_km']:.1f} km; "
+        f"within 60 min: {summary['coverage_pct']['60']:.2f} %; unreachable "
+        f"{summary['population_unreachable']:,.0f} people "
+        f"({summary['population_unconnected']:,.0f} too far from a road)"
+    )
+
+
+def _print_result(result: Any, summary: dict[str, Any], intro: str) -> None:
+    h = result.histogram
+    print(intro)
+    print(format_table(result.bands(), float(h.unreachable[0]), h.total()))
+    print("\n" + _headline(summary))
+
+
+@reports_errors("hexaccess run")
+def run_demo(args: argparse.Namespace) -> int:
+    """The national default: a synthetic Finland-sized country (hexaccess.synthetic) with
+    18 fixed regional-centre offices plus the next 32 municipality seats."""
+    from hexaccess.api import Study
+    from hexaccess.synthetic import default_scenario
+
+    target = prepare_output(args.out, overwrite=args.overwrite) if args.out else None
+    t0 = time.perf_counter()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        scn = default_scenario()
+        study = Study(scn.population, scn.roads, {"synthetic": scn.offices}, backend=args.backend)
+        study.provenance["data"] = SYNTHETIC
+        result = study.solve()
+    summary = result.summary()
+    summary.update(data=SYNTHETIC, offices_fixed=int(scn.offices.fixed.sum()))
+    summary["seconds"] = time.perf_counter() - t0
+    if not args.quiet:
+        print("hexaccess run: SYNTHETIC COUNTRY (no inputs given) — not real data.")
+        intro = (
+            f"{result.histogram.total():,.0f} people in {len(scn.population.cells):,} H3 "
+            f"cells, {scn.roads.num_nodes:,} road nodes, {len(scn.offices)} offices "
+            f"({summary['offices_fixed']} fixed); solved in {summary['seconds']:.1f} s on "
+            f"backend {study.access.graph.backend!r}\n\nOne-way travel time to the nearest office:"
+        )
+        _print_result(result, summary, intro)
+        for w in caught:
+            print(f"note: {w.message}", file=sys.stderr)
+    if target is not None:
+        with target:
+            write_run_files(target, result, summary)
+            target.commit(study.provenance)
+        if not args.quiet:
+            print(f"\nwrote bands.csv, summary.json, cells.parquet in {args.out}")
+    return 0
+
+
+def _check_study_arguments(args: argparse.Namespace) -> None:
+    missing = [f"--{n}" for n in ("population", "offices") if getattr(args, n) is None]
+    if args.roads is None and args.graph == "road":
+        missing.insert(1, "--roads")
+    if missing:
+        raise ScenarioError(
+            f"{', '.join(missing)} missing; give --population, --roads and --offices (or "
+            "none of them for the synthetic demo)"
+        )
+    if args.out is None:
+        raise ScenarioError("--out DIR is required with real inputs")
+
+
+@reports_errors("hexaccess run")
+def run_study(args: argparse.Namespace) -> int:
+    """``hexaccess run`` on real inputs: the output directory is checked and locked
+    first, then the study is read, solved and written atomically."""
+    _check_study_arguments(args)
+    t0 = time.perf_counter()
+    with prepare_output(args.out, overwrite=args.overwrite, kind="run") as target:
+        bar = Progress(5, args.quiet)
+        try:
+            study = study_from_args(args, args.offices, bar.step)
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always")
+                result = study.solve()
+        finally:
+            bar.close()
+        for w in caught:
+            print(f"warning: {w.message}", file=sys.stderr)
+        summary = result.summary()
+        summary["seconds"] = time.perf_counter() - t0
+        write_run_files(target, result, summary)
+        target.commit(result.provenance)
+    if not args.quiet:
+        pop = study.population
+        intro = (
+            f"{len(pop.cells):,} populated cells (H3 res {pop.resolution}), "
+            f"{_graph_size(study)}, {len(study.offices)} offices, profile "
+            f"{study.profile.name!r}; {summary['seconds']:.1f} s"
+        )
+        _print_result(result, summary, intro)
+        print(f"wrote bands.csv, summary.json, cells.parquet in {Path(args.out)}")
+    return 0
+
+
+def _graph_size(study: Any) -> str:
+    if study.graph == "hex":
+        return f"{study.access.hex.num_nodes:,} hexagon graph cells"
+    return f"{study.roads.num_nodes:,} road nodes"
+
+
+def _refuse_options_with_scenario(args: argparse.Namespace) -> None:
+    """Options that a scenario file sets itself: given with one, they would be
+    silently ignored, so they are refused."""
+    given = [
+        f"--{name.replace('_', '-')}"
+        for name in (
+            "population",
+            "roads",
+            "offices",
+            "out",
+            "profile",
+            "resolution",
+            "exclude_municipalities",
+            "municipality_table",
+            "municipalities",
+            "population_columns",
+            "hex_resolution",
+            "off_road_speed",
+            "water",
+        )
+        if getattr(args, name) is not None
+    ]
+    given += [f"--{n}" for n in ("junction_nodes_only",) if getattr(args, n)]
+    if args.graph != "road":
+        given.append("--graph")
+    if args.mode != "car":
+        given.append("--mode")
+    if args.backend != "auto":
+        given.append("--backend")
+    if given:
+        raise ScenarioError(
+            f"{', '.join(given)} cannot be combined with a scenario file ({args.scenario}): "
+            "set them in the file ([inputs], [outputs]) instead"
+        )
+
+
+def run(args: argparse.Namespace) -> int:
+    """Dispatch ``hexaccess run``: a scenario file, the synthetic demo or a study."""
+    if args.scenario is not None:
+        from hexaccess.cli.report import run_scenario_args
+
+        return run_scenario_args(args)
+    if args.population is None and args.roads is None and args.offices is None:
+        return run_demo(args)
+    return run_study(args)
