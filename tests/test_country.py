@@ -149,3 +149,21 @@ def test_integral_floats_are_whole_numbers_and_params_are_not_modified(small):
         again.population.frame["total"].to_numpy(), small.population.frame["total"].to_numpy()
     )
     np.testing.assert_array_equal(again.towns["lat"], small.towns["lat"])
+
+
+def test_synthetic_package_is_the_home_and_country_the_old_path():
+    from hexaccess import synthetic
+    from hexaccess.errors import InputError, UnknownNameError
+    from hexaccess.synthetic import country as new_country
+
+    assert country.generate_country is synthetic.generate_country
+    assert country.default_scenario is synthetic.default_scenario
+    assert country.PARAMS_FILE == synthetic.PARAMS_FILE == new_country.PARAMS_FILE
+    assert country.Scenario is synthetic.SyntheticScenario  # the old name still works
+    assert synthetic.grid_network(3, 2).num_nodes == 6
+    with pytest.raises(InputError, match="grid must be at least"):
+        synthetic.grid_network(0, 2)
+    with pytest.raises(UnknownNameError, match="unknown country parameter 'peeple'"):
+        country.load_params(peeple=5)
+    with pytest.raises(InputError, match=r"resolution must be in 0\.\.15"):
+        country.generate_country(SMALL, seed=1, resolution=16)

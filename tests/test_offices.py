@@ -156,3 +156,81 @@ def test_study_offices() -> None:
     raw = pd.read_csv(DATA / "municipalities.csv", dtype={"municipality": str})
     assert len(m) == 310 == len(raw)
     assert int(m["bilingual"].sum()) == int(raw["language"].str.startswith("Bilingual").sum())
+
+
+# ------------------------------------------------------------------ GeoDataFrames
+def _geodataframe_3067(tmp_path: Path) -> tuple[object, Path]:
+    """Three offices as a GeoDataFrame in EPSG:3067 and as a CSV of the same points in
+    lon/lat (both with a user id and municipality codes)."""
+    gpd = pytest.importorskip("geopandas")
+    lon = np.array([24.93, 25.47, 27.68])
+    lat = np.array([60.17, 65.01, 62.89])
+    x, y = pyproj.Transformer.from_crs("EPSG:4326", "EPSG:3067", always_xy=True).transform(lon, lat)
+    ids = ["K-1", "K-2", "K-3"]
+    names = ["Helsinki", "Oulu", "Kuopio"]
+    munis = ["091", "049", "478"]  # deliberately not where the points are
+    gdf = gpd.GeoDataFrame(
+        {"office_id": ids, "name": names, "municipality": munis},
+        geometry=gpd.points_from_xy(x, y),
+        crs="EPSG:3067",
+        index=[10, 20, 30],
+    )
+    rows = "\n".join(
+        f"{i},{n},{float(lo)!r},{float(la)!r},{m}"
+        for i, n, lo, la, m in zip(ids, names, lon, lat, munis, strict=True)
+    )
+    csv = write(tmp_path / "lonlat.csv", "office_id,name,lon,lat,municipality\n" + rows)
+    return gdf, csv
+
+
+def test_geodataframe_in_any_crs_equals_the_lonlat_csv(tmp_path: Path) -> None:
+    gdf, csv = _geodataframe_3067(tmp_path)
+    from_gdf, from_csv = read_offices(gdf), read_offices(csv)
+    assert from_gdf.names == from_csv.names == ["Helsinki", "Oulu", "Kuopio"]
+    assert from_gdf.lon == pytest.approx(from_csv.lon, abs=1e-9)
+    assert from_gdf.lat == pytest.approx(from_csv.lat, abs=1e-9)
+    assert from_gdf.frame["office_id"].tolist() == ["K-1", "K-2", "K-3"]  # user ids kept
+    assert from_gdf.frame["coord_source"].tolist() == ["geometry"] * 3
+    assert "geometry" not in from_gdf.frame.columns  # the coordinates are lon/lat
+
+
+def test_geodataframe_geometry_wins_over_municipal_centres(tmp_path: Path, munis: Path) -> None:
+    """Regression: with a municipalities table, a GeoDataFrame's offices were all moved
+    to their municipal centres (the geometry ignored)."""
+    gdf, csv = _geodataframe_3067(tmp_path)
+    o = read_offices(gdf, municipalities=munis)
+    expected = read_offices(csv)
+    assert o.lon == pytest.approx(expected.lon, abs=1e-9)
+    assert o.lat == pytest.approx(expected.lat, abs=1e-9)
+    assert o.frame["coord_source"].tolist() == ["geometry"] * 3
+    assert o.frame["municipality"].tolist() == ["091", "049", "478"]
+    # Only an office without a geometry falls back to its municipal centre.
+    gdf.loc[20, "geometry"] = None
+    o = read_offices(gdf, municipalities=munis)
+    assert o.frame["coord_source"].tolist() == ["geometry", "municipality_centre", "geometry"]
+    assert (o.lon[1], o.lat[1]) == (24.65, 60.21)
+    assert o.lon[0] == pytest.approx(expected.lon[0], abs=1e-9)
+
+
+def test_geodataframe_errors(tmp_path: Path) -> None:
+    gpd = pytest.importorskip("geopandas")
+    gdf, _ = _geodataframe_3067(tmp_path)
+    with pytest.raises(OfficeInputError, match="GeoDataFrame has no CRS; set one"):
+        read_offices(gdf.set_crs(None, allow_override=True))
+    poly = gpd.GeoDataFrame({"name": ["P"]}, geometry=[shapely.box(0, 0, 1, 1)], crs=3067)
+    with pytest.raises(OfficeInputError, match="office 'P': geometry is not a point"):
+        read_offices(poly)
+
+
+def test_dataframe_with_lonlat_and_input_errors_are_not_bare() -> None:
+    from hexaccess.errors import UnknownNameError
+
+    df = pd.DataFrame({"name": ["X", "Y"], "lon": [24.0, 25.0], "lat": [60.0, 61.0], "id": [7, 8]})
+    o = read_offices(df)
+    assert o.lon.tolist() == [24.0, 25.0] and o.frame["id"].tolist() == [7, 8]
+    with pytest.raises(UnknownNameError, match="unknown office name"):
+        o.subset(["Z"])
+    with pytest.raises(OfficeInputError, match="lacks column"):
+        Offices(pd.DataFrame({"name": ["X"]}))
+    with pytest.raises(OfficeInputError, match="unknown CRS"):
+        read_offices(pd.DataFrame({"name": ["X"], "x": [1.0], "y": [2.0]}), crs="EPSG:999999")

@@ -166,3 +166,19 @@ def test_direct_construction_validates() -> None:
     base = load_profile("bike")
     with pytest.raises(ProfileError, match=r"access\.speed_kmh"):
         SpeedProfile(**{**base.__dict__, "access_speed_kmh": math.inf})
+
+
+def test_profiles_package_ships_its_toml_files_and_names_unknown_classes() -> None:
+    import hexaccess.profiles
+    from hexaccess.errors import UnknownNameError
+    from hexaccess.profiles import _class_key
+
+    here = Path(hexaccess.profiles.__file__).parent
+    for name in PACKAGED_PROFILES:
+        assert Path(load_profile(name).source) == here / f"{name}.toml"
+    assert _class_key(26.0) == "26"
+    p = load_profile("car_fi")
+    with pytest.raises(UnknownNameError, match=r"no speed for IGDS_LEVEL = '99'.*known classes"):
+        p.speed_kmh("IGDS_LEVEL", 99)
+    with pytest.raises(KeyError, match="no class table for column 'NOPE'"):  # still a KeyError
+        p.speed_kmh("NOPE", 1)

@@ -4,13 +4,14 @@
 attributes planners pin, forbid and compare sites by: ``agency``, ``fixed`` (must stay
 in any optimised network), ``capacity`` and ``municipality``.
 
-:func:`read_offices` reads CSV, GeoJSON or GeoPackage. Coordinates come from, in order:
-point geometry (vector files), ``lon``/``lat`` columns (WGS84), ``x``/``y`` columns in
-``crs``, or - for offices with none of these - the centre of their ``municipality``
-(from a municipalities table such as ``finland/municipalities.csv``, see
-:func:`read_municipalities`).
+:func:`read_offices` reads CSV, GeoJSON, GeoPackage, a (Geo)DataFrame. Coordinates come
+from, in order: point geometry (vector files and GeoDataFrames, any CRS), ``lon``/``lat``
+columns (WGS84), ``x``/``y`` columns in ``crs``, or - for offices with none of these -
+the centre of their ``municipality`` (from a municipalities table such as
+``finland/municipalities.csv``, see :func:`read_municipalities`).
 
-Errors (:class:`OfficeInputError`, a ``ValueError``) name the office and the fix:
+Errors (:class:`~hexaccess.errors.OfficeInputError`, a ``ValueError``) name the office
+and the fix:
 unknown municipality code, missing or out-of-range coordinates, missing name, bad
 ``fixed``/``capacity`` values, an empty file. Duplicate names and offices at identical
 coordinates are legal (two agencies in one building) but warned about.
@@ -19,14 +20,18 @@ coordinates are legal (two agencies in one building) but warned about.
 from __future__ import annotations
 
 import os
+import sys
 import warnings
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
+
+from hexaccess.errors import OfficeInputError, UnknownNameError
 
 __all__ = ["OfficeInputError", "Offices", "read_municipalities", "read_offices"]
 
@@ -42,9 +47,7 @@ _MUNICIPALITY_COLUMNS = (
 _TRUE = {"true", "t", "yes", "y", "1", "1.0"}
 _FALSE = {"false", "f", "no", "n", "0", "0.0", ""}
 
-
-class OfficeInputError(ValueError):
-    """Office or municipality input that cannot be used; the message names the office."""
+F64 = npt.NDArray[np.float64]
 
 
 def read_municipalities(path: str | os.PathLike[str] | pd.DataFrame) -> pd.DataFrame:
@@ -122,7 +125,10 @@ class Offices:
     def __init__(self, frame: pd.DataFrame) -> None:
         missing = [c for c in ("name", "lon", "lat") if c not in frame.columns]
         if missing:
-            raise ValueError(f"Offices frame lacks column(s) {missing}")
+            raise OfficeInputError(
+                f"Offices frame lacks column(s) {missing} (columns: {list(frame.columns)}); "
+                "read files with read_offices"
+            )
         df = frame.reset_index(drop=True).copy()
         if len(df) == 0:
             raise OfficeInputError("no offices")
@@ -185,7 +191,9 @@ class Offices:
         names = list(mask_or_names)  # type: ignore[arg-type]
         unknown = sorted(set(names) - set(self.names))
         if unknown:
-            raise KeyError(f"unknown office name(s): {unknown}")
+            raise UnknownNameError(
+                f"unknown office name(s): {unknown}; Offices.names lists the {len(self)} known ones"
+            )
         return Offices(self._frame[self._frame["name"].isin(names)])
 
     def __repr__(self) -> str:
@@ -231,25 +239,106 @@ def _parse_bool(values: pd.Series, names: Any, column: str, source: str) -> npt.
     return out
 
 
-def _read_table(path: str | os.PathLike[str]) -> tuple[pd.DataFrame, Any, str]:
-    """(attribute table, point geometry xy or None, file CRS or None)."""
-    source = str(path)
+@dataclass(frozen=True)
+class _ColumnNames:
+    """The input columns :func:`read_offices` reads (``None``: ignore that attribute)."""
+
+    name: str
+    fixed: str | None
+    agency: str | None
+    capacity: str | None
+    municipality: str | None
+
+
+@dataclass(frozen=True)
+class _OfficeTable:
+    """Offices as read, before any checks: the attribute table, the point geometry as
+    ``(x, y)`` (NaN where an office has none; ``None`` for inputs without geometry), the
+    geometry's CRS and the message for a geometry without one."""
+
+    attributes: pd.DataFrame
+    source: str
+    geometry_xy: tuple[F64, F64] | None = None
+    geometry_crs: Any = None
+    no_crs_message: str = "the layer has no CRS; add one to the file"
+
+
+@dataclass
+class _Placement:
+    """Each office's WGS84 position and where it came from (``how``; ``None`` while
+    the office is not placed yet). Sources fill it in order of precedence."""
+
+    lon: F64
+    lat: F64
+    how: npt.NDArray[np.object_]
+
+    @classmethod
+    def unplaced(cls, n: int) -> _Placement:
+        return cls(np.full(n, np.nan), np.full(n, np.nan), np.full(n, None, dtype=object))
+
+    def unplaced_mask(self) -> npt.NDArray[np.bool_]:
+        return self.how == None  # noqa: E711 - elementwise comparison with None
+
+
+def _read_input(path: str | os.PathLike[str] | pd.DataFrame, name_column: str) -> _OfficeTable:
+    """Read any supported input: a GeoDataFrame, a DataFrame, CSV/TSV or a vector file."""
+    if isinstance(path, pd.DataFrame):
+        if _is_geodataframe(path):
+            return _from_geodataframe(path, name_column)
+        return _OfficeTable(path.reset_index(drop=True).copy(), "DataFrame")
     suffix = Path(path).suffix.lower()
     if suffix in (".csv", ".txt", ".tsv"):
-        try:
-            df = pd.read_csv(
-                path,
-                sep="\t" if suffix == ".tsv" else ",",
-                dtype={"municipality": str, "name": str, "agency": str},
-                keep_default_na=False,
-                na_values=[""],
-            )
-        except FileNotFoundError:
-            raise OfficeInputError(f"{source}: file not found") from None
-        return df, None, None
+        return _read_csv(path, sep="\t" if suffix == ".tsv" else ",")
+    return _read_vector(path, name_column)
+
+
+def _is_geodataframe(frame: pd.DataFrame) -> bool:
+    # A GeoDataFrame cannot exist unless geopandas is imported: look there instead of
+    # importing geopandas (slow, and optional) for every plain DataFrame.
+    geopandas = sys.modules.get("geopandas")
+    return geopandas is not None and isinstance(frame, geopandas.GeoDataFrame)
+
+
+def _from_geodataframe(gdf: Any, name_column: str) -> _OfficeTable:
+    """Attributes and point coordinates of a GeoDataFrame (its active geometry, in its
+    own CRS); one without an active geometry column is read like a plain DataFrame."""
+    source = "GeoDataFrame"
+    try:
+        geometry = gdf.geometry
+    except AttributeError:
+        return _OfficeTable(pd.DataFrame(gdf).reset_index(drop=True).copy(), source)
+    attributes = pd.DataFrame(gdf.drop(columns=geometry.name)).reset_index(drop=True)
+    geoms = np.asarray(geometry.to_numpy(), dtype=object)
+    return _OfficeTable(
+        attributes,
+        source,
+        _point_xy(geoms, attributes, name_column, source),
+        gdf.crs,
+        "the GeoDataFrame has no CRS; set one with gdf.set_crs('EPSG:....')",
+    )
+
+
+def _read_csv(path: str | os.PathLike[str], sep: str) -> _OfficeTable:
+    source = str(path)
+    try:
+        df = pd.read_csv(
+            path,
+            sep=sep,
+            dtype={"municipality": str, "name": str, "agency": str},
+            keep_default_na=False,
+            na_values=[""],
+        )
+    except FileNotFoundError:
+        raise OfficeInputError(f"{source}: file not found") from None
+    return _OfficeTable(df, source)
+
+
+def _read_vector(path: str | os.PathLike[str], name_column: str) -> _OfficeTable:
+    """A GeoJSON/GeoPackage/... layer read with pyogrio: attributes and point geometry."""
     import pyogrio.raw
     import shapely
 
+    source = str(path)
     try:
         meta, _, geom, fields = pyogrio.raw.read(path)
     except Exception as e:
@@ -257,21 +346,287 @@ def _read_table(path: str | os.PathLike[str]) -> tuple[pd.DataFrame, Any, str]:
     df = pd.DataFrame({n: f for n, f in zip(meta["fields"], fields, strict=True)})
     xy = None
     if geom is not None and len(geom):
-        g = shapely.from_wkb(geom)
-        gtype = shapely.get_type_id(g)
-        has = np.array([x is not None for x in g], dtype=bool)
-        ok = has & (gtype == 0)
-        if (has & (gtype != 0)).any():
-            i = int(np.flatnonzero(has & (gtype != 0))[0])
-            name = df["name"].iloc[i] if "name" in df.columns else i
+        xy = _point_xy(shapely.from_wkb(geom), df, name_column, source)
+    return _OfficeTable(df, source, xy, meta.get("crs"))
+
+
+def _point_xy(geoms: Any, df: pd.DataFrame, name_column: str, source: str) -> tuple[F64, F64]:
+    """``(x, y)`` of point geometries (NaN for a missing or empty one); any other
+    geometry type is an error naming the office."""
+    import shapely
+
+    gtype = shapely.get_type_id(geoms)
+    has = np.array([g is not None for g in geoms], dtype=bool)
+    ok = has & (gtype == 0)
+    if (has & (gtype != 0)).any():
+        i = int(np.flatnonzero(has & (gtype != 0))[0])
+        name = df[name_column].iloc[i] if name_column in df.columns else f"in row {i + 1}"
+        raise OfficeInputError(
+            f"{source}: office {name!r}: geometry is not a point; offices are points"
+        )
+    x = np.full(len(geoms), np.nan)
+    y = np.full(len(geoms), np.nan)
+    x[ok], y[ok] = shapely.get_x(geoms[ok]), shapely.get_y(geoms[ok])
+    return x, y
+
+
+def _office_names(df: pd.DataFrame, name_column: str, source: str) -> npt.NDArray[np.object_]:
+    """Stripped office names; an empty table, a missing column or a blank name is an error."""
+    if len(df) == 0:
+        raise OfficeInputError(f"{source}: no offices; the file is empty")
+    if name_column not in df.columns:
+        raise OfficeInputError(
+            f"{source}: missing name column {name_column!r} (columns: {list(df.columns)}); "
+            "pass name_column="
+        )
+    raw = df[name_column]
+    noname = raw.isna().to_numpy() | (raw.astype(str).str.strip() == "").to_numpy()
+    if noname.any():
+        i = int(np.flatnonzero(noname)[0])
+        raise OfficeInputError(f"{source}: office in row {i + 1} has no {name_column!r}")
+    return raw.astype(str).str.strip().to_numpy(dtype=object)
+
+
+def _crs(user_crs: Any, what: str, source: str) -> Any:
+    import pyproj
+
+    try:
+        return pyproj.CRS.from_user_input(user_crs)
+    except pyproj.exceptions.CRSError as e:
+        raise OfficeInputError(f"{source}: unknown CRS {user_crs!r} for {what} ({e})") from None
+
+
+def _to_wgs84(x: Any, y: Any, from_crs: Any, what: str, source: str) -> tuple[Any, Any]:
+    import pyproj
+
+    try:
+        tr = pyproj.Transformer.from_crs(from_crs, "EPSG:4326", always_xy=True)
+    except pyproj.exceptions.CRSError as e:
+        raise OfficeInputError(f"{source}: unknown CRS {from_crs!r} for {what} ({e})") from None
+    return tr.transform(x, y)
+
+
+def _place_from_geometry(placement: _Placement, table: _OfficeTable) -> None:
+    """Offices with a point geometry: its coordinates, from the geometry's CRS."""
+    if table.geometry_xy is None:
+        return
+    x, y = table.geometry_xy
+    ok = np.isfinite(x) & np.isfinite(y)
+    if not ok.any():
+        return
+    if table.geometry_crs is None:
+        raise OfficeInputError(f"{table.source}: {table.no_crs_message}")
+    gx, gy = _to_wgs84(x[ok], y[ok], table.geometry_crs, "the geometry", table.source)
+    placement.lon[ok], placement.lat[ok] = gx, gy
+    placement.how[ok] = "geometry"
+
+
+def _numeric_pair(
+    df: pd.DataFrame, cx: str, cy: str, names: npt.NDArray[np.object_], source: str
+) -> tuple[F64, F64]:
+    """Columns ``cx, cy`` as floats (NaN = empty); text or only one of the two is an error."""
+    vx = pd.to_numeric(df[cx], errors="coerce").to_numpy(dtype=np.float64)
+    vy = pd.to_numeric(df[cy], errors="coerce").to_numpy(dtype=np.float64)
+    bad_txt = (df[cx].notna() & np.isnan(vx)) | (df[cy].notna() & np.isnan(vy))
+    if bad_txt.any():
+        i = int(np.flatnonzero(bad_txt.to_numpy())[0])
+        raise OfficeInputError(
+            f"{source}: office {names[i]!r}: {cx}/{cy} = "
+            f"{df[cx].iloc[i]!r}/{df[cy].iloc[i]!r} are not numbers"
+        )
+    half = np.isfinite(vx) != np.isfinite(vy)
+    if half.any():
+        i = int(np.flatnonzero(half)[0])
+        raise OfficeInputError(f"{source}: office {names[i]!r}: only one of {cx}/{cy} is given")
+    return vx, vy
+
+
+def _xy_to_lonlat(x: F64, y: F64, crs: Any, source: str) -> tuple[Any, Any]:
+    user_crs = _crs(crs, "x/y", source)
+    if user_crs.is_geographic and user_crs.equals("EPSG:4326"):
+        return x, y  # already lon/lat; the range is checked with every other office
+    return _to_wgs84(x, y, crs, "x/y", source)
+
+
+def _place_from_columns(
+    placement: _Placement,
+    df: pd.DataFrame,
+    names: npt.NDArray[np.object_],
+    crs: Any,
+    source: str,
+) -> None:
+    """Offices not placed yet: ``lon``/``lat`` columns (WGS84), then ``x``/``y`` in ``crs``."""
+    for cx, cy, label in (("lon", "lat", "lonlat"), ("x", "y", "xy")):
+        if cx not in df.columns or cy not in df.columns:
+            continue
+        vx, vy = _numeric_pair(df, cx, cy, names, source)
+        use = np.isfinite(vx) & np.isfinite(vy) & placement.unplaced_mask()
+        if not use.any():
+            continue
+        if label == "xy":
+            lon, lat = _xy_to_lonlat(np.asarray(vx[use]), np.asarray(vy[use]), crs, source)
+        else:
+            lon, lat = vx[use], vy[use]
+        placement.lon[use], placement.lat[use] = lon, lat
+        placement.how[use] = label
+
+
+def _municipality_codes(
+    df: pd.DataFrame, column: str | None, table: pd.DataFrame | None
+) -> npt.NDArray[np.object_]:
+    """Each office's municipality code as a string (``None`` where there is none).
+    Integer codes get their leading zeros back: padded to the width of the table's codes
+    (3 without a table)."""
+    if not column or column not in df.columns:
+        return np.full(len(df), None, dtype=object)
+    raw = df[column]
+    if pd.api.types.is_numeric_dtype(raw):
+        width = 3
+        if table is not None:
+            widths = {len(c) for c in table.index}
+            width = widths.pop() if len(widths) == 1 else 0
+        return np.array(
+            [None if pd.isna(v) else str(int(v)).zfill(width) for v in raw], dtype=object
+        )
+    return np.array(
+        [None if pd.isna(v) or str(v).strip() == "" else str(v).strip() for v in raw],
+        dtype=object,
+    )
+
+
+def _check_municipality_codes(
+    muni: npt.NDArray[np.object_],
+    table: pd.DataFrame | None,
+    names: npt.NDArray[np.object_],
+    source: str,
+) -> None:
+    """Every code present must be in the table (also for offices with coordinates)."""
+    if table is None:
+        return
+    for i, code in enumerate(muni):
+        if code is not None and code not in table.index:
             raise OfficeInputError(
-                f"{source}: office {name!r}: geometry is not a point; offices are points"
+                f"{source}: office {names[i]!r}: unknown municipality code {code!r} "
+                f"(not in the municipalities table); check the code (3 digits with "
+                "leading zeros, e.g. '091')"
             )
-        x = np.full(len(g), np.nan)
-        y = np.full(len(g), np.nan)
-        x[ok], y[ok] = shapely.get_x(g[ok]), shapely.get_y(g[ok])
-        xy = (x, y)
-    return df, xy, meta.get("crs")
+
+
+def _place_at_municipal_centres(
+    placement: _Placement,
+    muni: npt.NDArray[np.object_],
+    table: pd.DataFrame | None,
+    names: npt.NDArray[np.object_],
+    source: str,
+) -> None:
+    """Offices still unplaced: the centre of their municipality (the last resort)."""
+    for i in np.flatnonzero(placement.unplaced_mask()):
+        if muni[i] is None:
+            raise OfficeInputError(
+                f"{source}: office {names[i]!r} has no coordinates (lon/lat, x/y or a point "
+                "geometry) and no municipality code to place it at the municipal centre"
+            )
+        if table is None:
+            raise OfficeInputError(
+                f"{source}: office {names[i]!r} has no coordinates, only municipality "
+                f"{muni[i]!r}; pass municipalities='.../municipalities.csv' to place it at "
+                "the municipal centre"
+            )
+        placement.lon[i] = table.at[muni[i], "centre_lon"]
+        placement.lat[i] = table.at[muni[i], "centre_lat"]
+        placement.how[i] = "municipality_centre"
+
+
+def _check_placed_lonlat(
+    placement: _Placement, names: npt.NDArray[np.object_], source: str
+) -> None:
+    lon, lat = placement.lon, placement.lat
+    hint = ""
+    if (np.abs(lon) > 180).any() or (np.abs(lat) > 90).any():
+        hint = "; projected metres? give them as x/y columns with crs='EPSG:....'"
+    _check_lonlat(lon, lat, names, source, hint)
+
+
+def _agencies(df: pd.DataFrame, column: str | None) -> Any:
+    if column and column in df.columns:
+        return df[column].astype(object).where(df[column].notna(), None).to_numpy()
+    return None
+
+
+def _fixed_flags(
+    df: pd.DataFrame, column: str | None, names: npt.NDArray[np.object_], source: str
+) -> Any:
+    if column and column in df.columns:
+        return _parse_bool(df[column], names, column, source)
+    # The default column may be absent; one the caller named must exist.
+    if column and column != "fixed":
+        raise OfficeInputError(
+            f"{source}: fixed_column {column!r} not found (columns: {list(df.columns)})"
+        )
+    return False
+
+
+def _capacities(
+    df: pd.DataFrame, column: str | None, names: npt.NDArray[np.object_], source: str
+) -> Any:
+    if not column or column not in df.columns:
+        return np.nan
+    cap = pd.to_numeric(df[column], errors="coerce").to_numpy(dtype=np.float64)
+    bad = (df[column].notna().to_numpy() & np.isnan(cap)) | (cap < 0)
+    if bad.any():
+        i = int(np.flatnonzero(bad)[0])
+        raise OfficeInputError(
+            f"{source}: office {names[i]!r}: capacity {df[column].iloc[i]!r} "
+            "is not a number >= 0 (leave empty for unknown)"
+        )
+    return cap
+
+
+def _office_frame(
+    df: pd.DataFrame,
+    names: npt.NDArray[np.object_],
+    placement: _Placement,
+    muni: npt.NDArray[np.object_],
+    columns: _ColumnNames,
+    source: str,
+) -> pd.DataFrame:
+    """The :class:`Offices` columns, then every other input column unchanged."""
+    out = pd.DataFrame({"name": names, "lon": placement.lon, "lat": placement.lat})
+    out["agency"] = _agencies(df, columns.agency)
+    out["fixed"] = _fixed_flags(df, columns.fixed, names, source)
+    out["capacity"] = _capacities(df, columns.capacity, names, source)
+    out["municipality"] = muni
+    out["coord_source"] = placement.how
+    used = {columns.name, "lon", "lat", columns.agency, columns.capacity, columns.municipality}
+    for c in df.columns:
+        if c not in used and c not in out.columns:
+            out[c] = df[c].to_numpy()
+    return out
+
+
+def _warn_about_duplicates(names: npt.NDArray[np.object_], lon: F64, lat: F64, source: str) -> None:
+    """Duplicate names and shared coordinates are legal, but usually a mistake."""
+    # stacklevel 3: the warning points at the caller of read_offices.
+    dup = pd.Series(names).duplicated(keep=False).to_numpy()
+    if dup.any():
+        warnings.warn(
+            f"{source}: duplicate office names: {sorted(set(names[dup]))}; offices are "
+            "told apart by position, name them uniquely to read results easily",
+            stacklevel=3,
+        )
+    same = pd.DataFrame({"lon": lon, "lat": lat}).duplicated(keep=False).to_numpy()
+    if same.any():
+        groups = (
+            pd.DataFrame({"name": names[same], "lon": lon[same], "lat": lat[same]})
+            .groupby(["lon", "lat"])["name"]
+            .apply(list)
+            .tolist()
+        )
+        warnings.warn(
+            f"{source}: offices at identical coordinates: {groups}; fine for co-located "
+            "agencies, otherwise check the coordinates",
+            stacklevel=3,
+        )
 
 
 def read_offices(
@@ -285,191 +640,39 @@ def read_offices(
     capacity_column: str | None = "capacity",
     municipality_column: str | None = "municipality",
 ) -> Offices:
-    """Read offices from CSV, GeoJSON, GeoPackage (or a DataFrame).
+    """Read offices from CSV, GeoJSON, GeoPackage, a GeoDataFrame or a DataFrame.
 
-    Coordinates per office, first available of: point geometry (in the file's CRS);
-    ``lon``/``lat`` columns (WGS84); ``x``/``y`` columns in ``crs``; the centre point of
-    the office's ``municipality`` from ``municipalities`` (a table read by
-    :func:`read_municipalities`). When the municipalities table is given, every
+    Coordinates per office, first available of: point geometry (of a vector file or a
+    GeoDataFrame, in its CRS, any CRS); ``lon``/``lat`` columns (WGS84); ``x``/``y``
+    columns in ``crs``; the centre point of the office's ``municipality`` from
+    ``municipalities`` (a table read by :func:`read_municipalities`), used only for
+    offices with none of the others. When the municipalities table is given, every
     municipality code present is checked against it, also for offices with coordinates.
 
     Optional columns (renamable, ``None`` to ignore): ``fixed`` (true/false, yes/no,
     1/0; empty = false), ``agency``, ``capacity`` (>= 0; empty = unknown),
     ``municipality`` (string code; integers are zero-padded to the width of the table's
-    codes). Other columns are kept unchanged in :attr:`Offices.frame` (e.g. the study's
-    ``regional_centre``: pass ``fixed_column='regional_centre'`` to pin those offices).
+    codes). Other columns (ids, ...) are kept unchanged in :attr:`Offices.frame` (e.g. the
+    study's ``regional_centre``: pass ``fixed_column='regional_centre'`` to pin those
+    offices); a DataFrame's index is not (``reset_index()`` first to keep it).
 
     Raises :class:`OfficeInputError` naming the office; warns (``UserWarning``) about
     duplicate names and offices at identical coordinates.
     """
-    if isinstance(path, pd.DataFrame):
-        df, xy, file_crs, source = path.reset_index(drop=True).copy(), None, None, "DataFrame"
-    else:
-        source = str(path)
-        df, xy, file_crs = _read_table(path)
-    if len(df) == 0:
-        raise OfficeInputError(f"{source}: no offices; the file is empty")
-    if name_column not in df.columns:
-        raise OfficeInputError(
-            f"{source}: missing name column {name_column!r} (columns: {list(df.columns)}); "
-            "pass name_column="
-        )
-    names_raw = df[name_column]
-    noname = names_raw.isna().to_numpy() | (names_raw.astype(str).str.strip() == "").to_numpy()
-    if noname.any():
-        i = int(np.flatnonzero(noname)[0])
-        raise OfficeInputError(f"{source}: office in row {i + 1} has no {name_column!r}")
-    names = names_raw.astype(str).str.strip().to_numpy(dtype=object)
-    n = len(df)
-    lon = np.full(n, np.nan)
-    lat = np.full(n, np.nan)
-    how = np.full(n, None, dtype=object)
-
-    import pyproj
-
-    def to_wgs84(x: Any, y: Any, from_crs: Any, what: str) -> tuple[Any, Any]:
-        try:
-            tr = pyproj.Transformer.from_crs(from_crs, "EPSG:4326", always_xy=True)
-        except pyproj.exceptions.CRSError as e:
-            raise OfficeInputError(f"{source}: unknown CRS {from_crs!r} for {what} ({e})") from None
-        return tr.transform(x, y)
-
-    if xy is not None:
-        ok = np.isfinite(xy[0]) & np.isfinite(xy[1])
-        if file_crs is None and ok.any():
-            raise OfficeInputError(f"{source}: the layer has no CRS; add one to the file")
-        if ok.any():
-            gx, gy = to_wgs84(xy[0][ok], xy[1][ok], file_crs, "the geometry")
-            lon[ok], lat[ok] = gx, gy
-            how[ok] = "geometry"
-    for cx, cy, label, from_crs in (("lon", "lat", "lonlat", "EPSG:4326"), ("x", "y", "xy", crs)):
-        if cx in df.columns and cy in df.columns:
-            vx = pd.to_numeric(df[cx], errors="coerce").to_numpy(dtype=np.float64)
-            vy = pd.to_numeric(df[cy], errors="coerce").to_numpy(dtype=np.float64)
-            bad_txt = (df[cx].notna() & np.isnan(vx)) | (df[cy].notna() & np.isnan(vy))
-            if bad_txt.any():
-                i = int(np.flatnonzero(bad_txt.to_numpy())[0])
-                raise OfficeInputError(
-                    f"{source}: office {names[i]!r}: {cx}/{cy} = "
-                    f"{df[cx].iloc[i]!r}/{df[cy].iloc[i]!r} are not numbers"
-                )
-            half = np.isfinite(vx) != np.isfinite(vy)
-            if half.any():
-                i = int(np.flatnonzero(half)[0])
-                raise OfficeInputError(
-                    f"{source}: office {names[i]!r}: only one of {cx}/{cy} is given"
-                )
-            use = np.isfinite(vx) & np.isfinite(vy) & (how == None)  # noqa: E711
-            if use.any():
-                if label == "xy":
-                    px, py = np.asarray(vx[use]), np.asarray(vy[use])
-                    if pyproj.CRS.from_user_input(from_crs).is_geographic:
-                        tx, ty = px, py  # checked for range below
-                        if not pyproj.CRS.from_user_input(from_crs).equals("EPSG:4326"):
-                            tx, ty = to_wgs84(px, py, from_crs, "x/y")
-                    else:
-                        tx, ty = to_wgs84(px, py, from_crs, "x/y")
-                    lon[use], lat[use] = tx, ty
-                else:
-                    lon[use], lat[use] = vx[use], vy[use]
-                how[use] = label
-    muni = np.full(n, None, dtype=object)
-    if municipality_column and municipality_column in df.columns:
-        mraw = df[municipality_column]
-        if pd.api.types.is_numeric_dtype(mraw):
-            width = 3
-            if municipalities is not None:
-                widths = {len(c) for c in read_municipalities(municipalities).index}
-                width = widths.pop() if len(widths) == 1 else 0
-            muni = np.array(
-                [None if pd.isna(v) else str(int(v)).zfill(width) for v in mraw], dtype=object
-            )
-        else:
-            muni = np.array(
-                [None if pd.isna(v) or str(v).strip() == "" else str(v).strip() for v in mraw],
-                dtype=object,
-            )
-    table = read_municipalities(municipalities) if municipalities is not None else None
-    if table is not None:
-        for i in range(n):
-            if muni[i] is not None and muni[i] not in table.index:
-                raise OfficeInputError(
-                    f"{source}: office {names[i]!r}: unknown municipality code {muni[i]!r} "
-                    f"(not in the municipalities table); check the code (3 digits with "
-                    "leading zeros, e.g. '091')"
-                )
-    need = how == None  # noqa: E711
-    for i in np.flatnonzero(need):
-        if muni[i] is None:
-            raise OfficeInputError(
-                f"{source}: office {names[i]!r} has no coordinates (lon/lat, x/y or a point "
-                "geometry) and no municipality code to place it at the municipal centre"
-            )
-        if table is None:
-            raise OfficeInputError(
-                f"{source}: office {names[i]!r} has no coordinates, only municipality "
-                f"{muni[i]!r}; pass municipalities='.../municipalities.csv' to place it at "
-                "the municipal centre"
-            )
-        lon[i] = table.at[muni[i], "centre_lon"]
-        lat[i] = table.at[muni[i], "centre_lat"]
-        how[i] = "municipality_centre"
-    hint = ""
-    if (np.abs(lon) > 180).any() or (np.abs(lat) > 90).any():
-        hint = "; projected metres? give them as x/y columns with crs='EPSG:....'"
-    _check_lonlat(lon, lat, names, source, hint)
-
-    out = pd.DataFrame({"name": names, "lon": lon, "lat": lat})
-    out["agency"] = (
-        df[agency_column].astype(object).where(df[agency_column].notna(), None).to_numpy()
-        if agency_column and agency_column in df.columns
-        else None
+    columns = _ColumnNames(
+        name_column, fixed_column, agency_column, capacity_column, municipality_column
     )
-    if fixed_column and fixed_column in df.columns:
-        out["fixed"] = _parse_bool(df[fixed_column], names, fixed_column, source)
-    else:
-        if fixed_column and fixed_column != "fixed":
-            raise OfficeInputError(
-                f"{source}: fixed_column {fixed_column!r} not found (columns: {list(df.columns)})"
-            )
-        out["fixed"] = False
-    if capacity_column and capacity_column in df.columns:
-        cap = pd.to_numeric(df[capacity_column], errors="coerce").to_numpy(dtype=np.float64)
-        bad = (df[capacity_column].notna().to_numpy() & np.isnan(cap)) | (cap < 0)
-        if bad.any():
-            i = int(np.flatnonzero(bad)[0])
-            raise OfficeInputError(
-                f"{source}: office {names[i]!r}: capacity {df[capacity_column].iloc[i]!r} "
-                "is not a number >= 0 (leave empty for unknown)"
-            )
-        out["capacity"] = cap
-    else:
-        out["capacity"] = np.nan
-    out["municipality"] = muni
-    out["coord_source"] = how
-    used = {name_column, "lon", "lat", agency_column, capacity_column, municipality_column}
-    for c in df.columns:
-        if c not in used and c not in out.columns:
-            out[c] = df[c].to_numpy()
-
-    dup = pd.Series(names).duplicated(keep=False).to_numpy()
-    if dup.any():
-        warnings.warn(
-            f"{source}: duplicate office names: {sorted(set(names[dup]))}; offices are "
-            "told apart by position, name them uniquely to read results easily",
-            stacklevel=2,
-        )
-    same = pd.DataFrame({"lon": lon, "lat": lat}).duplicated(keep=False).to_numpy()
-    if same.any():
-        groups = (
-            pd.DataFrame({"name": names[same], "lon": lon[same], "lat": lat[same]})
-            .groupby(["lon", "lat"])["name"]
-            .apply(list)
-            .tolist()
-        )
-        warnings.warn(
-            f"{source}: offices at identical coordinates: {groups}; fine for co-located "
-            "agencies, otherwise check the coordinates",
-            stacklevel=2,
-        )
+    table = _read_input(path, name_column)
+    df, source = table.attributes, table.source
+    names = _office_names(df, name_column, source)
+    placement = _Placement.unplaced(len(df))
+    _place_from_geometry(placement, table)
+    _place_from_columns(placement, df, names, crs, source)
+    munis = read_municipalities(municipalities) if municipalities is not None else None
+    muni = _municipality_codes(df, municipality_column, munis)
+    _check_municipality_codes(muni, munis, names, source)
+    _place_at_municipal_centres(placement, muni, munis, names, source)
+    _check_placed_lonlat(placement, names, source)
+    out = _office_frame(df, names, placement, muni, columns, source)
+    _warn_about_duplicates(names, placement.lon, placement.lat, source)
     return Offices(out)

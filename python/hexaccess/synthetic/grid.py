@@ -1,4 +1,4 @@
-"""Deterministic synthetic inputs for demos, tests and benchmarks.
+"""A synthetic road grid for the engine's tests and benchmarks.
 
 ``grid_network`` makes a road-like graph of any size: a perturbed planar grid of local
 roads with a faster hierarchy (regional roads, main roads, motorways) on regular rows and
@@ -11,6 +11,8 @@ from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
+
+from hexaccess.errors import InputError
 
 #: Speeds (km/h) of the grid's road hierarchy, slowest first.
 GRID_SPEEDS_KMH = {"local": 40.0, "regional": 70.0, "main": 90.0, "motorway": 110.0}
@@ -31,6 +33,7 @@ class GridNetwork:
 
     @property
     def num_nodes(self) -> int:
+        """Number of nodes (``width * height``; node ``i`` is row ``i // width``)."""
         return self.width * self.height
 
 
@@ -50,7 +53,7 @@ def grid_network(
     can leave small disconnected parts, as real networks have).
     """
     if width < 1 or height < 1:
-        raise ValueError(f"grid must be at least 1×1, got {width}×{height}")
+        raise InputError(f"grid must be at least 1×1, got {width}×{height}")
     rng = np.random.default_rng(seed)
     n = width * height
     col, row = np.meshgrid(np.arange(width), np.arange(height))

@@ -62,6 +62,8 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from hexaccess.errors import ProfileError, UnknownNameError
+
 if sys.version_info >= (3, 11):
     import tomllib
 else:  # pragma: no cover - Python 3.10
@@ -92,10 +94,6 @@ MAX_ACCESS_BOUNDS_M = (0.0, 200_000.0)  # low bound exclusive
 
 _DEFAULT_OSM_ONEWAY_TAGS = ("oneway",)
 _DEFAULT_OSM_ACCESS_TAGS = ("access",)
-
-
-class ProfileError(ValueError):
-    """An invalid speed profile; the message names the TOML key and the file."""
 
 
 def _class_key(value: Any) -> str:
@@ -149,8 +147,25 @@ class SpeedProfile:
 
     # ------------------------------------------------------------------ lookups
     def speed_kmh(self, scheme: str, value: Any) -> float:
-        """Speed of class ``value`` of the class column ``scheme`` (KeyError if unknown)."""
-        return self.class_speeds_kmh[scheme][_class_key(value)]
+        """Speed of class ``value`` of the class column ``scheme``.
+
+        An unknown column or class raises :class:`~hexaccess.errors.UnknownNameError`
+        (a ``KeyError``) naming the profile and the classes it knows.
+        """
+        table = self.class_speeds_kmh.get(scheme)
+        if table is None:
+            raise UnknownNameError(
+                f"speed profile {self.name!r} ({self.source}) has no class table for column "
+                f"{scheme!r}; known: {sorted(self.class_speeds_kmh)} (add [speeds_kmh.{scheme}])"
+            )
+        key = _class_key(value)
+        speed = table.get(key)
+        if speed is None:
+            raise UnknownNameError(
+                f"speed profile {self.name!r} ({self.source}) has no speed for {scheme} = "
+                f"{key!r}; known classes: {sorted(table)} (add it under [speeds_kmh.{scheme}])"
+            )
+        return speed
 
     def is_excluded(self, column: str, value: Any) -> bool:
         """Whether ``value`` in ``column`` is a class this mode may not use."""
@@ -462,7 +477,8 @@ def load_profile(path_or_name: str | Path | SpeedProfile) -> SpeedProfile:
     if isinstance(path_or_name, SpeedProfile):
         return path_or_name
     if isinstance(path_or_name, str) and path_or_name in PACKAGED_PROFILES:
-        res = resources.files("hexaccess").joinpath("profiles").joinpath(f"{path_or_name}.toml")
+        # The packaged *.toml files sit beside this module (shipped as package data).
+        res = resources.files(__name__).joinpath(f"{path_or_name}.toml")
         text = res.read_text(encoding="utf-8")
         source = str(res)
     else:
