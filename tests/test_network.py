@@ -117,7 +117,7 @@ def _dijkstra(net, src: int) -> np.ndarray:
 
 
 def test_hand_network_nodes_lengths_times(hand_file: Path) -> None:
-    net = read_roads(hand_file, CAR)
+    net = read_roads(hand_file, CAR, split_at_vertices=False)
     assert net.class_column == "IGDS_LEVEL"  # auto-detected
     assert net.meta["oneway_column"] == "ONEWAY"
     assert net.crs == "EPSG:3067"
@@ -170,7 +170,7 @@ def test_snap_tolerance_controls_merging(tmp_path: Path) -> None:
     path = tmp_path / "r.shp"
     _write(path, HAND["geoms"], HAND["fields"])
     # at 0.01 m the 0.02 m gap between C-D' and D-A is no longer closed: one more node
-    assert read_roads(path, CAR, snap_m=0.01).num_nodes == 9
+    assert read_roads(path, CAR, snap_m=0.01, split_at_vertices=False).num_nodes == 9
 
 
 def test_class_column_luokka_and_explicit(tmp_path: Path) -> None:
@@ -178,7 +178,7 @@ def test_class_column_luokka_and_explicit(tmp_path: Path) -> None:
     fields = dict(HAND["fields"])
     fields["LUOKKA"] = np.array([12112, 12121, 12131, 12131, 0, 12132], dtype=np.int32)
     _write(path, HAND["geoms"], fields)
-    net = read_roads(path, "car_fi", class_column="LUOKKA")
+    net = read_roads(path, "car_fi", class_column="LUOKKA", split_at_vertices=False)
     v = CAR.class_speeds_kmh["LUOKKA"]
     assert net.time_s[0] == pytest.approx(1000 / (v["12112"] / 3.6))
     # the ferry is detected through IGDS_LEVEL although the class column is LUOKKA
@@ -190,7 +190,8 @@ def test_excluded_classes_are_counted_not_silent(tmp_path: Path) -> None:
     fields = dict(HAND["fields"])
     fields["IGDS_LEVEL"] = np.array([26, 22, 21, 21, 24, 21], dtype=np.int32)
     _write(path, HAND["geoms"], fields)
-    walk = read_roads(path, "walk")  # motorways are excluded for pedestrians
+    # motorways are excluded for pedestrians
+    walk = read_roads(path, "walk", split_at_vertices=False)
     assert walk.num_edges == 6
     assert walk.meta["excluded"] == {"26": {"lines": 1, "km": pytest.approx(1.0)}}
     assert not walk.oneway.any()  # walking ignores one-way
@@ -208,7 +209,9 @@ def test_unknown_class_error_names_values_rows_and_fix(tmp_path: Path) -> None:
     assert str(path) in msg and "'99' (3 rows, first row 1)" in msg  # row 5 has 2 parts
     assert "[speeds_kmh.IGDS_LEVEL]" in msg and "with_overrides" in msg
     # the suggested fix works
-    net = read_roads(path, CAR.with_overrides(speeds_kmh__IGDS_LEVEL__99=50))
+    net = read_roads(
+        path, CAR.with_overrides(speeds_kmh__IGDS_LEVEL__99=50), split_at_vertices=False
+    )
     assert net.time_s[1] == pytest.approx(L1 / (50 / 3.6))
 
 
@@ -233,7 +236,7 @@ def test_missing_column_non_line_and_crs_errors(tmp_path: Path) -> None:
         _write(nocrs, HAND["geoms"], HAND["fields"], crs=None)
     with pytest.raises(RoadDataError, match="unknown CRS"):
         read_roads(nocrs, CAR)
-    assert read_roads(nocrs, CAR, crs="EPSG:3067").num_nodes == 8
+    assert read_roads(nocrs, CAR, crs="EPSG:3067", split_at_vertices=False).num_nodes == 8
 
     bad_ow = tmp_path / "ow.shp"
     fields = dict(HAND["fields"])
@@ -252,7 +255,7 @@ def test_geographic_input_is_reprojected_with_geodesic_lengths(tmp_path: Path) -
     geoms = [shapely.LineString(pts[:2]), shapely.LineString(pts[1:])]
     path = tmp_path / "wgs.gpkg"
     _write(path, geoms, {"IGDS_LEVEL": np.array([22, 21])}, crs="EPSG:4326")
-    net = read_roads(path, CAR)
+    net = read_roads(path, CAR, split_at_vertices=False)
     assert net.num_nodes == 3
     assert pyproj.CRS(net.crs).is_projected and "UTM zone 35N" in pyproj.CRS(net.crs).name
     tm = pyproj.Transformer.from_crs("EPSG:4326", "EPSG:3067", always_xy=True)
@@ -287,14 +290,14 @@ def test_geoparquet_roads(tmp_path: Path) -> None:
     table = table.replace_schema_metadata({b"geo": json.dumps(geo).encode()})
     path = tmp_path / "roads.parquet"
     pq.write_table(table, path)
-    net = read_roads(path, CAR)
+    net = read_roads(path, CAR, split_at_vertices=False)
     np.testing.assert_allclose(net.length_m, EXPECT_LEN, rtol=1e-9)
 
 
 def test_urban_slowdown_and_connect_points(tmp_path: Path) -> None:
     path = tmp_path / "r.shp"
     _write(path, HAND["geoms"], HAND["fields"])
-    net = read_roads(path, CAR)
+    net = read_roads(path, CAR, split_at_vertices=False)
     th, fa = CAR.urban_density_thresholds, CAR.urban_factors
     # density: very high west of x = X0 + 600, zero elsewhere; midpoints by hand:
     # row 0 (500, 0), row 1 (1300, 500), row 2 (500.01, 1000), row 3 (-300, 500), rest east
@@ -385,7 +388,7 @@ def osm_file(tmp_path: Path) -> Path:
 
 def test_osm_tiny_car(osm_file: Path) -> None:
     with pytest.warns(UserWarning, match="busy_unknown_tag"):
-        net = read_osm_pbf(osm_file, "car_fi")
+        net = read_osm_pbf(osm_file, "car_fi", split_at_vertices=False)
     refs = net.meta["node_refs"]
     # graph nodes: 1, 3, 4 (way ends), 6 (end of 13 and 14), 7 (ferry end); 2 and 5 folded
     assert refs.tolist() == [1, 3, 4, 6, 7]
@@ -412,7 +415,7 @@ def test_osm_tiny_car(osm_file: Path) -> None:
 
 def test_osm_tiny_walk_and_reverse_oneway(tmp_path: Path, osm_file: Path) -> None:
     with pytest.warns(UserWarning, match="busy_unknown_tag"):
-        net = read_osm_pbf(osm_file, "walk")
+        net = read_osm_pbf(osm_file, "walk", split_at_vertices=False)
     # footway 12 makes 4 and 5 junctions; oneway ignored for walking; no private road
     assert net.meta["node_refs"].tolist() == [1, 3, 4, 5, 6, 7]
     assert net.num_edges == 6 and not net.oneway.any()
@@ -426,7 +429,7 @@ def test_osm_tiny_walk_and_reverse_oneway(tmp_path: Path, osm_file: Path) -> Non
         osmium.osm.mutable.Way(id=1, nodes=[1, 2, 3], tags={"highway": "primary", "oneway": "-1"})
     )
     w.close()
-    rev = read_osm_pbf(path, "car_fi")
+    rev = read_osm_pbf(path, "car_fi", split_at_vertices=False)
     refs = rev.meta["node_refs"]
     assert (refs[rev.tail[0]], refs[rev.head[0]]) == (3, 1) and rev.oneway[0]
 
@@ -468,7 +471,7 @@ def test_shared_osm_extracts(name: str) -> None:
 @pytest.mark.shared_data
 def test_nls_network_loads() -> None:
     path = SHARED / "finland" / "roads_mml_1milj" / "road.shp"
-    net = read_roads(path, "car_fi")
+    net = read_roads(path, "car_fi", split_at_vertices=False)
     _, _, _, (level, shape_len) = pyogrio_raw.read(
         str(path), columns=["IGDS_LEVEL", "SHAPE_Leng"], read_geometry=True
     )
@@ -547,7 +550,7 @@ def _all_pairs(net, nodes: list[int]) -> np.ndarray:
 def test_split_at_vertices_hand_network(tmp_path: Path) -> None:
     path = tmp_path / "split.gpkg"
     _write(path, SPLIT["geoms"], SPLIT["fields"])
-    whole = read_roads(path, CAR)
+    whole = read_roads(path, CAR, split_at_vertices=False)
     net = read_roads(path, CAR, split_at_vertices=True)
     assert (whole.num_nodes, whole.num_edges) == (10, 8)
     assert (net.num_nodes, net.num_edges) == (19, 17)
@@ -632,7 +635,7 @@ def test_split_at_vertices_geographic_lengths(tmp_path: Path) -> None:
     path = tmp_path / "wgs.gpkg"
     geoms = [shapely.LineString(pts[:3]), shapely.LineString(pts[2:])]
     _write(path, geoms, {"IGDS_LEVEL": np.array([22, 21])}, crs="EPSG:4326")
-    whole = read_roads(path, CAR)
+    whole = read_roads(path, CAR, split_at_vertices=False)
     net = read_roads(path, CAR, split_at_vertices=True)
     assert (net.num_nodes, net.num_edges) == (4, 3)
     # geodesic segment lengths add up to the geodesic line lengths
@@ -668,7 +671,7 @@ def test_osm_split_at_vertices(tmp_path: Path, osm_file: Path) -> None:
     w.add_way(osmium.osm.mutable.Way(id=30, nodes=[1, 2, 3], tags={"highway": "primary"}))
     w.add_way(osmium.osm.mutable.Way(id=31, nodes=[3, 8, 9], tags={"route": "ferry"}))
     w.close()
-    whole = read_osm_pbf(path, "car_fi")
+    whole = read_osm_pbf(path, "car_fi", split_at_vertices=False)
     split = read_osm_pbf(path, "car_fi", split_at_vertices=True)
     assert (whole.num_nodes, whole.num_edges, split.num_nodes, split.num_edges) == (3, 2, 5, 4)
     f = split.ferry
@@ -691,7 +694,7 @@ def test_osm_split_at_vertices(tmp_path: Path, osm_file: Path) -> None:
 @pytest.mark.shared_data
 def test_nls_split_at_vertices_keeps_lengths_and_times() -> None:
     path = SHARED / "finland" / "roads_mml_1milj" / "road.shp"
-    whole = read_roads(path, "car_fi")
+    whole = read_roads(path, "car_fi", split_at_vertices=False)
     net = read_roads(path, "car_fi", split_at_vertices=True)
     _, _, wkb, (level,) = pyogrio_raw.read(str(path), columns=["IGDS_LEVEL"])
     n_points = shapely.get_num_coordinates(shapely.from_wkb(wkb))
@@ -730,7 +733,7 @@ def test_nls_split_at_vertices_keeps_lengths_and_times() -> None:
 @pytest.mark.shared_data
 def test_osm_extract_split_keeps_times() -> None:
     path = SHARED / "osm" / "helsinki_centre.osm.pbf"
-    whole = read_osm_pbf(path, "car_fi")
+    whole = read_osm_pbf(path, "car_fi", split_at_vertices=False)
     net = read_osm_pbf(path, "car_fi", split_at_vertices=True)
     assert net.num_nodes > whole.num_nodes
     np.testing.assert_allclose(net.length_m.sum(), whole.length_m.sum(), rtol=1e-9)
@@ -810,7 +813,7 @@ def test_geoparquet_null_crs_means_unknown(tmp_path: Path) -> None:
     assert read_geoparquet(_parquet_roads(tmp_path / "m.parquet", _geo()))[0]["crs"] == "OGC:CRS84"
     with pytest.raises(RoadDataError, match=r"unknown CRS .*crs='EPSG:4326' for lon/lat"):
         read_roads(null, CAR)
-    net = read_roads(null, CAR, crs="EPSG:3067")
+    net = read_roads(null, CAR, crs="EPSG:3067", split_at_vertices=False)
     np.testing.assert_allclose(net.length_m, EXPECT_LEN, rtol=1e-9)
 
 
@@ -837,4 +840,115 @@ def test_metres_declared_as_lon_lat_are_refused(tmp_path: Path, suffix: str) -> 
         RoadDataError, match=r"rows 0, 1, .* outside the domain of .*pass the file's real crs"
     ):
         read_roads(path, CAR)
-    assert read_roads(path, CAR, crs="EPSG:3067").num_nodes == 8
+    assert read_roads(path, CAR, crs="EPSG:3067", split_at_vertices=False).num_nodes == 8
+
+
+# ------------------------------------------------------------ GeoDataFrame input
+def _assert_same_network(a, b) -> None:
+    assert a.crs == b.crs and a.class_column == b.class_column
+    for name in ("x", "y", "tail", "head", "length_m", "time_s", "mid_x", "mid_y"):
+        np.testing.assert_array_equal(getattr(a, name), getattr(b, name), err_msg=name)
+    for name in ("oneway", "ferry", "source_row"):
+        np.testing.assert_array_equal(getattr(a, name), getattr(b, name), err_msg=name)
+    assert a.road_class.tolist() == b.road_class.tolist()
+    for arcs_a, arcs_b in zip(a.to_edge_arrays(), b.to_edge_arrays(), strict=True):
+        np.testing.assert_array_equal(arcs_a, arcs_b)
+
+
+@pytest.mark.parametrize("split", [False, True])
+@pytest.mark.parametrize("data", ["hand", "split", "wgs84"])
+def test_geodataframe_reads_like_the_same_data_in_a_geopackage(
+    tmp_path: Path, data: str, split: bool
+) -> None:
+    import geopandas as gpd
+
+    if data == "wgs84":
+        pts = [(27.0, 62.0), (27.0, 62.01), (27.02, 62.01), (27.03, 62.02)]
+        geoms = [shapely.LineString(pts[:3]), shapely.LineString(pts[2:])]
+        fields, crs = {"IGDS_LEVEL": np.array([22, 21], dtype=np.int32)}, "EPSG:4326"
+    else:
+        src = HAND if data == "hand" else SPLIT
+        geoms, fields, crs = src["geoms"], src["fields"], "EPSG:3067"
+    frame = gpd.GeoDataFrame(dict(fields), geometry=list(geoms), crs=crs)
+    path = tmp_path / "roads.gpkg"
+    frame.to_file(path, driver="GPKG")
+    from_file = read_roads(path, CAR, split_at_vertices=split)
+    from_frame = read_roads(frame, CAR, split_at_vertices=split)
+    _assert_same_network(from_frame, from_file)
+    keep = set(from_file.meta) - {"source", "read_s", "load_s"}
+    for key in keep:
+        a, b = from_frame.meta[key], from_file.meta[key]
+        assert np.array_equal(a, b) if isinstance(a, np.ndarray) else a == b, key
+    assert from_frame.meta["source"] == "GeoDataFrame"
+
+
+def test_geodataframe_mistakes_are_road_data_errors(tmp_path: Path) -> None:
+    import geopandas as gpd
+    import pandas as pd
+
+    frame = gpd.GeoDataFrame(dict(HAND["fields"]), geometry=list(HAND["geoms"]))  # no CRS
+    with pytest.raises(RoadDataError, match=r"GeoDataFrame \(6 rows\): unknown CRS"):
+        read_roads(frame, CAR)
+    net = read_roads(frame, CAR, crs="EPSG:3067", split_at_vertices=False)
+    np.testing.assert_allclose(net.length_m, EXPECT_LEN, rtol=1e-9)
+    with pytest.raises(RoadDataError, match=r"layer=.*applies to files"):
+        read_roads(frame.set_crs(3067), CAR, layer=0)
+    with pytest.raises(RoadDataError, match="pandas DataFrame without geometry"):
+        read_roads(pd.DataFrame(HAND["fields"]), CAR)
+    with pytest.raises(RoadDataError, match="got int"):
+        read_roads(3, CAR)
+    # null oneway values in a text column read as two-way, as GDAL's nulls do
+    with_null = frame.set_crs(3067)
+    with_null["ONEWAY"] = pd.Series(["no", None, "yes", "-1", None, "no"], dtype="string")
+    net = read_roads(with_null, CAR, split_at_vertices=False)
+    assert net.oneway.tolist() == [False, False, True, True, False, False, False]
+
+
+# --------------------------------------------------------------- defaults, errors
+def test_both_readers_split_at_vertices_by_default(tmp_path: Path, osm_file: Path) -> None:
+    import hexaccess.network as network
+    from hexaccess import defaults
+
+    assert network.SPLIT_AT_VERTICES_DEFAULT is defaults.SPLIT_ROADS is True
+    path = tmp_path / "split.gpkg"
+    _write(path, SPLIT["geoms"], SPLIT["fields"])
+    default = read_roads(path, CAR)
+    assert default.meta["split_at_vertices"] is True
+    _assert_same_network(default, read_roads(path, CAR, split_at_vertices=True))
+    with pytest.warns(UserWarning, match="busy_unknown_tag"):
+        osm = read_osm_pbf(osm_file, "car_fi")
+    assert osm.meta["split_at_vertices"] is True
+    assert osm.meta["node_refs"].tolist() == [1, 2, 3, 4, 5, 6, 7]
+
+
+def test_user_mistakes_raise_road_data_errors(tmp_path: Path) -> None:
+    from hexaccess.errors import InputError
+
+    path = tmp_path / "r.gpkg"
+    _write(path, HAND["geoms"], HAND["fields"])
+    net = read_roads(path, CAR, split_at_vertices=False)
+    calls = [
+        lambda: read_roads(path, CAR, snap_m=0),
+        lambda: net.to_edge_arrays(both_directions=False),
+        lambda: net.replace(tail=net.tail + 100),
+        lambda: connect_points(net, [1.0, 2.0], [1.0]),
+        lambda: connect_points(net, [1.0], [1.0], node_mask=[True]),
+        lambda: diagnostics(net, node_weights=[1.0]),
+        lambda: diagnostics(net, source_nodes=[-1]),
+        lambda: apply_urban_slowdown(net, lambda x, y: np.zeros(2)),
+        lambda: apply_urban_slowdown_polygons(net, [], 1.5),
+    ]
+    for call in calls:
+        with pytest.raises(RoadDataError) as e:
+            call()
+        assert isinstance(e.value, InputError) and isinstance(e.value, ValueError)
+
+
+def test_package_names_keep_their_meaning() -> None:
+    import hexaccess.network as network
+
+    assert callable(network.diagnostics) and callable(network.read_roads)
+    assert network.RoadDataError is __import__("hexaccess.errors").errors.RoadDataError
+    for name in network.__all__:
+        assert hasattr(network, name), name
+    assert callable(network._class_keys) and callable(network._class_speeds)

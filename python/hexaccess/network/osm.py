@@ -1,0 +1,399 @@
+"""Reading OpenStreetMap (PBF/XML, via pyosmium) into a
+:class:`~hexaccess.network.RoadNetwork`.
+
+Named steps: the profile's OSM rules, one scan of the ways (keep, skip and count),
+edges between graph nodes (junctions, way ends, ends of located runs; with splitting
+every located node), projected geometry with geodesic lengths, then attributes.
+"""
+
+from __future__ import annotations
+
+import time
+import warnings
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from hexaccess.errors import RoadDataError
+from hexaccess.network._attributes import _edge_times
+from hexaccess.network._crs import _geodesic_segments, _local_utm
+from hexaccess.network.model import F64, I64, SPLIT_AT_VERTICES_DEFAULT, RoadNetwork
+from hexaccess.profiles import SpeedProfile, load_profile
+
+__all__ = ["read_osm_pbf"]
+
+_FORBIDDEN_ACCESS = {"no", "private"}
+
+
+def read_osm_pbf(
+    path: str | Path,
+    profile: SpeedProfile | str | Path,
+    *,
+    split_at_vertices: bool = SPLIT_AT_VERTICES_DEFAULT,
+) -> RoadNetwork:
+    """Read OpenStreetMap ways usable by the profile's mode into a network.
+
+    Ways are kept when their ``highway`` value has a speed in ``[speeds_kmh.highway]``
+    (or ``route`` is a ferry per ``[ferry.detect]``) and the most specific access tag in
+    ``[osm] access_tags`` is not ``no``/``private``. Graph nodes are OSM nodes shared by
+    two or more kept ways, way ends, and the ends of runs of nodes missing from the
+    extract (ways cut at the extract boundary keep their inside pieces). One-way: the
+    first tag of ``[osm] oneway_tags`` present (yes/true/1, -1/reverse, no); without one,
+    ``junction=roundabout|circular`` and ``highway=motorway`` are one-way for profiles that
+    list ``oneway``. Node coordinates are projected to the local UTM zone; lengths are
+    geodesic. Skipped ways are counted in ``meta`` (``excluded``, ``unknown_highway``,
+    ``access_forbidden``, ``unknown_oneway``, ``ways_without_located_segment`` for ways
+    whose nodes lie outside the extract); unknown ``highway`` values also warn.
+
+    ``split_at_vertices=True`` (default, :data:`SPLIT_AT_VERTICES_DEFAULT`, as the CLI)
+    makes every located OSM node of a kept way a graph node and every segment between
+    consecutive nodes an edge (as in :func:`read_roads`); ``False`` keeps only the nodes
+    above. Nodes are OSM nodes, so shared nodes are junctions as before and the split
+    network is a subdivision of the unsplit one (same times between its nodes). Ferry
+    boarding is paid on the first segment of each edge the unsplit reader would make,
+    i.e. once per crossing; ``meta["shape_point"]`` flags nodes that exist only because
+    of the split and ``meta["ferry_shape_point"]`` those inside ferry routes (mid-water:
+    exclude them from :func:`connect_points` with ``node_mask``).
+    """
+    t0 = time.perf_counter()
+    profile = load_profile(profile)
+    path = str(path)
+    if not Path(path).is_file():
+        raise FileNotFoundError(f"OSM file not found: {path}")
+    rules = _osm_rules(profile, path)
+    ways = _scan_ways(path, rules)
+    t_read = time.perf_counter() - t0
+    if ways.unknown:
+        warnings.warn(
+            f"{path}: skipped ways with highway values that profile {profile.name!r} neither "
+            f"rates nor excludes: {dict(ways.unknown)}; add them to [speeds_kmh.highway] or "
+            "[exclude] highway",
+            stacklevel=2,
+        )
+    meta: dict[str, Any] = {
+        "source": path,
+        "ways": len(ways.way_id),
+        "excluded": dict(ways.excluded),
+        "unknown_highway": dict(ways.unknown),
+        "access_forbidden": dict(ways.access),
+        "unknown_oneway": dict(ways.oneway),
+        "read_s": t_read,
+    }
+    if not ways.way_id:
+        raise RoadDataError(f"{path}: no ways usable by profile {profile.name!r}; {meta}")
+    edges = _osm_edges(ways, split_at_vertices, path)
+    meta["ways_without_located_segment"] = edges.ways_without_located_segment
+    net = _osm_network(ways, edges, rules, profile, split_at_vertices, meta)
+    net.meta["load_s"] = time.perf_counter() - t0
+    return net
+
+
+# ======================================================================== rules
+@dataclass(frozen=True)
+class _OsmRules:
+    """What the profile says about OSM tags: speeds by ``highway``, excluded values,
+    ferry ``route`` values, access and one-way tags."""
+
+    speeds: dict[str, float]
+    exclude: set[str]
+    ferry_routes: set[str]
+    access_tags: list[str]
+    oneway_tags: list[str]
+    respect_oneway: bool
+    implied_oneway: bool
+
+
+def _osm_rules(profile: SpeedProfile, path: str) -> _OsmRules:
+    """The profile's OSM rules; a profile without a ``highway`` speed table is an error."""
+    speeds = profile.class_speeds_kmh.get("highway")
+    if speeds is None:
+        raise RoadDataError(
+            f"{path}: profile {profile.name!r} ({profile.source}) has no [speeds_kmh.highway] "
+            "table for OpenStreetMap data"
+        )
+    oneway_tags = list(profile.osm_oneway_tags)
+    return _OsmRules(
+        speeds=speeds,
+        exclude=set(profile.exclude.get("highway", ())),
+        ferry_routes=set(profile.ferry_detect.get("route", ())),
+        access_tags=list(profile.osm_access_tags),
+        oneway_tags=oneway_tags,
+        respect_oneway=profile.respect_oneway,
+        implied_oneway=profile.respect_oneway and "oneway" in oneway_tags,
+    )
+
+
+# ======================================================================== scan
+@dataclass
+class _WayTable:
+    """Kept ways, their node entries (ref, location in 1e-7 degrees, valid) in order,
+    and counts of the skipped ways by reason."""
+
+    refs: list[int] = field(default_factory=list)
+    xs: list[int] = field(default_factory=list)
+    ys: list[int] = field(default_factory=list)
+    valid: list[bool] = field(default_factory=list)
+    way_len: list[int] = field(default_factory=list)
+    way_id: list[int] = field(default_factory=list)
+    way_class: list[str] = field(default_factory=list)
+    way_ferry: list[bool] = field(default_factory=list)
+    way_oneway: list[int] = field(default_factory=list)
+    excluded: Counter[str] = field(default_factory=Counter)
+    unknown: Counter[str] = field(default_factory=Counter)
+    access: Counter[str] = field(default_factory=Counter)
+    oneway: Counter[str] = field(default_factory=Counter)
+
+    def add(self, way: Any, cls: str, is_ferry: bool, oneway: int) -> None:
+        """Append a kept way and its node entries."""
+        n0 = len(self.refs)
+        for nd in way.nodes:
+            self.refs.append(nd.ref)
+            loc = nd.location
+            ok = loc.valid()
+            self.valid.append(ok)
+            self.xs.append(loc.x if ok else 0)
+            self.ys.append(loc.y if ok else 0)
+        self.way_len.append(len(self.refs) - n0)
+        self.way_id.append(way.id)
+        self.way_class.append(cls)
+        self.way_ferry.append(is_ferry)
+        self.way_oneway.append(oneway)
+
+
+def _scan_ways(path: str, rules: _OsmRules) -> _WayTable:
+    """One pass over the ways with ``highway`` or ``route`` tags (node locations on)."""
+    import osmium
+
+    table = _WayTable()
+    fp = (
+        osmium.FileProcessor(path)
+        .with_locations()
+        .with_filter(osmium.filter.EntityFilter(osmium.osm.WAY))
+        .with_filter(osmium.filter.KeyFilter("highway", "route"))
+    )
+    for w in fp:
+        kept = _way_class(w.tags, rules, table)
+        if kept is None:
+            continue
+        cls, is_ferry = kept
+        table.add(w, cls, is_ferry, _way_direction(w.tags, is_ferry, rules, table))
+    return table
+
+
+def _way_class(tags: Any, rules: _OsmRules, table: _WayTable) -> tuple[str, bool] | None:
+    """``(class, is_ferry)`` of a way the mode may use, else None (counted in ``table``
+    when skipped for a reason the user may want to know)."""
+    hw = tags.get("highway")
+    is_ferry = False
+    if hw is None:
+        if tags.get("route") not in rules.ferry_routes:
+            return None
+        cls, is_ferry = "ferry", True
+    elif hw in rules.exclude:
+        table.excluded[hw] += 1
+        return None
+    elif hw not in rules.speeds:
+        table.unknown[hw] += 1
+        return None
+    else:
+        cls = hw
+    acc = None
+    for t in rules.access_tags:  # the last (most specific) tag present wins
+        v = tags.get(t)
+        if v is not None:
+            acc = v
+    if acc in _FORBIDDEN_ACCESS:
+        table.access[f"{cls}:{acc}"] += 1
+        return None
+    return cls, is_ferry
+
+
+def _way_direction(tags: Any, is_ferry: bool, rules: _OsmRules, table: _WayTable) -> int:
+    """+1 one-way along the way, -1 against it, 0 two-way; unknown values are counted."""
+    if not rules.respect_oneway or is_ferry:
+        return 0
+    val = next((tags.get(t) for t in rules.oneway_tags if t in tags), None)
+    if val is None:
+        if rules.implied_oneway and (
+            tags.get("junction") in ("roundabout", "circular") or tags.get("highway") == "motorway"
+        ):
+            return 1
+        return 0
+    if val in ("yes", "true", "1"):
+        return 1
+    if val in ("-1", "reverse"):
+        return -1
+    if val not in ("no", "false", "0"):
+        table.oneway[val] += 1  # e.g. reversible/alternating: treated as two-way
+    return 0
+
+
+# ======================================================================= edges
+@dataclass
+class _OsmEdges:
+    """Node entries (all ways concatenated) and the edges cut from them.
+
+    Segment ``i`` joins entries ``i`` and ``i + 1``; ``seg`` lists the usable ones (same
+    way, both located), ``edge_of_seg`` the edge each belongs to and ``first_seg`` the
+    position in ``seg`` of each edge's first segment. ``tail_entry``/``head_entry`` are
+    the entries at each edge's ends; ``junction`` flags the entries that are nodes
+    without splitting.
+    """
+
+    ref: I64
+    lon: F64
+    lat: F64
+    located: np.ndarray
+    way_of_entry: I64
+    seg: I64
+    edge_of_seg: I64
+    n_edges: int
+    first_seg: I64
+    tail_entry: I64
+    head_entry: I64
+    junction: np.ndarray
+    ways_without_located_segment: int
+
+
+def _osm_edges(ways: _WayTable, split_at_vertices: bool, path: str) -> _OsmEdges:
+    """Cut the ways into edges at graph nodes (every located entry when splitting)."""
+    ref = np.asarray(ways.refs, dtype=np.int64)
+    ok = np.asarray(ways.valid, dtype=bool)
+    wlen = np.asarray(ways.way_len, dtype=np.int64)
+    widx = np.repeat(np.arange(wlen.size), wlen)
+    n = ref.size
+    # segment i joins entries i and i+1 of the same way, both with a location
+    seg_ok = (widx[:-1] == widx[1:]) & ok[:-1] & ok[1:]
+    prev_ok = np.concatenate([[False], seg_ok])  # entry i is the end of a segment
+    next_ok = np.concatenate([seg_ok, [False]])  # entry i starts a segment
+    in_seg = prev_ok | next_ok
+    # junctions: refs used by >= 2 way entries that lie on usable segments
+    _, uinv, ucount = np.unique(ref[in_seg], return_inverse=True, return_counts=True)
+    count = np.zeros(n, dtype=np.int64)
+    count[in_seg] = ucount[uinv.reshape(-1)]
+    junction = in_seg & ((count >= 2) | ~prev_ok | ~next_ok)  # nodes without splitting
+    is_node = in_seg if split_at_vertices else junction
+    start = is_node & next_ok
+    edge_of_entry = np.cumsum(start) - 1
+    s = np.flatnonzero(seg_ok)
+    if s.size == 0:
+        raise RoadDataError(f"{path}: no usable way has two consecutive located nodes")
+    eid = edge_of_entry[s]
+    first_seg = np.flatnonzero(np.diff(np.concatenate([[-1], eid])) != 0)
+    return _OsmEdges(
+        ref=ref,
+        lon=np.asarray(ways.xs, dtype=np.float64) * 1e-7,
+        lat=np.asarray(ways.ys, dtype=np.float64) * 1e-7,
+        located=ok,
+        way_of_entry=widx,
+        seg=s,
+        edge_of_seg=eid,
+        n_edges=int(start.sum()),
+        first_seg=first_seg,
+        tail_entry=s[first_seg],
+        head_entry=np.concatenate([s[first_seg[1:] - 1], [s[-1]]]) + 1,
+        junction=junction,
+        ways_without_located_segment=int(wlen.size - np.unique(widx[s]).size),
+    )
+
+
+# ==================================================================== geometry
+def _osm_geometry(e: _OsmEdges) -> tuple[Any, F64, F64, F64, F64, F64]:
+    """Local UTM CRS, projected entry coordinates, geodesic edge lengths and midpoints
+    (interpolated along the projected polyline at half the edge length)."""
+    import pyproj
+
+    lon, lat, s = e.lon, e.lat, e.seg
+    utm = _local_utm(lon[e.located], lat[e.located])
+    px, py = pyproj.Transformer.from_crs("EPSG:4326", utm, always_xy=True).transform(lon, lat)
+    px, py = np.asarray(px), np.asarray(py)
+    seg_len = np.zeros(max(e.ref.size - 1, 0))
+    seg_len[s] = _geodesic_segments(lon, lat)[s]
+    length = np.bincount(e.edge_of_seg, weights=seg_len[s], minlength=e.n_edges)
+    cum = np.cumsum(seg_len[s])
+    start_cum = cum[e.first_seg] - seg_len[s][e.first_seg]
+    k = np.searchsorted(cum, start_cum + length / 2, side="left")
+    k = np.minimum(k, s.size - 1)
+    sk = s[k]
+    frac = np.where(
+        seg_len[sk] > 0,
+        (start_cum + length / 2 - (cum[k] - seg_len[sk]))
+        / np.where(seg_len[sk] > 0, seg_len[sk], 1.0),
+        0.0,
+    )
+    frac = np.clip(frac, 0.0, 1.0)
+    mid_x = px[sk] + frac * (px[sk + 1] - px[sk])
+    mid_y = py[sk] + frac * (py[sk + 1] - py[sk])
+    return utm, px, py, length, mid_x, mid_y
+
+
+def _osm_nodes(e: _OsmEdges) -> tuple[I64, I64, I64, I64]:
+    """Graph nodes (sorted OSM refs at edge ends): refs, edge tails and heads (as
+    drawn), and one entry per node (for its coordinates)."""
+    node_refs, node_inv = np.unique(
+        np.concatenate([e.ref[e.tail_entry], e.ref[e.head_entry]]), return_inverse=True
+    )
+    node_inv = node_inv.reshape(-1)
+    n_edges = e.n_edges
+    tail, head = node_inv[:n_edges].astype(np.int64), node_inv[n_edges:].astype(np.int64)
+    node_entry = np.empty(node_refs.size, dtype=np.int64)
+    node_entry[node_inv] = np.concatenate([e.tail_entry, e.head_entry])
+    return node_refs, tail, head, node_entry
+
+
+# ==================================================================== assembly
+def _osm_network(
+    ways: _WayTable,
+    e: _OsmEdges,
+    rules: _OsmRules,
+    profile: SpeedProfile,
+    split_at_vertices: bool,
+    meta: dict[str, Any],
+) -> RoadNetwork:
+    """Edges with their ways' class, ferry flag, direction and time."""
+    utm, px, py, length, mid_x, mid_y = _osm_geometry(e)
+    node_refs, tail, head, node_entry = _osm_nodes(e)
+    ew = e.way_of_entry[e.tail_entry]
+    w_ow = np.asarray(ways.way_oneway, dtype=np.int8)[ew]
+    rev = w_ow == -1
+    tail[rev], head[rev] = head[rev].copy(), tail[rev].copy()
+    classes = np.asarray(ways.way_class, dtype=object)[ew]
+    ferry = np.asarray(ways.way_ferry, dtype=bool)[ew]
+    speed = np.full(e.n_edges, np.nan)
+    speed[~ferry] = (
+        pd.Series(classes[~ferry], dtype=object).map(rules.speeds).to_numpy(dtype=np.float64)
+    )
+    # boarding once per unsplit edge: on the pieces that start at an unsplit node (all
+    # edges when not splitting)
+    boarding = e.junction[e.tail_entry]
+    meta["node_refs"] = node_refs
+    meta["split_at_vertices"] = bool(split_at_vertices)
+    if split_at_vertices:
+        shape_point = ~e.junction[node_entry]
+        ferry_node = np.zeros(node_refs.size, dtype=bool)
+        ferry_node[tail[ferry]] = True
+        ferry_node[head[ferry]] = True
+        meta["shape_point"] = shape_point
+        meta["ferry_shape_point"] = ferry_node & shape_point
+    return RoadNetwork(
+        x=px[node_entry],
+        y=py[node_entry],
+        crs=f"EPSG:{utm.to_epsg()}",
+        tail=tail,
+        head=head,
+        length_m=length,
+        time_s=_edge_times(length, speed, ferry, profile, boarding=boarding),
+        road_class=classes,
+        oneway=w_ow != 0,
+        ferry=ferry,
+        mid_x=mid_x,
+        mid_y=mid_y,
+        source_row=np.asarray(ways.way_id, dtype=np.int64)[ew],
+        class_column="highway",
+        profile=profile,
+        meta=meta,
+    )
