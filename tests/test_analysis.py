@@ -407,6 +407,7 @@ def test_write_tables_records_provenance(world, tmp_path):
     access = tiny_access(world)
     with pytest.warns(UserWarning):
         r = analysis.solve_network(access, provenance_info={"study": "tiny"})
+    (tmp_path / "o").mkdir()
     paths = analysis.write_tables(tmp_path / "o", {"offices.csv": analysis.catchments(r)})
     back = pd.read_csv(paths["offices.csv"])
     assert back["population"].sum() == r.cells.loc[r.cells.reached, "total"].sum()
@@ -463,3 +464,45 @@ def test_network_tables_are_the_figures(world):
     )
     pd.testing.assert_frame_equal(tables["language_bands.csv"], lang.band_table(5, "age_65_plus"))
     assert analysis.band_labels([0, 7.5], [7.5, 15]) == ["0-7.5", "7.5-15"]
+
+
+def test_write_tables_writes_only_into_the_directory_it_is_given(world, tmp_path):
+    from hexaccess.errors import OutputError
+
+    access = tiny_access(world)
+    with pytest.warns(UserWarning):
+        r = analysis.solve_network(access)
+    tables = {"offices.csv": analysis.catchments(r), "means.csv": analysis.means(r)}
+    # The directory is the caller's (hexaccess.outputs): never created here.
+    with pytest.raises(OutputError, match="does not exist"):
+        analysis.write_tables(tmp_path / "missing", tables)
+    assert not (tmp_path / "missing").exists()
+    (tmp_path / "file").write_text("x")
+    with pytest.raises(OutputError, match="is not a directory"):
+        analysis.write_tables(tmp_path / "file", tables)
+    # File names stay inside the directory and leave the provenance alone.
+    out = tmp_path / "o"
+    out.mkdir()
+    bad_names = ("../escape.csv", "sub/bands.csv", "/tmp/abs.csv", "provenance.json", "")
+    for name in (*bad_names, "manifest.json"):
+        with pytest.raises(analysis.AnalysisInputError, match="plain file name"):
+            analysis.write_tables(out, {name: analysis.means(r)})
+    assert list(out.iterdir()) == [] and not (tmp_path / "escape.csv").exists()
+    # Every file written is returned, provenance.json last, and nothing else is there.
+    paths = analysis.write_tables(out, tables)
+    assert list(paths) == ["offices.csv", "means.csv", "provenance.json"]
+    assert sorted(out.iterdir()) == sorted(paths.values())
+
+
+def test_write_tables_fills_a_staging_directory_that_commits(world, tmp_path):
+    from hexaccess.outputs import prepare_output, verify_output
+
+    access = tiny_access(world)
+    with pytest.warns(UserWarning):
+        r = analysis.solve_network(access)
+    with prepare_output(tmp_path / "o", kind="run") as out:
+        staged = analysis.write_tables(out.staging, {"means.csv": analysis.means(r)})
+        assert all(p.parent == out.staging for p in staged.values())
+        final = out.commit({"study": "tiny"})
+    assert sorted(p.name for p in final) == ["manifest.json", "means.csv", "provenance.json"]
+    verify_output(tmp_path / "o", kind="run")

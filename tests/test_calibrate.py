@@ -350,3 +350,55 @@ def test_before_and_after_come_from_the_searches_of_the_fit(world):
     fig = res.plot()
     bars = [p for c in fig.axes[0].containers for p in c]
     assert len(bars) == 3 * len(ref)  # every reference band, three series
+
+
+def test_the_result_writes_its_four_files_into_an_existing_directory(world, tmp_path):
+    from hexaccess.errors import OutputError
+    from hexaccess.outputs import prepare_output, verify_output
+
+    base = load_profile("car_fi")
+    net, pop, offs = _inputs(world, base)
+    ref = pd.DataFrame(
+        {"band_start_min": [0, 10, 20], "band_end_min": [10, 20, 30], "share_pct": [30, 50, 20.0]}
+    )
+    params = [p for p in calibrate.default_parameters(base, net) if p.key == "terminal_time_s"]
+    res = calibrate.calibrate(net, pop, offs, ref, base, parameters=params, max_evaluations=12)
+    # The directory is the caller's (hexaccess.outputs): never created here.
+    with pytest.raises(OutputError, match="does not exist"):
+        res.write(tmp_path / "missing")
+    assert not (tmp_path / "missing").exists()
+    with prepare_output(tmp_path / "cal", kind="calibration") as out:
+        paths = res.write(out.staging)
+        assert sorted(out.staging.iterdir()) == sorted(paths.values())
+        final = out.commit()
+    names = ["calibration.csv", "calibration.json", "calibration.png", "profile.toml"]
+    assert [p.name for p in final] == [*names, "manifest.json"]
+    verify_output(tmp_path / "cal", kind="calibration")
+    doc = json.loads((tmp_path / "cal" / "calibration.json").read_text())
+    assert doc == json.loads(json.dumps(res.summary(), default=str))
+    assert load_profile(tmp_path / "cal" / "profile.toml").name == "car_fi_calibrated"
+
+
+def test_unknown_keys_and_bad_bounds_are_calibration_errors(world):
+    prof = load_profile("car_fi")
+    for key in ("urban_slowdown.factors[x]", "urban_slowdown.factors[]", "speeds_kmh.nope"):
+        with pytest.raises(calibrate.CalibrationError, match="unknown calibration parameter"):
+            calibrate.default_parameters(prof, bounds={key: (0.5, 0.9)})
+    with pytest.raises(calibrate.CalibrationError, match="the profile has 5 factors"):
+        calibrate.default_parameters(prof, fixed=["urban_slowdown.factors[7]"])
+    for pair in (("a", 3), (1,), 5, (3, 1), (0, float("nan"))):
+        with pytest.raises(calibrate.CalibrationError, match="need finite low <= high"):
+            calibrate.default_parameters(prof, bounds={"terminal_time_s": pair})
+    lo_hi = np.array([10.0, 20.0])  # any pair of numbers will do
+    (p,) = [
+        p
+        for p in calibrate.default_parameters(prof, bounds={"terminal_time_s": lo_hi})
+        if p.key == "terminal_time_s"
+    ]
+    assert (p.low, p.high) == (10.0, 20.0)
+    # Parameters given directly are checked against the profile before the search.
+    net, pop, offs = _inputs(world, prof)
+    ref = pd.DataFrame({"band_start_min": [0.0], "band_end_min": [60.0], "share_pct": [100.0]})
+    bad = [calibrate.Parameter("speeds_kmh.IGDS_LEVEL.99", 10, 20, 15)]
+    with pytest.raises(calibrate.CalibrationError, match="unknown calibration parameter"):
+        calibrate.calibrate(net, pop, offs, ref, prof, parameters=bad)

@@ -152,3 +152,45 @@ def test_a_bad_reference_is_refused_clearly(html_report, tmp_path, reference, me
     with pytest.raises(CalibrationError, match=message):
         report.write_report(tmp_path / "bad.html", results, reference=reference)
     assert not (tmp_path / "bad.html").exists()
+
+
+def test_the_report_writes_one_file_into_an_existing_directory(html_report, tmp_path):
+    from hexaccess.errors import OutputError
+
+    _, results = html_report
+    one = {"three": results["three"]}
+    # The directory is the caller's (hexaccess.outputs): never created here.
+    with pytest.raises(OutputError, match="does not exist"):
+        report.write_report(tmp_path / "missing" / "report.html", one)
+    assert not (tmp_path / "missing").exists()
+    out = tmp_path / "out"
+    out.mkdir()
+    path = report.write_report(out / "report.html", one)
+    assert path == out / "report.html"
+    assert list(out.iterdir()) == [path]  # nothing else, nothing beside it
+
+
+def test_the_report_fills_a_staging_directory_that_commits(html_report, tmp_path):
+    from hexaccess.outputs import prepare_output, verify_output
+
+    _, results = html_report
+    with prepare_output(tmp_path / "rep", kind="report") as out:
+        staged = report.write_report(out.file("report.html"), {"three": results["three"]})
+        assert staged.parent == out.staging
+        final = out.commit()
+    assert [p.name for p in final] == ["report.html", "manifest.json"]
+    verify_output(tmp_path / "rep", kind="report")
+
+
+def test_given_tables_and_comparisons_must_fit_the_results(html_report, tmp_path):
+    from hexaccess.errors import UnknownNameError
+
+    _, results = html_report
+    tables = {n: analysis.network_tables(r) for n, r in results.items()}
+    del tables["two"]["means.csv"]
+    with pytest.raises(analysis.AnalysisInputError, match=r"network 'two' lack \['means.csv'\]"):
+        report.write_report(tmp_path / "t.html", results, tables=tables)
+    cmp = analysis.compare(results)
+    with pytest.raises(UnknownNameError, match=r"network\(s\) \['two'\] are not among"):
+        report.write_report(tmp_path / "c.html", {"three": results["three"]}, comparison=cmp)
+    assert not (tmp_path / "t.html").exists() and not (tmp_path / "c.html").exists()

@@ -30,14 +30,10 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from hexaccess.accessibility import (
-    AccessGraph,
-    AccessibilityInputError,
-    AccessibilityResult,
-    check_office_indices,
-    solve,
-)
+from hexaccess.errors import AccessibilityInputError, AnalysisInputError, OutputError
+from hexaccess.outputs import MANIFEST_NAME
 from hexaccess.results import BANDS_COLUMNS
+from hexaccess.study.road import AccessGraph, AccessibilityResult, check_office_indices, solve
 
 __all__ = [
     "Comparison",
@@ -46,6 +42,7 @@ __all__ = [
     "catchments",
     "compare",
     "coverage",
+    "existing_directory",
     "language_access",
     "language_tables",
     "means",
@@ -56,10 +53,6 @@ __all__ = [
     "swedish_service_offices",
     "write_tables",
 ]
-
-
-class AnalysisInputError(ValueError):
-    """Arguments that cannot give a meaningful figure (band width <= 0, unknown column...)."""
 
 
 # ----------------------------------------------------------------- helpers
@@ -659,10 +652,17 @@ def language_tables(
 
 # ------------------------------------------------------------------- writing
 def write_tables(out: str | Path, tables: Mapping[str, pd.DataFrame]) -> dict[str, Path]:
-    """Write ``{file name: table}`` as CSV into ``out`` and every table's provenance to
-    ``out/provenance.json`` (merged with what is already there), keyed by file name."""
-    out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
+    """Write ``{file name: table}`` as CSV into the directory ``out`` and every table's
+    provenance to ``out/provenance.json`` (merged with what is already there), keyed by
+    file name. Returns ``{file name: path}`` of every file written, ``provenance.json``
+    last.
+
+    ``out`` must exist: this writes into it and never creates or cleans it (pass the
+    staging directory of :func:`hexaccess.outputs.prepare_output`, which commits it).
+    """
+    out = existing_directory(out)
+    for name in tables:
+        _check_table_name(name)
     prov_path = out / "provenance.json"
     prov = json.loads(prov_path.read_text()) if prov_path.exists() else {}
     written = {}
@@ -672,7 +672,35 @@ def write_tables(out: str | Path, tables: Mapping[str, pd.DataFrame]) -> dict[st
         prov[name] = frame.attrs.get("provenance", {})
         written[name] = path
     prov_path.write_text(json.dumps(prov, indent=2, default=_json_default) + "\n")
+    written["provenance.json"] = prov_path
     return written
+
+
+def existing_directory(out: str | Path) -> Path:
+    """``out`` as a Path, refused unless it is an existing directory: the writers of this
+    layer write into a directory they are given and never create one (the output
+    directory is created, locked and committed by :mod:`hexaccess.outputs`)."""
+    out = Path(out)
+    if not out.is_dir():
+        what = "is not a directory" if out.exists() else "does not exist"
+        raise OutputError(
+            f"{out}: {what}; write into an existing directory (e.g. the staging directory "
+            "of hexaccess.outputs.prepare_output)"
+        )
+    return out
+
+
+def _check_table_name(name: str) -> None:
+    """A table's file name must be a plain name, so that it lands inside the directory
+    (no ``../``, no sub-directory, no absolute path) and replaces neither the provenance
+    nor the output's manifest."""
+    reserved = (".", "..", "provenance.json", MANIFEST_NAME)
+    if not name or Path(name).name != name or name in reserved:
+        raise AnalysisInputError(
+            f"table file name {name!r}: give a plain file name such as 'bands.csv' (no "
+            f"directory part; provenance.json and {MANIFEST_NAME} are written by "
+            "write_tables and hexaccess.outputs)"
+        )
 
 
 def _json_default(value: Any) -> Any:

@@ -40,6 +40,7 @@ from __future__ import annotations
 
 import json
 import math
+import numbers
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -50,14 +51,15 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from hexaccess.accessibility import build_access_graph, check_office_indices, density_lookup
-from hexaccess.analysis import band_labels
+from hexaccess.analysis import band_labels, existing_directory
+from hexaccess.errors import CalibrationError
 from hexaccess.graph import Graph
 from hexaccess.network import RoadNetwork
 from hexaccess.offices import Offices
 from hexaccess.population import PopulationGrid
 from hexaccess.profiles import SPEED_BOUNDS_KMH, TERMINAL_BOUNDS_S, SpeedProfile, _class_key
 from hexaccess.results import BandHistogram
+from hexaccess.study.road import build_access_graph, check_office_indices, density_lookup
 
 __all__ = [
     "CalibrationError",
@@ -79,10 +81,6 @@ CLASS_SPEED_SPAN = 0.20
 REFERENCE_SUM_TOLERANCE_PP = 1.0
 
 
-class CalibrationError(ValueError):
-    """Bad calibration input: a reference table, a parameter key or bound."""
-
-
 # ------------------------------------------------------------------ reference
 def read_reference(
     reference: str | Path | pd.DataFrame, tolerance_pp: float = REFERENCE_SUM_TOLERANCE_PP
@@ -96,17 +94,32 @@ def read_reference(
     ``tolerance_pp``. Messages name the file and the line (or the table's row). Returns
     the table with ``band_start_min, band_end_min, share_pct``.
     """
-    if isinstance(reference, pd.DataFrame):
-        source = "reference table"
-        df = reference.reset_index(drop=True)
+    table = _ReferenceTable.load(reference)
+    value_column = table.value_column()
+    numbers = {col: table.numbers(col) for col in ("band_start_min", "band_end_min", value_column)}
+    rows, start, end = _reference_bands(numbers, table.source)
+    values = numbers[value_column][rows]
+    table.check_values(values, rows, band_labels(start, end), value_column)
+    share = _reference_shares(values, value_column, table.source, tolerance_pp)
+    return pd.DataFrame({"band_start_min": start, "band_end_min": end, "share_pct": share})
 
-        def where(i: int) -> str:
-            return f"row {i}"
 
-    else:
+@dataclass(frozen=True)
+class _ReferenceTable:
+    """A reference table as given, with where it came from for the messages: a file
+    (rows named by line, the header being line 1) or a DataFrame (rows by index)."""
+
+    frame: pd.DataFrame
+    source: str
+    from_file: bool
+
+    @classmethod
+    def load(cls, reference: str | Path | pd.DataFrame) -> _ReferenceTable:
+        if isinstance(reference, pd.DataFrame):
+            return cls(reference.reset_index(drop=True), "reference table", from_file=False)
         source = str(reference)
         try:
-            df = pd.read_csv(reference)
+            frame = pd.read_csv(reference)
         except pd.errors.EmptyDataError:
             raise CalibrationError(
                 f"{source}: the file is empty; a reference band table needs a header line "
@@ -114,29 +127,59 @@ def read_reference(
             ) from None
         except pd.errors.ParserError as exc:
             raise CalibrationError(f"{source}: not a readable CSV table: {exc}") from None
+        return cls(frame, source, from_file=True)
 
-        def where(i: int) -> str:
-            return f"line {i + 2}"  # header = line 1
+    def where(self, i: int) -> str:
+        """Row ``i`` (0-based) as the user sees it."""
+        return f"line {i + 2}" if self.from_file else f"row {i}"
 
-    missing = [c for c in ("band_start_min", "band_end_min") if c not in df.columns]
-    if missing or not ({"share_pct", "population"} & set(df.columns)):
-        raise CalibrationError(
-            f"{source}: a reference band table needs band_start_min, band_end_min and "
-            f"share_pct (or population); found {list(df.columns)}"
-        )
-    value_column = "share_pct" if "share_pct" in df.columns else "population"
-    numbers = {}
-    for col in ("band_start_min", "band_end_min", value_column):
-        raw = df[col]
+    def value_column(self) -> str:
+        """``share_pct``, or ``population`` when there are no shares; refuses a table
+        without band edges or values."""
+        columns = self.frame.columns
+        missing = [c for c in ("band_start_min", "band_end_min") if c not in columns]
+        if missing or not ({"share_pct", "population"} & set(columns)):
+            raise CalibrationError(
+                f"{self.source}: a reference band table needs band_start_min, band_end_min "
+                f"and share_pct (or population); found {list(columns)}"
+            )
+        return "share_pct" if "share_pct" in columns else "population"
+
+    def numbers(self, col: str) -> npt.NDArray[np.float64]:
+        """The column as floats (empty cells NaN); text that is not a number is refused."""
+        raw = self.frame[col]
         num = pd.to_numeric(raw, errors="coerce")
         bad = np.flatnonzero(num.isna().to_numpy() & raw.notna().to_numpy())
         if bad.size:
             i = int(bad[0])
             raise CalibrationError(
-                f"{source}: {where(i)}: {col} {raw.iloc[i]!r} is not a number; give plain "
-                "numbers (e.g. 40, not '40 %')"
+                f"{self.source}: {self.where(i)}: {col} {raw.iloc[i]!r} is not a number; give "
+                "plain numbers (e.g. 40, not '40 %')"
             )
-        numbers[col] = num.to_numpy(dtype=float)
+        return num.to_numpy(dtype=float)
+
+    def check_values(
+        self,
+        values: npt.NDArray[np.float64],
+        rows: npt.NDArray[np.intp],
+        labels: Sequence[str],
+        value_column: str,
+    ) -> None:
+        """Every band needs a value >= 0 (the message names the row and the band)."""
+        for i, (v, label) in enumerate(zip(values, labels, strict=True)):
+            if np.isnan(v) or v < 0:
+                problem = "is missing" if np.isnan(v) else f"{v:g} is negative"
+                raise CalibrationError(
+                    f"{self.source}: {self.where(int(rows[i]))} (band {label} min): "
+                    f"{value_column} {problem}; every band needs a share >= 0"
+                )
+
+
+def _reference_bands(
+    numbers: Mapping[str, npt.NDArray[np.float64]], source: str
+) -> tuple[npt.NDArray[np.intp], npt.NDArray[np.float64], npt.NDArray[np.float64]]:
+    """(rows with both band edges, their starts, their ends), checked: bands from 0,
+    contiguous, of positive width and finite."""
     rows = np.flatnonzero(
         ~(np.isnan(numbers["band_start_min"]) | np.isnan(numbers["band_end_min"]))
     )
@@ -152,15 +195,14 @@ def read_reference(
         )
     if not np.isfinite(end).all():
         raise CalibrationError(f"{source}: band ends must be finite (no open last band)")
-    values = numbers[value_column][rows]
-    labels = band_labels(start, end)
-    for i, (v, label) in enumerate(zip(values, labels, strict=True)):
-        if np.isnan(v) or v < 0:
-            problem = "is missing" if np.isnan(v) else f"{v:g} is negative"
-            raise CalibrationError(
-                f"{source}: {where(int(rows[i]))} (band {label} min): {value_column} {problem}; "
-                "every band needs a share >= 0"
-            )
+    return rows, start, end
+
+
+def _reference_shares(
+    values: npt.NDArray[np.float64], value_column: str, source: str, tolerance_pp: float
+) -> npt.NDArray[np.float64]:
+    """Shares in percent (computed from people when the table gives a population),
+    checked to sum to 100 % within ``tolerance_pp``."""
     if value_column == "share_pct":
         share = values
     else:
@@ -177,7 +219,7 @@ def read_reference(
             f"{source}: reference shares sum to {total:.3f} %, not ~100 % (tolerance "
             f"{tolerance_pp} pp); give the whole population's table in percent"
         )
-    return pd.DataFrame({"band_start_min": start, "band_end_min": end, "share_pct": share})
+    return share
 
 
 def check_search_settings(
@@ -240,10 +282,13 @@ def _get(profile: SpeedProfile, key: str) -> float:
     if key == "access.speed_kmh":
         return float(profile.access_speed_kmh)
     if key.startswith("urban_slowdown.factors[") and key.endswith("]"):
-        i = int(key[len("urban_slowdown.factors[") : -1])
-        if not 0 <= i < len(profile.urban_factors):
-            raise CalibrationError(f"{key}: the profile has {len(profile.urban_factors)} factors")
-        return float(profile.urban_factors[i])
+        i = _factor_index(key)
+        if i is not None:
+            if not 0 <= i < len(profile.urban_factors):
+                raise CalibrationError(
+                    f"{key}: the profile has {len(profile.urban_factors)} factors"
+                )
+            return float(profile.urban_factors[i])
     if key.startswith("speeds_kmh."):
         parts = key.split(".", 2)
         if len(parts) == 3 and parts[2] in profile.class_speeds_kmh.get(parts[1], {}):
@@ -252,6 +297,15 @@ def _get(profile: SpeedProfile, key: str) -> float:
         f"unknown calibration parameter {key!r}; use terminal_time_s, access.speed_kmh, "
         "urban_slowdown.factors[i] or speeds_kmh.<column>.<class> of the profile"
     )
+
+
+def _factor_index(key: str) -> int | None:
+    """``i`` of ``urban_slowdown.factors[i]`` (None when ``i`` is not a whole number:
+    the key is then unknown)."""
+    try:
+        return int(key[len("urban_slowdown.factors[") : -1])
+    except ValueError:
+        return None
 
 
 def _legal(profile: SpeedProfile, key: str) -> tuple[float, float]:
@@ -289,11 +343,9 @@ def default_parameters(
                 v * (1 - CLASS_SPEED_SPAN),
                 v * (1 + CLASS_SPEED_SPAN),
             )
-    for key, (lo, hi) in (bounds or {}).items():
+    for key, pair in (bounds or {}).items():
         _get(profile, key)  # validates the key
-        if not (math.isfinite(lo) and math.isfinite(hi) and lo <= hi):
-            raise CalibrationError(f"bounds of {key}: need finite low <= high, got {lo}, {hi}")
-        ranges[key] = (float(lo), float(hi))
+        ranges[key] = _checked_bounds(key, pair)
     for key in fixed:
         _get(profile, key)
         ranges.pop(key, None)
@@ -305,6 +357,18 @@ def default_parameters(
             raise CalibrationError(f"bounds of {key} lie outside the legal range {legal}")
         out.append(Parameter(key, lo, hi, float(min(max(_get(profile, key), lo), hi))))
     return out
+
+
+def _checked_bounds(key: str, pair: Any) -> tuple[float, float]:
+    """``(low, high)`` of a ``bounds`` entry as floats: two finite numbers, low <= high."""
+    try:
+        lo, hi = pair
+    except (TypeError, ValueError):  # not a pair
+        lo, hi = pair, None
+    real = isinstance(lo, numbers.Real) and isinstance(hi, numbers.Real)
+    if not (real and math.isfinite(lo) and math.isfinite(hi) and lo <= hi):
+        raise CalibrationError(f"bounds of {key}: need finite low <= high, got {lo}, {hi}")
+    return float(lo), float(hi)
 
 
 def apply_parameters(
@@ -483,9 +547,13 @@ class CalibrationResult:
 
     def write(self, out: str | Path) -> dict[str, Path]:
         """Write ``profile.toml``, ``calibration.csv``, ``calibration.json`` and
-        ``calibration.png`` into ``out``."""
-        out = Path(out)
-        out.mkdir(parents=True, exist_ok=True)
+        ``calibration.png`` into the directory ``out``; returns ``{"profile", "table",
+        "json", "plot"}`` → path.
+
+        ``out`` must exist: this writes into it and never creates or cleans it (pass the
+        staging directory of :func:`hexaccess.outputs.prepare_output`, which commits it).
+        """
+        out = existing_directory(out)
         paths = {
             "profile": out / "profile.toml",
             "table": out / "calibration.csv",
@@ -494,7 +562,14 @@ class CalibrationResult:
         }
         self.profile.to_toml(paths["profile"])
         self.table.to_csv(paths["table"], index=False)
-        doc = {
+        paths["json"].write_text(json.dumps(self.summary(), indent=2, default=str) + "\n")
+        self._save_plot(paths["plot"])
+        return paths
+
+    def summary(self) -> dict[str, Any]:
+        """The figures of the fit as written to ``calibration.json``: objectives, largest
+        band differences, mean times, the search's cost and the fitted parameters."""
+        return {
             "objective_before": self.objective_before,
             "objective_after": self.objective_after,
             "max_abs_diff_pp_before": float(self.table["before_diff_pp"].abs().max()),
@@ -507,13 +582,13 @@ class CalibrationResult:
             "parameters": self.parameters.to_dict(orient="records"),
             **self.info,
         }
-        paths["json"].write_text(json.dumps(doc, indent=2, default=str) + "\n")
+
+    def _save_plot(self, path: Path) -> None:
         fig = self.plot()
-        fig.savefig(paths["plot"], dpi=110, bbox_inches="tight")
+        fig.savefig(path, dpi=110, bbox_inches="tight")
         import matplotlib.pyplot as plt
 
         plt.close(fig)
-        return paths
 
     def plot(self) -> Any:
         """Bars: reference, before and after shares per band (every reference band)."""
@@ -572,19 +647,7 @@ def calibrate(
     t0 = time.perf_counter()
     check_search_settings(reference_mean_time_min, mean_weight, max_evaluations)
     if evaluator is not None:
-        # The evaluator fixes the study: refuse arguments that say otherwise.
-        if evaluator.column != column:
-            raise CalibrationError(
-                f"column {column!r} differs from the evaluator's column {evaluator.column!r}; "
-                "pass the same column (or build the evaluator with this one)"
-            )
-        if office_indices is not None and not np.array_equal(
-            np.asarray(office_indices), evaluator.office_indices
-        ):
-            raise CalibrationError(
-                "office_indices differ from the evaluator's office set; pass the same "
-                "offices (or build the evaluator with these)"
-            )
+        _check_evaluator_matches(evaluator, column, office_indices)
     ref = read_reference(reference, reference_tolerance_pp)
     profile = profile or network.profile
     ev = evaluator or FastEvaluator(
@@ -596,87 +659,226 @@ def calibrate(
         office_indices=office_indices,
         backend=backend,
     )
-    params = list(parameters) if parameters is not None else default_parameters(profile, network)
-    edges = np.append(ref["band_start_min"].to_numpy(), ref["band_end_min"].iloc[-1]) * 60.0
-    target = ref["share_pct"].to_numpy()
-    n = len(target)
+    if parameters is not None:
+        params = _checked_parameters(profile, parameters)
+    else:
+        params = default_parameters(profile, network)
+    search = _Search(ev, profile, params, ref, reference_mean_time_min, mean_weight, progress)
+    start = search.start()
+    if params and max_evaluations > 1:
+        search.coordinate_scan(max_evaluations)
+    if params and ev.evaluations < max_evaluations:
+        search.refine(max_evaluations)
+    after_values, after_hist = search.fitted(start)
+    fitted = _fitted_profile(profile, params, after_values, start.objective, search.best_f)
+    return CalibrationResult(
+        profile=fitted,
+        initial_profile=profile,
+        table=_band_comparison(ref, start.before_hist, after_hist),
+        parameters=_parameter_table(params, fitted),
+        objective_before=search.loss(start.before_hist),
+        objective_after=search.loss(after_hist),
+        mean_time_before_min=start.before_hist.mean_time_s(0) / 60.0,
+        mean_time_after_min=after_hist.mean_time_s(0) / 60.0,
+        reference_mean_time_min=reference_mean_time_min,
+        evaluations=ev.evaluations,
+        seconds=time.perf_counter() - t0,
+        info={"column": column, "optimizer": "scipy.optimize.minimize(method='Powell')"},
+    )
 
-    def loss(hist: BandHistogram) -> float:
-        value = float(((_shares(hist, n) - target) ** 2).sum())
-        if reference_mean_time_min is not None:
-            value += mean_weight * (hist.mean_time_s(0) / 60.0 - reference_mean_time_min) ** 2
+
+def _check_evaluator_matches(
+    evaluator: FastEvaluator, column: str, office_indices: npt.ArrayLike | None
+) -> None:
+    """The evaluator fixes the study: refuse arguments that say otherwise."""
+    if evaluator.column != column:
+        raise CalibrationError(
+            f"column {column!r} differs from the evaluator's column {evaluator.column!r}; "
+            "pass the same column (or build the evaluator with this one)"
+        )
+    if office_indices is not None and not np.array_equal(
+        np.asarray(office_indices), evaluator.office_indices
+    ):
+        raise CalibrationError(
+            "office_indices differ from the evaluator's office set; pass the same "
+            "offices (or build the evaluator with these)"
+        )
+
+
+def _checked_parameters(profile: SpeedProfile, parameters: Sequence[Parameter]) -> list[Parameter]:
+    """Parameters given by the caller, each key checked against the profile (an unknown
+    key is refused here, not deep inside the search)."""
+    params = list(parameters)
+    for p in params:
+        _get(profile, p.key)
+    return params
+
+
+@dataclass(frozen=True)
+class _Start:
+    """The search's first evaluation (the parameters' initial values) and the "before"
+    histogram: the profile as given."""
+
+    values: npt.NDArray[np.float64]
+    objective: float
+    hist: BandHistogram
+    before_hist: BandHistogram
+
+
+class _Search:
+    """The objective of one fit, evaluated on parameters scaled to [0, 1], and the best
+    evaluation so far.
+
+    Objective: sum over the reference's bands of (our share − reference share)² [pp²],
+    plus ``mean_weight`` × (our mean time − reference mean time)² [min²] when a reference
+    mean is given.
+    """
+
+    def __init__(
+        self,
+        evaluator: FastEvaluator,
+        profile: SpeedProfile,
+        params: list[Parameter],
+        ref: pd.DataFrame,
+        reference_mean_time_min: float | None,
+        mean_weight: float,
+        progress: Callable[[int, float], None] | None,
+    ) -> None:
+        self.evaluator = evaluator
+        self.profile = profile
+        self.params = params
+        self.edges_s = (
+            np.append(ref["band_start_min"].to_numpy(), ref["band_end_min"].iloc[-1]) * 60.0
+        )
+        self.target = ref["share_pct"].to_numpy()
+        self.reference_mean_time_min = reference_mean_time_min
+        self.mean_weight = mean_weight
+        self.progress = progress
+        self.lo = np.array([p.low for p in params])
+        span = np.array([p.high - p.low for p in params])
+        self.span = span
+        self.span_safe = np.where(span > 0, span, 1.0)
+        self.best_f = math.inf
+        self.best_z: npt.NDArray[np.float64] | None = None
+        self.best_values: npt.NDArray[np.float64] | None = None
+        self.best_hist: BandHistogram | None = None
+        self.last_hist: BandHistogram | None = None
+        #: Where Powell starts: the initial values, or the coordinate scan's best point.
+        self.z_start: npt.NDArray[np.float64] | None = None
+
+    def loss(self, hist: BandHistogram) -> float:
+        """The objective of one histogram."""
+        value = float(((_shares(hist, len(self.target)) - self.target) ** 2).sum())
+        if self.reference_mean_time_min is not None:
+            mean_min = hist.mean_time_s(0) / 60.0
+            value += self.mean_weight * (mean_min - self.reference_mean_time_min) ** 2
         return value
 
-    lo = np.array([p.low for p in params])
-    span = np.array([p.high - p.low for p in params])
-    span_safe = np.where(span > 0, span, 1.0)
-    best: dict[str, Any] = {"f": math.inf, "z": None, "values": None, "hist": None}
-    last: dict[str, BandHistogram] = {}
-
-    def evaluate(z: npt.NDArray[np.float64], values: npt.NDArray[np.float64]) -> float:
-        hist = ev.histogram(apply_parameters(profile, params, values), edges)
-        last["hist"] = hist
-        f = loss(hist)
-        if f < best["f"]:
-            best.update(f=f, z=np.clip(z, 0.0, 1.0).copy(), values=values.copy(), hist=hist)
-        if progress is not None:
-            progress(ev.evaluations, best["f"])
+    def evaluate(self, z: npt.NDArray[np.float64], values: npt.NDArray[np.float64]) -> float:
+        """One search with these parameter values (``z`` their scaled form), kept when
+        it is the best so far."""
+        ev = self.evaluator
+        hist = ev.histogram(apply_parameters(self.profile, self.params, values), self.edges_s)
+        self.last_hist = hist
+        f = self.loss(hist)
+        if f < self.best_f:
+            self.best_f = f
+            self.best_z = np.clip(z, 0.0, 1.0).copy()
+            self.best_values = values.copy()
+            self.best_hist = hist
+        if self.progress is not None:
+            self.progress(ev.evaluations, self.best_f)
         return f
 
-    def objective(z: npt.NDArray[np.float64]) -> float:
-        return evaluate(z, lo + np.clip(z, 0.0, 1.0) * span)
+    def objective(self, z: npt.NDArray[np.float64]) -> float:
+        """The objective at scaled parameters ``z`` (clipped to [0, 1])."""
+        return self.evaluate(z, self.lo + np.clip(z, 0.0, 1.0) * self.span)
 
-    # The start: the parameters' exact initial values (z0 -> values would round them).
-    initial = np.array([p.initial for p in params])
-    z0 = (initial - lo) / span_safe
-    f0 = evaluate(z0, initial)
-    start_hist = last["hist"]
-    # It is the "before" search unless a bound clipped an initial value off the profile.
-    start = apply_parameters(profile, params, initial)
-    before_hist = start_hist if start == profile else ev.histogram(profile, edges)
-    z_start = z0.copy()
-    if params and max_evaluations > 1:
-        # A coarse coordinate scan first (9 values per parameter): the shares are
-        # piecewise constant in the parameters, and a line search started on a plateau
-        # would not move; the scan finds the right basin, Powell then refines it.
+    def start(self) -> _Start:
+        """Evaluate the parameters' exact initial values (z0 -> values would round them).
+        That search is the "before" search unless a bound clipped an initial value off
+        the profile; then the profile itself is searched too."""
+        initial = np.array([p.initial for p in self.params])
+        z0 = (initial - self.lo) / self.span_safe
+        f0 = self.evaluate(z0, initial)
+        start_hist: BandHistogram = self.last_hist  # type: ignore[assignment]
+        start = apply_parameters(self.profile, self.params, initial)
+        if start == self.profile:
+            before_hist = start_hist
+        else:
+            before_hist = self.evaluator.histogram(self.profile, self.edges_s)
+        self.z_start = z0.copy()
+        return _Start(initial, f0, start_hist, before_hist)
+
+    def coordinate_scan(self, max_evaluations: int) -> None:
+        """A coarse coordinate scan (9 values per parameter, within half the budget):
+        the shares are piecewise constant in the parameters, and a line search started
+        on a plateau would not move; the scan finds the right basin, Powell then refines
+        it from the best point found."""
         grid = np.linspace(0.0, 1.0, 9)
-        for i in range(len(params)):
-            if ev.evaluations + len(grid) >= max_evaluations // 2:
+        for i in range(len(self.params)):
+            if self.evaluator.evaluations + len(grid) >= max_evaluations // 2:
                 break
             for g in grid:
-                trial = best["z"].copy()
+                trial = self.best_z.copy()  # type: ignore[union-attr]
                 trial[i] = g
-                objective(trial)
-        z_start = best["z"].copy()
-    if params and ev.evaluations < max_evaluations:
+                self.objective(trial)
+        self.z_start = self.best_z.copy()  # type: ignore[union-attr]
+
+    def refine(self, max_evaluations: int) -> None:
+        """Powell from the scan's best point, with the rest of the budget."""
         from scipy.optimize import minimize
 
         # Powell: derivative-free line searches along each parameter, respecting bounds;
         # the band shares are piecewise constant in the parameters at the finest scale,
         # which gradient methods cannot handle but line searches can.
         minimize(
-            objective,
-            z_start,
+            self.objective,
+            self.z_start,
             method="Powell",
-            bounds=[(0.0, 1.0)] * len(params),
-            options={"maxfev": max_evaluations - ev.evaluations, "xtol": 1e-3, "ftol": 1e-6},
+            bounds=[(0.0, 1.0)] * len(self.params),
+            options={
+                "maxfev": max_evaluations - self.evaluator.evaluations,
+                "xtol": 1e-3,
+                "ftol": 1e-6,
+            },
         )
-    # The best search is the "after" search: the fitted profile differs only in its name.
-    if best["hist"] is not None:
-        fitted_values, after_hist = best["values"], best["hist"]
-    else:  # no finite objective anywhere: keep the start
-        fitted_values, after_hist = initial, start_hist
-    fitted = apply_parameters(profile, params, fitted_values)
-    fitted = fitted.with_overrides(
+
+    def fitted(self, start: _Start) -> tuple[npt.NDArray[np.float64], BandHistogram]:
+        """The best values and their search (the "after" search: the fitted profile
+        differs only in its name); the start when no objective was finite."""
+        if self.best_hist is not None:
+            return self.best_values, self.best_hist  # type: ignore[return-value]
+        return start.values, start.hist
+
+
+def _fitted_profile(
+    profile: SpeedProfile,
+    params: Sequence[Parameter],
+    values: npt.NDArray[np.float64],
+    objective_before: float,
+    objective_after: float,
+) -> SpeedProfile:
+    """The profile with the fitted values, renamed ``<name>_calibrated`` and described."""
+    fitted = apply_parameters(profile, params, values)
+    return fitted.with_overrides(
         name=f"{profile.name}_calibrated",
         description=(
             f"{profile.description} — calibrated by hexaccess to a reference band table "
-            f"(objective {f0:.3g} -> {best['f']:.3g} pp²)"
+            f"(objective {objective_before:.3g} -> {objective_after:.3g} pp²)"
         ).strip(" —"),
     )
-    before = _shares(before_hist, n)
-    after = _shares(after_hist, n)
-    table = pd.DataFrame(
+
+
+def _band_comparison(
+    ref: pd.DataFrame, before_hist: BandHistogram, after_hist: BandHistogram
+) -> pd.DataFrame:
+    """``calibration.csv``: per reference band the reference, before and after shares
+    and the differences (percentage points)."""
+    target = ref["share_pct"].to_numpy()
+    before = _shares(before_hist, len(target))
+    after = _shares(after_hist, len(target))
+    return pd.DataFrame(
         {
             "band_start_min": ref["band_start_min"],
             "band_end_min": ref["band_end_min"],
@@ -687,8 +889,12 @@ def calibrate(
             "after_diff_pp": after - target,
         }
     )
-    # The fitted value as the profile holds it (urban factors after the monotone fix).
-    pframe = pd.DataFrame(
+
+
+def _parameter_table(params: Sequence[Parameter], fitted: SpeedProfile) -> pd.DataFrame:
+    """Per parameter its bounds, start and fitted value, as the fitted profile holds it
+    (urban factors after the monotone fix)."""
+    return pd.DataFrame(
         {
             "key": [p.key for p in params],
             "low": [p.low for p in params],
@@ -696,18 +902,4 @@ def calibrate(
             "initial": [p.initial for p in params],
             "fitted": [_get(fitted, p.key) for p in params],
         }
-    )
-    return CalibrationResult(
-        profile=fitted,
-        initial_profile=profile,
-        table=table,
-        parameters=pframe,
-        objective_before=loss(before_hist),
-        objective_after=loss(after_hist),
-        mean_time_before_min=before_hist.mean_time_s(0) / 60.0,
-        mean_time_after_min=after_hist.mean_time_s(0) / 60.0,
-        reference_mean_time_min=reference_mean_time_min,
-        evaluations=ev.evaluations,
-        seconds=time.perf_counter() - t0,
-        info={"column": column, "optimizer": "scipy.optimize.minimize(method='Powell')"},
     )

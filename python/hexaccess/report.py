@@ -23,7 +23,8 @@ import numpy as np
 import pandas as pd
 
 from hexaccess import analysis
-from hexaccess.accessibility import AccessibilityResult
+from hexaccess.errors import UnknownNameError
+from hexaccess.study.road import AccessibilityResult
 
 __all__ = ["band_chart", "coverage_map", "write_report"]
 
@@ -280,7 +281,12 @@ def write_report(
     municipality_rows: int = 25,
     tables: Mapping[str, Mapping[str, pd.DataFrame]] | None = None,
 ) -> Path:
-    """Write the HTML report of one or more office networks to ``path``; returns it.
+    """Write the HTML report of one or more office networks to the file ``path``;
+    returns it. Nothing else is written.
+
+    ``path``'s directory must exist: the report is written into it, never creates or
+    cleans it (give a file of the staging directory of
+    :func:`hexaccess.outputs.prepare_output`, which commits it).
 
     ``reference`` (a band table like ``bands.csv``, or its path; checked with
     :func:`hexaccess.calibrate.read_reference`) is drawn beside the bands, e.g. the
@@ -294,35 +300,24 @@ def write_report(
     from hexaccess.calibrate import read_reference
 
     ref = read_reference(reference) if reference is not None else None
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    path = analysis.existing_directory(Path(path).parent) / Path(path).name
     first = next(iter(results.values()))
     column = analysis._column(first, column)
     language = language or {}
-    given = tables or {}
-    figures = {
-        n: dict(given[n])
-        if n in given
-        else analysis.network_tables(
-            r,
-            column,
-            band_minutes=band_minutes,
-            coverage_minutes=coverage_minutes,
-            coverage_km=coverage_km,
-            visits_per_person=visits_per_person,
-            municipalities=municipalities,
-            language=language.get(n),
-        )
-        for n, r in results.items()
-    }
-    body: list[str] = [
-        f"<h1>{html.escape(title)}</h1>",
-        f'<p class="note">hexaccess {html.escape(str(_version(first)))}'
-        f", generated {_dt.datetime.now().isoformat(timespec='seconds')}; population column "
-        f"<b>{html.escape(column)}</b>; profile "
-        f"<b>{html.escape(str(first.provenance.get('profile', '')))}</b>, H3 resolution "
-        f"{html.escape(str(first.provenance.get('resolution', '')))}.</p>",
-    ]
+    if comparison is not None:
+        _check_comparison(comparison, results)
+    figures = _network_figures(
+        results,
+        tables or {},
+        column,
+        band_minutes=band_minutes,
+        coverage_minutes=coverage_minutes,
+        coverage_km=coverage_km,
+        visits_per_person=visits_per_person,
+        municipalities=municipalities,
+        language=language,
+    )
+    body = _header(title, first, column)
     band_tables = {n: t["bands_all.csv"] for n, t in figures.items()}
     body.append(
         _section(
@@ -331,72 +326,160 @@ def write_report(
         )
     )
     for name, result in results.items():
-        fig = figures[name]
-        parts = [
-            _h3("Summary"),
-            _table(fig["means.csv"]),
-            _table(fig["coverage.csv"]),
-            _h3("Band table"),
-            _table(_collapse_tail(fig["bands_all.csv"])),
-            _h3("Coverage map"),
-            _png(coverage_map(result, title=f"{name}: travel time to the nearest office")),
-            _h3("Catchments (offices.csv)"),
-            _table(fig["offices.csv"]),
-        ]
-        if "municipalities.csv" in fig:
-            parts += [
-                _h3("Municipalities with the longest trips (municipalities.csv)"),
-                _table(fig["municipalities.csv"], municipality_rows),
-            ]
+        parts = _network_parts(name, result, figures[name], municipality_rows)
         lang = language.get(name)
         if lang is not None:
-            if "language_means.csv" not in fig:  # tables given without the language ones
-                fig.update(analysis.language_tables(lang, column, band_minutes, municipalities))
-            parts += [
-                _h3("Language access: Swedish-speaking and bilingual municipalities"),
-                f'<p class="note">time to the nearest of the {len(lang.offices)} offices in a '
-                "bilingual or Swedish-language municipality</p>",
-                _table(fig["language_means.csv"]),
-                _table(_collapse_tail(fig["language_bands.csv"])),
-                _table(fig["language_municipalities.csv"], municipality_rows),
-            ]
+            parts += _language_parts(
+                lang, figures[name], column, band_minutes, municipalities, municipality_rows
+            )
         body.append(_section(f"Network: {name}", *parts))
     if comparison is not None:
-        parts = [
-            f'<p class="note">baseline {html.escape(comparison.names[0])}; gains and losses '
-            f"beyond {comparison.threshold_min:g} minutes</p>",
-            _table(comparison.changes),
-            _table(comparison.bands),
-        ]
-        for n in comparison.names[1:]:
-            diff = comparison.cells[f"diff_min_{n}"].to_numpy()
-            parts.append(
-                _png(
-                    coverage_map(
-                        results[n],
-                        np.where(np.isfinite(diff), diff, np.nan),
-                        title=f"{n} minus {comparison.names[0]}, minutes",
-                        cmap="RdBu_r",
-                        vmin=-30,
-                        vmax=30,
-                        label="change of travel time, minutes (blue = closer)",
-                    )
+        body.append(_section("Scenario comparison", *_comparison_parts(comparison, results)))
+    body.append(_provenance_section(results))
+    path.write_text(_document(title, body), encoding="utf-8")
+    return path
+
+
+#: The tables every network section shows (:func:`hexaccess.analysis.network_tables`).
+_NETWORK_TABLES = ("bands_all.csv", "means.csv", "coverage.csv", "offices.csv")
+
+
+def _network_figures(
+    results: Mapping[str, AccessibilityResult],
+    given: Mapping[str, Mapping[str, pd.DataFrame]],
+    column: str,
+    *,
+    language: Mapping[str, analysis.LanguageAccess],
+    **options: Any,
+) -> dict[str, dict[str, pd.DataFrame]]:
+    """Each network's tables: the given ones (copied: language tables may be added), or
+    computed with :func:`hexaccess.analysis.network_tables` and ``options``."""
+    figures: dict[str, dict[str, pd.DataFrame]] = {}
+    for n, r in results.items():
+        if n in given:
+            figures[n] = dict(given[n])
+            missing = [t for t in _NETWORK_TABLES if t not in figures[n]]
+            if missing:
+                raise analysis.AnalysisInputError(
+                    f"the tables given for network {n!r} lack {missing}; give every table "
+                    "of hexaccess.analysis.network_tables (or none, to compute them)"
                 )
-            )
-        body.append(_section("Scenario comparison", *parts))
-    prov = {n: analysis.result_provenance(r) for n, r in results.items()}
-    body.append(
-        _section(
-            "How this was made",
-            "<details><summary>provenance (inputs with SHA-256, profile, engine)</summary>"
-            f"<pre>{html.escape(json.dumps(prov, indent=2, default=str))}</pre></details>",
+        else:
+            figures[n] = analysis.network_tables(r, column, language=language.get(n), **options)
+    return figures
+
+
+def _check_comparison(
+    comparison: analysis.Comparison, results: Mapping[str, AccessibilityResult]
+) -> None:
+    """A comparison maps the networks it compares: each must be one of the results."""
+    unknown = [n for n in comparison.names[1:] if n not in results]
+    if unknown:
+        raise UnknownNameError(
+            f"the comparison's network(s) {unknown} are not among the report's results "
+            f"{list(results)}; compare the networks the report shows"
         )
+
+
+def _header(title: str, first: AccessibilityResult, column: str) -> list[str]:
+    """Title and the note of what made the report (version, time, column, profile)."""
+    return [
+        f"<h1>{html.escape(title)}</h1>",
+        f'<p class="note">hexaccess {html.escape(str(_version(first)))}'
+        f", generated {_dt.datetime.now().isoformat(timespec='seconds')}; population column "
+        f"<b>{html.escape(column)}</b>; profile "
+        f"<b>{html.escape(str(first.provenance.get('profile', '')))}</b>, H3 resolution "
+        f"{html.escape(str(first.provenance.get('resolution', '')))}.</p>",
+    ]
+
+
+def _network_parts(
+    name: str, result: AccessibilityResult, fig: Mapping[str, pd.DataFrame], rows: int
+) -> list[str]:
+    """One network: summary, bands, map, catchments and the ``rows`` municipalities with
+    the longest trips."""
+    parts = [
+        _h3("Summary"),
+        _table(fig["means.csv"]),
+        _table(fig["coverage.csv"]),
+        _h3("Band table"),
+        _table(_collapse_tail(fig["bands_all.csv"])),
+        _h3("Coverage map"),
+        _png(coverage_map(result, title=f"{name}: travel time to the nearest office")),
+        _h3("Catchments (offices.csv)"),
+        _table(fig["offices.csv"]),
+    ]
+    if "municipalities.csv" in fig:
+        parts += [
+            _h3("Municipalities with the longest trips (municipalities.csv)"),
+            _table(fig["municipalities.csv"], rows),
+        ]
+    return parts
+
+
+def _language_parts(
+    lang: analysis.LanguageAccess,
+    fig: dict[str, pd.DataFrame],
+    column: str,
+    band_minutes: float,
+    municipalities: pd.DataFrame | None,
+    rows: int,
+) -> list[str]:
+    """Language access of one network; its tables are added to ``fig`` when the tables
+    were given without them."""
+    if "language_means.csv" not in fig:
+        fig.update(analysis.language_tables(lang, column, band_minutes, municipalities))
+    return [
+        _h3("Language access: Swedish-speaking and bilingual municipalities"),
+        f'<p class="note">time to the nearest of the {len(lang.offices)} offices in a '
+        "bilingual or Swedish-language municipality</p>",
+        _table(fig["language_means.csv"]),
+        _table(_collapse_tail(fig["language_bands.csv"])),
+        _table(fig["language_municipalities.csv"], rows),
+    ]
+
+
+def _comparison_parts(
+    comparison: analysis.Comparison, results: Mapping[str, AccessibilityResult]
+) -> list[str]:
+    """The comparison's tables and one map of the change of travel time per network."""
+    baseline = comparison.names[0]
+    parts = [
+        f'<p class="note">baseline {html.escape(baseline)}; gains and losses '
+        f"beyond {comparison.threshold_min:g} minutes</p>",
+        _table(comparison.changes),
+        _table(comparison.bands),
+    ]
+    for n in comparison.names[1:]:
+        diff = comparison.cells[f"diff_min_{n}"].to_numpy()
+        change_map = coverage_map(
+            results[n],
+            np.where(np.isfinite(diff), diff, np.nan),
+            title=f"{n} minus {baseline}, minutes",
+            cmap="RdBu_r",
+            vmin=-30,
+            vmax=30,
+            label="change of travel time, minutes (blue = closer)",
+        )
+        parts.append(_png(change_map))
+    return parts
+
+
+def _provenance_section(results: Mapping[str, AccessibilityResult]) -> str:
+    """How it was made: every network's provenance as JSON, folded."""
+    prov = {n: analysis.result_provenance(r) for n, r in results.items()}
+    return _section(
+        "How this was made",
+        "<details><summary>provenance (inputs with SHA-256, profile, engine)</summary>"
+        f"<pre>{html.escape(json.dumps(prov, indent=2, default=str))}</pre></details>",
     )
-    doc = (
+
+
+def _document(title: str, body: Sequence[str]) -> str:
+    """The whole HTML page around the body parts (inline CSS, nothing external)."""
+    return (
         '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
         f"<title>{html.escape(title)}</title><style>{_CSS}</style></head>\n<body>\n"
         + "\n".join(body)
         + "\n</body></html>\n"
     )
-    path.write_text(doc, encoding="utf-8")
-    return path
