@@ -1,18 +1,14 @@
-"""Shared test helpers: where the read-only reference data lives."""
+"""Test configuration. Shared helpers live in the ``fixtures`` package beside this file
+(``from fixtures.worlds import tiny_world``); test modules never import each other."""
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
-import pytest
+# The fixtures package sits beside this file; test modules in subfolders import it.
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-#: ``../shared/data`` beside the repository (CI always has it; a user's clone may not).
-SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+from fixtures.shared import SHARED_DATA, shared_file  # noqa: E402
 
-
-def shared_file(relative: str) -> Path:
-    """Path of a file under ``../shared/data``, or skip the test saying what is missing."""
-    path = SHARED_DATA / relative
-    if not path.exists():
-        pytest.skip(f"../shared/data not present: {path} (reference data is read-only input)")
-    return path
+__all__ = ["SHARED_DATA", "shared_file"]

@@ -21,6 +21,7 @@ from scipy.sparse import csr_matrix
 from scipy.sparse.csgraph import dijkstra
 
 from hexaccess import accessibility, cli
+from hexaccess.study import road as study_road
 from hexaccess.network import read_roads
 from hexaccess.offices import read_offices
 from hexaccess.population import read_eurostat_grid
@@ -355,7 +356,7 @@ def test_cells_and_offices_share_one_nearest_node_search(loaded, monkeypatch):
         calls.append(len(args[1]))
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(accessibility, "connect_points", counting)
+    monkeypatch.setattr(study_road, "connect_points", counting)
     again = accessibility.build_access_graph(net, pop, offs, profile, urban_slowdown=False)
     assert calls == [len(pop.cells) + len(offs)]
     to_net = Transformer.from_crs("EPSG:4326", net.crs, always_xy=True)

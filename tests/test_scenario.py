@@ -254,7 +254,7 @@ def test_report_shows_the_tables_as_written(tmp_path, monkeypatch):
     ).replace("report = false", "report = true")  # fmt: skip
     path = tmp_path / "study.toml"
     path.write_text(text)
-    from hexaccess import accessibility, offices
+    from hexaccess import accessibility, api, offices
 
     diagnostics = []
     original = accessibility.AccessibilityResult.network_diagnostics
@@ -272,7 +272,7 @@ def test_report_shows_the_tables_as_written(tmp_path, monkeypatch):
         return read_munis(table)
 
     monkeypatch.setattr(offices, "read_municipalities", counting)
-    monkeypatch.setattr(scenario, "read_municipalities", counting)
+    monkeypatch.setattr(api, "read_municipalities", counting)
     _, outputs, messages = _run_quietly(path)
     assert any("farther than" in m for m in messages)  # the search's warning, via warn
     assert len(diagnostics) == 2  # one summary per network

@@ -451,18 +451,25 @@ class _NetworkTables:
     summary: dict[str, Any]
 
 
-def report_column(study: Study, column: str | None) -> str:
+def report_column(
+    study: Study, column: str | None, where: tuple[str, str] = ("population_columns", "column")
+) -> str:
     """The population column of the figures (default: the first solved column), checked
-    against the population before anything is solved."""
+    against the population before anything is solved. ``where`` names the two settings
+    as the user wrote them (e.g. ``FILE: analysis.column``) for the messages."""
     have = list(study.population.columns)
     solved = list(study.population_columns or have)
     missing = [c for c in solved if c not in have]
     if missing:
-        raise ScenarioError(f"unknown population column(s) {missing}; the population has {have}")
+        raise ScenarioError(
+            f"{where[0]}: unknown population column(s) {missing}; the population has {have}"
+        )
     if column is None:
         return solved[0]
     if column not in solved:
-        raise ScenarioError(f"unknown population column {column!r}; the study solves {solved}")
+        raise ScenarioError(
+            f"{where[1]}: unknown population column {column!r}; the study solves {solved}"
+        )
     return column
 
 
@@ -533,6 +540,7 @@ def write_report_files(
     options: ReportOptions,
     *,
     warn: Step = print,
+    where: tuple[str, str] = ("population_columns", "column"),
 ) -> StudyOutputs:
     """Solve every network of ``study`` and write every table (and ``report.html``) into
     ``target``'s staging directory: ``DIR`` for one network, ``DIR/<name>/`` for several,
@@ -540,7 +548,7 @@ def write_report_files(
     import time
 
     t0 = time.perf_counter()
-    column = report_column(study, options.column)
+    column = report_column(study, options.column, where)
     results = _solve_all(study, warn)
     study.step("figures")
     single = len(results) == 1

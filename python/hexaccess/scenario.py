@@ -490,7 +490,10 @@ def run(scn: Scenario, step: Step = _no_step, warn: Callable[[str], None] = prin
         study = study_of(scn, step)
         if scn.source.endswith(".toml"):
             study.provenance["inputs"]["scenario"] = describe_input(scn.source)
-        outputs = write_report_files(study, target, report_options(scn, reference), warn=warn)
+        where = (scn.where("population_columns"), scn.where("column"))
+        outputs = write_report_files(
+            study, target, report_options(scn, reference), warn=warn, where=where
+        )
         staged = [p.relative_to(target.staging) for p in outputs.files]
         target.commit(study.provenance)
     outputs.files = [scn.out / p for p in staged]

@@ -140,8 +140,9 @@ def run_study(args: argparse.Namespace) -> int:
                 result = study.solve()
         finally:
             bar.close()
-        for w in caught:
-            print(f"warning: {w.message}", file=sys.stderr)
+        if not args.quiet:  # the figures behind each warning are in summary.json
+            for w in caught:
+                print(f"warning: {w.message}", file=sys.stderr)
         summary = result.summary()
         summary["seconds"] = time.perf_counter() - t0
         write_run_files(target, result, summary)

@@ -1,0 +1,7 @@
+"""``python -m hexaccess``: the command line (:func:`hexaccess.cli.main`)."""
+
+import sys
+
+from hexaccess.cli import main
+
+sys.exit(main())
