@@ -12,9 +12,9 @@ import re
 import numpy as np
 import pytest
 import scipy.sparse as sp
+from fixtures.reference import reference_labels, reference_labels_tight
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from reference import reference_labels, reference_labels_tight
 from scipy.sparse.csgraph import dijkstra
 
 import hexaccess
@@ -414,11 +414,11 @@ def test_numba_fallback_gives_the_same_public_types():
 
 def test_auto_backend_falls_back_to_numba_with_a_warning(monkeypatch):
     # Simulate an installation whose compiled extension cannot be imported.
-    from hexaccess import _backend
+    from hexaccess import _engine
 
-    monkeypatch.setattr(_backend, "_rust_core", None)
-    monkeypatch.setattr(_backend, "_RUST_IMPORT_ERROR", ImportError("simulated"))
-    monkeypatch.setattr(_backend, "_warned", False)
+    monkeypatch.setattr(_engine, "_rust_core", None)
+    monkeypatch.setattr(_engine, "_RUST_IMPORT_ERROR", ImportError("simulated"))
+    monkeypatch.setattr(_engine, "_warned", False)
     with pytest.warns(hexaccess.FallbackWarning, match="simulated"):
         g = Graph.from_edges([0, 1], [1, 2], [5.0, 5.0], [1.0, 1.0], bidirectional=True)
     assert g.backend == "numba"
@@ -469,3 +469,115 @@ def test_histogram_from_one_search_is_bit_identical(backend):
     )
     with pytest.raises(ValueError, match="first band edge must be 0"):
         g.nearest_with_histogram(sources, w, band_edges_s=[5, 10])
+
+
+# ---------------------------------------------------------------------------- one set of checks
+BAD_CALLS = [
+    lambda g: g.nearest([0, 3]),
+    lambda g: g.nearest([0], offsets_s=[-1.0]),
+    lambda g: g.nearest([0], offsets_s=[np.nan]),
+    lambda g: g.nearest([0], offsets_s=[1.0, 2.0]),
+    lambda g: g.nearest([0], cutoff_s=-5),
+    lambda g: g.nearest([0.5]),
+    lambda g: g.band_histogram([0], [1, 1, 1], band_edges_s=[60, 120]),
+    lambda g: g.band_histogram([0], [1, 1, 1], band_edges_s=[0, 120, 120]),
+    lambda g: g.band_histogram([0], [1, 1]),
+    lambda g: g.band_histogram([0], [1, np.nan, 1]),
+    lambda g: g.band_histograms([[0], [1], [9]], [1, 1, 1], chunk=1),
+    lambda g: g.nearest_batch([[0], [7]]),
+    lambda g: g.nearest_batch([[0]], targets=np.ones(2, dtype=bool)),
+    lambda g: g.nearest_batch([[0]], targets=[5]),
+    lambda g: g.nearest_with_histogram([0], [1, 1, 1], band_edges_s=[5, 10]),
+    lambda g: g.edge_scan_checksum([4]),
+]
+
+
+@pytest.mark.parametrize("call", BAD_CALLS)
+def test_both_backends_refuse_bad_input_with_the_same_engine_error(call):
+    # One copy of the checks runs before either backend sees the arrays: the same
+    # error, word for word, from both.
+    messages = []
+    for backend in BACKENDS:
+        g = Graph.from_edges([0, 1], [1, 2], [1.0, 1.0], [1.0, 1.0], backend=backend)
+        with pytest.raises(hexaccess.errors.EngineInputError) as info:
+            call(g)
+        assert isinstance(info.value, ValueError)
+        assert isinstance(info.value, hexaccess.errors.HexaccessError)
+        messages.append(str(info.value))
+    assert messages[0] == messages[1]
+
+
+def test_rust_style_numbers_and_global_set_index_in_messages():
+    g = Graph.from_edges([0, 1], [1, 2], [1.0, 1.0], [1.0, 1.0], backend="numba")
+    with pytest.raises(ValueError, match=re.escape("source 0: start offset -1 s is invalid")):
+        g.nearest([0], offsets_s=[-1.0])
+    # Sets are numbered across the whole call, not within a chunk of the stream.
+    with pytest.raises(ValueError, match=re.escape("source set 2: source 0: node id 9")):
+        g.band_histograms([[0], [1], [9]], [1, 1, 1], chunk=1)
+
+
+def test_edge_scan_checksum_and_seconds():
+    # The sweep from node 0 labels 1 at 1 s and 2 at 3 s: times sum to 4, lengths to 0.
+    g = Graph.from_edges([0, 1], [1, 2], [1.0, 2.0], [0.0, 0.0])
+    assert g.edge_scan_checksum([0]) == 0.0 + 1.0 + 3.0
+    seconds = g.edge_scan_seconds([0])
+    assert isinstance(seconds, float) and seconds >= 0.0
+    with pytest.raises(RuntimeError, match="Rust backend only"):
+        g.with_backend("numba").edge_scan_checksum([0])
+
+
+def test_backend_selection_has_one_home_and_old_paths_forward_to_it(monkeypatch):
+    from hexaccess import _backend, _engine
+    from hexaccess._engine import numba as numba_adapter
+    from hexaccess._engine import rust as rust_adapter
+
+    assert _engine.select("rust") is rust_adapter
+    assert _engine.select("numba") is numba_adapter
+    assert _engine.select("auto") is rust_adapter
+    assert Graph.from_edges([0], [1], [1.0], [1.0], backend="numba").backend == "numba"
+    # The old module keeps working, and its state is the selector's state.
+    assert _backend.resolve("auto") == "rust" and _backend.rust() is hexaccess._core
+    assert _backend.FallbackWarning is hexaccess.FallbackWarning
+    monkeypatch.setattr(_backend, "_rust_core", None)
+    assert _engine._rust_core is None and not _engine.rust_available()
+    with pytest.raises(ImportError, match="backend='rust' was requested"):
+        _engine.select("rust")
+    monkeypatch.undo()
+    assert _engine.rust_available()
+
+
+def test_the_adapters_offer_the_same_functions():
+    import inspect
+
+    from hexaccess._engine import numba as numba_adapter
+    from hexaccess._engine import rust as rust_adapter
+
+    def api(module):
+        return {
+            name: list(inspect.signature(f).parameters)
+            for name, f in vars(module).items()
+            if inspect.isfunction(f) and f.__module__ == module.__name__ and name[0] != "_"
+        }
+
+    assert api(rust_adapter) == api(numba_adapter)
+    assert {"build_graph", "nearest", "nearest_batch", "band_histograms"} <= set(api(rust_adapter))
+
+
+def test_h3_helpers_live_in_one_module_and_agree_with_h3_py():
+    import h3 as h3py
+
+    from hexaccess import h3, h3cells
+
+    cells = h3.latlng_to_cells(np.array([60.17, 61.5]), np.array([24.94, 23.76]), 9)
+    assert h3cells.latlng_to_cells is h3.latlng_to_cells
+    assert h3.cell_resolution(cells).tolist() == [9, 9]
+    assert h3.valid_cell_mask(cells).all()
+    parents = h3.cell_to_parent(cells, 6)
+    expect = [h3py.str_to_int(h3py.cell_to_parent(h3py.int_to_str(int(c)), 6)) for c in cells]
+    assert parents.tolist() == expect
+    assert h3.str_to_cell(h3.cell_to_str(cells)).tolist() == cells.tolist()
+    assert h3.mean_cell_area_km2(9) == h3py.average_hexagon_area(9, unit="km^2")
+    with pytest.raises(hexaccess.errors.EngineInputError, match="resolution"):
+        h3.cell_to_parent(cells, 16)
+    with pytest.raises(hexaccess.errors.EngineInputError, match="entry 1"):
+        h3.str_to_cell(["8911aa", "zz"])

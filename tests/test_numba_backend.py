@@ -23,9 +23,9 @@ from dataclasses import dataclass
 import numpy as np
 import pytest
 import scipy.sparse as sp
+from fixtures.reference import reference_labels, reference_labels_tight
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from reference import reference_labels, reference_labels_tight
 from scipy.sparse.csgraph import dijkstra
 
 from hexaccess import _numba_backend as nb

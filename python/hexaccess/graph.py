@@ -10,13 +10,15 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterator, Sequence
-from typing import Any, NamedTuple
+from types import ModuleType
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
-from hexaccess import _backend
+from hexaccess._engine import CSR, Backend, checks, select
 from hexaccess.results import (
     DEFAULT_BAND_EDGES_S,
     BandHistogram,
@@ -24,113 +26,10 @@ from hexaccess.results import (
     NearestResult,
 )
 
+__all__ = ["CSR", "Graph", "Progress"]
+
 Progress = Callable[[int, int], Any]
 """A progress callback, called as ``progress(done, total)`` between chunks of a batch."""
-
-
-class CSR(NamedTuple):
-    """The graph's adjacency: arcs of node ``u`` are ``indptr[u]:indptr[u+1]``."""
-
-    indptr: npt.NDArray[np.int64]
-    head: npt.NDArray[np.int64]
-    time_s: npt.NDArray[np.float64]
-    length_m: npt.NDArray[np.float64]
-
-
-def _as_1d(name: str, values: npt.ArrayLike, dtype: type) -> np.ndarray:
-    arr = np.asarray(values)
-    if arr.ndim != 1:
-        raise ValueError(f"{name} must be one-dimensional, got shape {arr.shape}")
-    if dtype is np.int64:
-        if arr.size and not (
-            np.issubdtype(arr.dtype, np.integer) or np.issubdtype(arr.dtype, np.bool_)
-        ):
-            if not np.issubdtype(arr.dtype, np.floating) or not np.all(
-                np.isfinite(arr) & (arr == np.round(arr))
-            ):
-                bad = (
-                    int(np.flatnonzero(~(np.isfinite(arr) & (arr == np.round(arr))))[0])
-                    if (np.issubdtype(arr.dtype, np.floating))
-                    else 0
-                )
-                raise ValueError(f"{name} must hold integer node ids; entry {bad} is {arr[bad]!r}")
-        if arr.dtype == np.uint64 and arr.size and arr.max() > np.iinfo(np.int64).max:
-            raise ValueError(f"{name} holds ids larger than int64")
-    return np.ascontiguousarray(arr, dtype=dtype)
-
-
-def _source_sets(
-    source_sets: Sequence[npt.ArrayLike] | npt.ArrayLike,
-    offsets_s: Sequence[npt.ArrayLike] | npt.ArrayLike | None,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
-    """Normalise source sets to CSR ``(indptr, nodes, offsets)``.
-
-    A 1-D integer array means one single-source search per entry; a sequence of
-    array-likes means one multi-source search per item.
-    """
-    if isinstance(source_sets, np.ndarray) and source_sets.ndim == 1:
-        nodes = _as_1d("source_sets", source_sets, np.int64)
-        indptr = np.arange(nodes.size + 1, dtype=np.int64)
-        offsets = None if offsets_s is None else _as_1d("offsets_s", offsets_s, np.float64)
-        return indptr, nodes, offsets
-    sets = [_as_1d(f"source_sets[{i}]", s, np.int64) for i, s in enumerate(source_sets)]
-    indptr = np.zeros(len(sets) + 1, dtype=np.int64)
-    indptr[1:] = np.cumsum([s.size for s in sets])
-    nodes = np.concatenate(sets) if sets else np.zeros(0, dtype=np.int64)
-    offsets = None
-    if offsets_s is not None:
-        offs = [_as_1d(f"offsets_s[{i}]", o, np.float64) for i, o in enumerate(offsets_s)]
-        if len(offs) != len(sets) or any(
-            o.size != s.size for o, s in zip(offs, sets, strict=False)
-        ):
-            raise ValueError("offsets_s must have one array per source set, one value per source")
-        offsets = np.concatenate(offs) if offs else np.zeros(0)
-    return indptr, nodes, offsets
-
-
-def _band_edges(band_edges_s: npt.ArrayLike | None) -> np.ndarray:
-    if band_edges_s is None:
-        return DEFAULT_BAND_EDGES_S.copy()
-    edges = np.ascontiguousarray(band_edges_s, dtype=np.float64)
-    if edges.ndim != 1:
-        raise ValueError(f"band edges must be one-dimensional, got shape {edges.shape}")
-    return edges
-
-
-def _weights(weights: npt.ArrayLike, num_nodes: int) -> np.ndarray:
-    w = np.asarray(weights, dtype=np.float64)
-    if w.ndim == 1:
-        w = w[:, None]
-    if w.ndim != 2:
-        raise ValueError(f"weights must be (num_nodes,) or (num_nodes, columns), got {w.shape}")
-    if w.shape[0] != num_nodes:
-        raise ValueError(
-            f"weights have {w.shape[0]} rows but the graph has {num_nodes} nodes; give one "
-            "row per node (zeros for nodes without people)"
-        )
-    if w.shape[1] == 0:
-        raise ValueError("weights need at least one column")
-    return np.ascontiguousarray(w)
-
-
-def _threads(threads: int | None) -> int | None:
-    """Check a thread count: None (all of rayon's pool) or an integer >= 1."""
-    if threads is None:
-        return None
-    if isinstance(threads, bool) or not isinstance(threads, (int, np.integer)) or threads < 1:
-        raise ValueError(f"threads must be >= 1 (or None for all cores), got {threads!r}")
-    return int(threads)
-
-
-def _cutoff(cutoff_s: float | None) -> float | None:
-    if cutoff_s is None:
-        return None
-    c = float(cutoff_s)
-    if not c >= 0:  # also catches NaN
-        raise ValueError(
-            f"cutoff {cutoff_s} s is invalid; it must be >= 0 (use None for no cutoff)"
-        )
-    return c
 
 
 class Graph:
@@ -141,11 +40,12 @@ class Graph:
     share between threads; searches release the GIL.
     """
 
-    def __init__(self, *, _num_nodes: int, _backend_name: str, _rust: Any, _csr: CSR | None):
+    def __init__(self, *, _engine: ModuleType, _handle: Any, _num_nodes: int):
+        # _engine is a backend adapter (hexaccess._engine.rust or .numba) and _handle
+        # its graph; every search below is one call to the adapter, whichever it is.
+        self._engine = _engine
+        self._handle = _handle
         self._num_nodes = _num_nodes
-        self._backend = _backend_name
-        self._rust = _rust
-        self._csr = _csr
 
     # ------------------------------------------------------------------ construction
     @classmethod
@@ -158,7 +58,7 @@ class Graph:
         *,
         num_nodes: int | None = None,
         bidirectional: bool = False,
-        backend: _backend.Backend = "auto",
+        backend: Backend = "auto",
     ) -> Graph:
         """Build a graph from parallel edge arrays (no Python loop over edges).
 
@@ -178,70 +78,62 @@ class Graph:
 
         Raises
         ------
-        ValueError
-            Naming the first bad row: ids out of range, negative/NaN/inf weights, arrays
-            of different lengths.
+        EngineInputError
+            (a ``ValueError``) naming the first bad row: ids out of range,
+            negative/NaN/inf weights, arrays of different lengths.
         """
-        name = _backend.resolve(backend)
-        tail = _as_1d("tail", tail, np.int64)
-        head = _as_1d("head", head, np.int64)
-        time_s = _as_1d("time_s", time_s, np.float64)
-        length_m = _as_1d("length_m", length_m, np.float64)
+        engine = select(backend)
+        tail = checks.node_ids("tail", tail)
+        head = checks.node_ids("head", head)
+        time_s = checks.floats("time_s", time_s)
+        length_m = checks.floats("length_m", length_m)
         if num_nodes is None:
             num_nodes = int(max(tail.max(), head.max())) + 1 if tail.size and head.size else 0
-        if name == "rust":
-            core = _backend.rust()
-            rg = core.Graph(int(num_nodes), tail, head, time_s, length_m, bool(bidirectional))
-            return cls._from_rust(rg)
-        csr = CSR(
-            *_backend.numba().validate_and_build_csr(
-                int(num_nodes), tail, head, time_s, length_m, bool(bidirectional)
-            )
-        )
-        return cls(_num_nodes=int(num_nodes), _backend_name=name, _rust=None, _csr=csr)
+        n = checks.num_nodes(int(num_nodes))
+        edges = checks.edge_list(n, tail, head, time_s, length_m)
+        handle = engine.build_graph(n, *edges, bool(bidirectional))
+        return cls(_engine=engine, _handle=handle, _num_nodes=n)
 
     @classmethod
     def _from_rust(cls, rg: Any) -> Graph:
         """Wrap a graph built by the Rust core (``from_edges``, the hexagon graph)."""
-        return cls(_num_nodes=rg.num_nodes, _backend_name="rust", _rust=rg, _csr=None)
+        return cls(_engine=select("rust"), _handle=rg, _num_nodes=rg.num_nodes)
 
     # ------------------------------------------------------------------ properties
     @property
     def num_nodes(self) -> int:
+        """Number of nodes; ids are ``0 .. num_nodes-1``."""
         return self._num_nodes
 
     @property
     def num_arcs(self) -> int:
-        return self._rust.num_arcs if self._rust is not None else int(self._csr.head.size)
+        """Number of arcs (a bidirectional edge counts twice)."""
+        return self._engine.num_arcs(self._handle)
 
     @property
     def backend(self) -> str:
         """``'rust'`` or ``'numba'``: the backend that runs this graph's searches."""
-        return self._backend
+        return self._engine.NAME
 
     @property
     def memory_bytes(self) -> int:
         """Bytes held by the adjacency arrays. (Large single searches also keep 32 bytes
         per node of label memory between calls, for the next search; not counted here.)"""
-        if self._rust is not None:
-            return int(self._rust.memory_bytes)
-        return int(sum(a.nbytes for a in self._csr))
+        return self._engine.memory_bytes(self._handle)
 
     def csr(self) -> CSR:
         """The adjacency as numpy arrays (a copy for the Rust backend)."""
-        if self._csr is not None:
-            return self._csr
-        return CSR(*self._rust.csr())
+        return self._engine.csr(self._handle)
 
-    def with_backend(self, backend: _backend.Backend) -> Graph:
+    def with_backend(self, backend: Backend) -> Graph:
         """The same graph on another backend (rebuilt from its CSR arrays)."""
-        name = _backend.resolve(backend)
-        if name == self._backend:
+        engine = select(backend)
+        if engine is self._engine:
             return self
         indptr, head, time_s, length_m = self.csr()
         tail = np.repeat(np.arange(self._num_nodes, dtype=np.int64), np.diff(indptr))
         return Graph.from_edges(
-            tail, head, time_s, length_m, num_nodes=self._num_nodes, backend=name
+            tail, head, time_s, length_m, num_nodes=self._num_nodes, backend=engine.NAME
         )
 
     def __repr__(self) -> str:
@@ -277,17 +169,12 @@ class Graph:
         Ties between sources go to the lowest source index; among equally fast paths from
         that source, ``length_m`` is the shortest.
         """
-        sources = _as_1d("sources", sources, np.int64)
-        offsets = None if offsets_s is None else _as_1d("offsets_s", offsets_s, np.float64)
-        cutoff = _cutoff(cutoff_s)
-        threads = _threads(threads)
-        if self._rust is not None:
-            t, s, ln = _backend.rust().nearest(self._rust, sources, offsets, cutoff, threads)
-        else:
-            _check_sets(self._num_nodes, np.array([0, sources.size]), sources, offsets)
-            t, s, ln = _backend.numba().nearest(
-                *self._csr, sources, _offsets_or_zeros(offsets, sources.size), _inf(cutoff)
-            )
+        sources = checks.node_ids("sources", sources)
+        offsets = None if offsets_s is None else checks.floats("offsets_s", offsets_s)
+        cutoff = checks.cutoff(cutoff_s)
+        threads = checks.threads(threads)
+        sources, offsets = checks.sources(self._num_nodes, sources, offsets)
+        t, s, ln = self._engine.nearest(self._handle, sources, offsets, cutoff, threads)
         return NearestResult(t, s, ln)
 
     def nearest_batch(
@@ -307,26 +194,14 @@ class Graph:
         sparse: only reached nodes, restricted to ``targets`` (a boolean node mask or an
         array of node ids) when given. Identical for any ``threads``.
         """
-        indptr, nodes, offsets = _source_sets(source_sets, offsets_s)
-        cutoff = _cutoff(cutoff_s)
-        threads = _threads(threads)
-        mask = self._targets(targets)
-        if self._rust is not None:
-            out = _backend.rust().sparse_batch(
-                self._rust, indptr, nodes, offsets, cutoff, mask, threads, 256, progress
-            )
-        else:
-            _check_sets(self._num_nodes, indptr, nodes, offsets)
-            out = _backend.numba().nearest_batch(
-                *self._csr,
-                indptr,
-                nodes,
-                _offsets_or_zeros(offsets, nodes.size),
-                _inf(cutoff),
-                mask,
-            )
-            if progress is not None:
-                progress(len(indptr) - 1, len(indptr) - 1)
+        indptr, nodes, offsets = checks.source_sets(source_sets, offsets_s)
+        cutoff = checks.cutoff(cutoff_s)
+        threads = checks.threads(threads)
+        mask = checks.targets(targets, self._num_nodes)
+        indptr, nodes, offsets = checks.set_sources(self._num_nodes, indptr, nodes, offsets)
+        out = self._engine.nearest_batch(
+            self._handle, indptr, nodes, offsets, cutoff, mask, threads, progress
+        )
         return BatchResult(*out, num_nodes=self._num_nodes)
 
     def band_histogram(
@@ -341,8 +216,8 @@ class Graph:
     ) -> BandHistogram:
         """Weighted travel-time bands of one multi-source search, computed in the engine
         (no per-node arrays cross into Python). Default bands: 10 minutes up to 3 h."""
-        sources = _as_1d("sources", sources, np.int64)
-        offsets = None if offsets_s is None else [_as_1d("offsets_s", offsets_s, np.float64)]
+        sources = checks.node_ids("sources", sources)
+        offsets = None if offsets_s is None else [checks.floats("offsets_s", offsets_s)]
         return next(
             self.iter_band_histograms(
                 [sources],
@@ -371,40 +246,42 @@ class Graph:
         chunk of ``chunk`` searches finishes (searches within a chunk run in parallel).
 
         ``weights`` is ``(num_nodes,)`` or ``(num_nodes, columns)``, e.g. people and
-        people aged 65+ per node.
+        people aged 65+ per node. Every input is checked before the first search runs.
         """
-        if chunk < 1:
-            raise ValueError(f"chunk must be >= 1, got {chunk}")
-        indptr, nodes, offsets = _source_sets(source_sets, offsets_s)
-        w = _weights(weights, self._num_nodes)
+        chunk = checks.chunk(chunk)
+        indptr, nodes, offsets = checks.source_sets(source_sets, offsets_s)
+        w = checks.weights(weights, self._num_nodes)
         edges = _band_edges(band_edges_s)
-        cutoff = _cutoff(cutoff_s)
-        threads = _threads(threads)
-        names = _column_names(columns, w.shape[1])
+        cutoff = checks.cutoff(cutoff_s)
+        threads = checks.threads(threads)
+        names = checks.column_names(columns, w.shape[1])
+        indptr, nodes, offsets = checks.set_sources(self._num_nodes, indptr, nodes, offsets)
+        yield from self._stream_histograms(
+            (indptr, nodes, offsets), w, edges, cutoff, names, threads, chunk, progress
+        )
+
+    def _stream_histograms(
+        self,
+        sets: tuple[np.ndarray, np.ndarray, np.ndarray | None],
+        weights: np.ndarray,
+        edges: np.ndarray,
+        cutoff: float | None,
+        names: list[str],
+        threads: int | None,
+        chunk: int,
+        progress: Progress | None,
+    ) -> Iterator[BandHistogram]:
+        """The generator behind :meth:`iter_band_histograms`, on checked input."""
+        indptr, nodes, offsets = sets
         total = len(indptr) - 1
-        if self._rust is None:
-            # Rust validates inside the core; the Numba kernels expect checked inputs.
-            _check_histogram_inputs(w, edges)
-            _check_sets(self._num_nodes, indptr, nodes, offsets)
         for start in range(0, total, chunk):
             stop = min(start + chunk, total)
             sub_ptr = indptr[start : stop + 1] - indptr[start]
             sub_nodes = nodes[indptr[start] : indptr[stop]]
             sub_off = None if offsets is None else offsets[indptr[start] : indptr[stop]]
-            if self._rust is not None:
-                counts, unreach, tsum, lsum = _backend.rust().histogram_batch(
-                    self._rust, sub_ptr, sub_nodes, w, edges, sub_off, cutoff, threads
-                )
-            else:
-                counts, unreach, tsum, lsum = _backend.numba().band_histograms(
-                    *self._csr,
-                    sub_ptr,
-                    sub_nodes,
-                    _offsets_or_zeros(sub_off, sub_nodes.size),
-                    _inf(cutoff),
-                    w,
-                    edges,
-                )
+            counts, unreach, tsum, lsum = self._engine.band_histograms(
+                self._handle, sub_ptr, sub_nodes, sub_off, cutoff, weights, edges, threads
+            )
             for k in range(stop - start):
                 yield BandHistogram(edges, counts[k], unreach[k], tsum[k], lsum[k], names)
             if progress is not None:
@@ -422,10 +299,9 @@ class Graph:
     ) -> tuple[NearestResult, BandHistogram]:
         """:meth:`nearest` and :meth:`band_histogram` from one search, for callers that
         need the per-node results anyway; the histogram is identical, bit for bit."""
-        w = _weights(weights, self._num_nodes)
+        w = checks.weights(weights, self._num_nodes)
         edges = _band_edges(band_edges_s)
-        _check_histogram_inputs(w, edges)
-        names = _column_names(columns, w.shape[1])
+        names = checks.column_names(columns, w.shape[1])
         result = self.nearest(sources, offsets_s=offsets_s, cutoff_s=cutoff_s)
         return result, BandHistogram.from_nodes(result, w, edges, names)
 
@@ -438,101 +314,29 @@ class Graph:
         """All histograms of :meth:`iter_band_histograms` as a list."""
         return list(self.iter_band_histograms(source_sets, weights, **kwargs))
 
-    def edge_scan_seconds(self, sources: npt.ArrayLike) -> float:
+    def edge_scan_checksum(self, sources: npt.ArrayLike) -> float:
         """Run the edge-scan bound once (Rust backend) and return its checksum.
 
         One label-update pass over all arcs with no priority queue: the work no nearest
-        search can avoid. Benchmarks compare :meth:`nearest` against it.
+        search can avoid. Benchmarks time this call and compare :meth:`nearest` against
+        it; the checksum (sum of the finite times and lengths the pass leaves) only keeps
+        the compiler from dropping the work. The Numba backend raises ``RuntimeError``.
         """
-        sources = _as_1d("sources", sources, np.int64)
-        if self._rust is None:
-            raise RuntimeError("the edge-scan bound is implemented in the Rust backend only")
-        return float(_backend.rust().edge_scan(self._rust, sources))
+        sources = checks.node_ids("sources", sources)
+        sources, _ = checks.sources(self._num_nodes, sources, None)
+        return self._engine.edge_scan(self._handle, sources)
 
-    # ------------------------------------------------------------------ helpers
-    def _targets(self, targets: npt.ArrayLike | None) -> np.ndarray | None:
-        if targets is None:
-            return None
-        t = np.asarray(targets)
-        if t.dtype == np.bool_:
-            if t.shape != (self._num_nodes,):
-                raise ValueError(f"targets mask has shape {t.shape}; expected ({self._num_nodes},)")
-            return np.ascontiguousarray(t)
-        ids = _as_1d("targets", t, np.int64)
-        bad = (ids < 0) | (ids >= self._num_nodes)
-        if bad.any():
-            i = int(np.flatnonzero(bad)[0])
-            raise ValueError(f"targets[{i}] = {ids[i]} is not a node id of this graph")
-        mask = np.zeros(self._num_nodes, dtype=np.bool_)
-        mask[ids] = True
-        return mask
+    def edge_scan_seconds(self, sources: npt.ArrayLike) -> float:
+        """Wall-clock seconds of one run of the edge-scan bound (see
+        :meth:`edge_scan_checksum`, which benchmarks should time instead)."""
+        start = time.perf_counter()
+        self.edge_scan_checksum(sources)
+        return time.perf_counter() - start
 
 
-def _column_names(columns: Sequence[str] | None, count: int) -> list[str]:
-    """Names of the weight columns: given, else ``weight`` (one) or ``w0, w1, ...``."""
-    if columns is None:
-        return ["weight"] if count == 1 else [f"w{i}" for i in range(count)]
-    names = list(columns)
-    if len(names) != count:
-        raise ValueError(f"{len(names)} column names for {count} weight columns")
-    return names
-
-
-def _check_sets(
-    num_nodes: int, indptr: np.ndarray, nodes: np.ndarray, offsets: np.ndarray | None
-) -> None:
-    """Query checks for the Numba path, with the messages the Rust core gives."""
-    bad = (nodes < 0) | (nodes >= num_nodes)
-    if bad.any():
-        j = int(np.flatnonzero(bad)[0])
-        i = int(np.searchsorted(indptr, j, side="right") - 1)
-        raise ValueError(
-            f"source set {i}: source {j - int(indptr[i])}: node id {nodes[j]} is outside "
-            f"0..{num_nodes - 1}; sources must be node ids of the graph"
-        )
-    if offsets is not None:
-        if offsets.size != nodes.size:
-            raise ValueError(
-                f"got {offsets.size} start offsets for {nodes.size} sources; give one offset "
-                "per source"
-            )
-        bad = ~(np.isfinite(offsets) & (offsets >= 0))
-        if bad.any():
-            j = int(np.flatnonzero(bad)[0])
-            i = int(np.searchsorted(indptr, j, side="right") - 1)
-            raise ValueError(
-                f"source set {i}: source {j - int(indptr[i])}: start offset {offsets[j]} s is "
-                "invalid; offsets must be finite and >= 0"
-            )
-
-
-def _check_histogram_inputs(weights: np.ndarray, edges: np.ndarray) -> None:
-    """Band-edge and weight checks for the Numba path (Rust checks the same)."""
-    if edges.size < 2:
-        raise ValueError("band edges need at least two values, e.g. [0, 600, 1200]")
-    if edges[0] != 0.0:
-        raise ValueError(
-            f"the first band edge must be 0 s (got {edges[0]}); bands start at the office"
-        )
-    bad = ~(np.isfinite(edges[1:]) & (edges[1:] > edges[:-1]))
-    if bad.any():
-        i = int(np.flatnonzero(bad)[0]) + 1
-        raise ValueError(
-            f"band edge {i} ({edges[i]} s) must be finite and greater than the previous edge "
-            f"({edges[i - 1]} s)"
-        )
-    bad = ~(np.isfinite(weights) & (weights >= 0))
-    if bad.any():
-        node, col = (int(x[0]) for x in np.nonzero(bad))
-        raise ValueError(
-            f"weight at node {node}, column {col} is {weights[node, col]}; weights must be "
-            "finite and >= 0"
-        )
-
-
-def _offsets_or_zeros(offsets: np.ndarray | None, n: int) -> np.ndarray:
-    return np.zeros(n, dtype=np.float64) if offsets is None else offsets
-
-
-def _inf(cutoff: float | None) -> float:
-    return np.inf if cutoff is None else cutoff
+def _band_edges(band_edges_s: npt.ArrayLike | None) -> np.ndarray:
+    """Checked band edges; the default (10-minute bands to 3 h) when ``None``."""
+    if band_edges_s is None:
+        # A copy: histograms keep their edges, and must not share the module constant.
+        return DEFAULT_BAND_EDGES_S.copy()
+    return checks.band_edges(band_edges_s)

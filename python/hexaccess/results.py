@@ -9,6 +9,8 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
+from hexaccess.errors import EngineInputError, UnknownNameError
+
 #: ``source`` value of nodes no source reached (their time and length are ``inf``).
 UNREACHED = -1
 
@@ -42,6 +44,7 @@ class NearestResult:
 
     @property
     def num_unreached(self) -> int:
+        """Number of nodes no source reached."""
         return int(np.count_nonzero(self.source < 0))
 
     def to_frame(self) -> pd.DataFrame:
@@ -177,7 +180,7 @@ class BandHistogram:
         try:
             return list(self.columns).index(column)
         except ValueError:
-            raise KeyError(
+            raise UnknownNameError(
                 f"unknown weight column {column!r}; this histogram has {list(self.columns)}"
             ) from None
 
@@ -187,6 +190,7 @@ class BandHistogram:
         return float(self.counts[:, c].sum() + self.unreachable[c])
 
     def reached_total(self, column: str | int = 0) -> float:
+        """Weight of the column that some source reached."""
         return float(self.counts[:, self._col(column)].sum())
 
     def mean_time_s(self, column: str | int = 0) -> float:
@@ -196,6 +200,7 @@ class BandHistogram:
         return float(self.time_sum[c] / reached) if reached > 0 else float("nan")
 
     def mean_length_m(self, column: str | int = 0) -> float:
+        """Weighted mean path length over reached weight (``nan`` if nothing was reached)."""
         c = self._col(column)
         reached = self.counts[:, c].sum()
         return float(self.length_sum[c] / reached) if reached > 0 else float("nan")
@@ -206,7 +211,7 @@ class BandHistogram:
         c = self._col(column)
         idx = np.flatnonzero(self.edges_s == seconds)
         if idx.size == 0:
-            raise ValueError(
+            raise EngineInputError(
                 f"{seconds} s is not a band edge ({self.edges_s.tolist()}); compute the "
                 "histogram with that edge, or use per-node results"
             )
