@@ -30,8 +30,8 @@ def matrix():
     if not DATA.exists():
         pytest.skip(f"reference data not present: {DATA}")
     from hexaccess import accessibility, inputs
-    from hexaccess.coverage import coverage_matrix
     from hexaccess.offices import Offices, read_municipalities
+    from hexaccess.optimise import coverage_matrix
     from hexaccess.population import ALAND_MUNICIPALITIES
 
     prof = inputs.profile_for(None, "car")
@@ -102,7 +102,7 @@ def test_coverage_60_18_plus_32(benchmark, matrix):
 
 
 def test_network_evaluations_per_second(matrix):
-    from hexaccess.coverage import evaluate_networks
+    from hexaccess.optimise import evaluate_networks
 
     rng = np.random.default_rng(0)
     nets = [rng.choice(matrix.num_candidates, 50, replace=False) for _ in range(1000)]
@@ -140,7 +140,7 @@ def test_spopt_same_matrix_subset(matrix):
     spopt_s = time.perf_counter() - t0
     chosen = [j for j in range(sub_cand.size) if model.fac2cli[j]]
     spopt_obj = float((w * costs[:, chosen].min(axis=1)).sum() / w.sum())
-    from hexaccess.coverage import CoverageMatrix
+    from hexaccess.optimise import CoverageMatrix
 
     sub = CoverageMatrix.from_dense(
         matrix.dense_time_s()[np.ix_(sub_cand, cells)], w, cutoff_s=matrix.cutoff_s

@@ -1,6 +1,6 @@
-"""Coverage matrix (``hexaccess.coverage``): equality with per-candidate engine searches and
-scipy's Dijkstra on a small real-input study, Parquet round trip, network evaluation
-recomputed with numpy."""
+"""Coverage matrix (``hexaccess.optimise``, once ``hexaccess.coverage``): equality with
+per-candidate engine searches and scipy's Dijkstra on a small real-input study, Parquet
+round trip and the verified cache, network evaluation recomputed with numpy."""
 
 from __future__ import annotations
 
@@ -14,9 +14,9 @@ from scipy.sparse import csr_matrix
 from scipy.sparse.csgraph import dijkstra
 
 from hexaccess import accessibility
-from hexaccess.coverage import CoverageMatrix, coverage_matrix, evaluate_networks
 from hexaccess.network import read_roads
 from hexaccess.offices import Offices
+from hexaccess.optimise import CoverageMatrix, coverage_matrix, evaluate_networks
 from hexaccess.population import read_eurostat_grid
 from hexaccess.profiles import load_profile
 
@@ -136,7 +136,7 @@ def test_time_unit_holds_long_cutoffs():
     assert mat.time_unit_s == 2.0  # 1 s would overflow uint16
     np.testing.assert_array_equal(mat.dense_time_s(), [[10.0, 70_000.0, np.inf]])
     with pytest.raises(ValueError, match="uint16"):
-        from hexaccess.coverage import coverage_matrix as cm
+        from hexaccess.optimise import coverage_matrix as cm
 
         cm(type("A", (), {})(), cutoff_s=100_000.0, time_unit_s=1.0)
 
@@ -198,7 +198,7 @@ def test_evaluate_networks_rust_equals_numba_bit_for_bit():
 def test_candidates_from_cells_aggregate_people_and_municipality():
     import h3
 
-    from hexaccess.coverage import candidates_from_cells
+    from hexaccess.optimise import candidates_from_cells
     from hexaccess.population import PopulationGrid, cell_to_parent
 
     # Nine res-8 cells under two res-6 parents, with municipalities and people.
@@ -326,3 +326,113 @@ def test_evaluate_networks_refuses_bad_arguments(monkeypatch):
     monkeypatch.setattr(_backend, "_rust_core", None)
     with pytest.raises(ImportError, match="backend='rust' was requested"):
         evaluate_networks(mat, [[0]], backend="rust")
+
+
+# ---------------------------------------------------------------------- the saved matrix
+def test_old_module_paths_re_export_the_package():
+    import hexaccess._optimise_kernels as old_kernels
+    import hexaccess.coverage as old
+    from hexaccess import optimise
+    from hexaccess.optimise import _kernels
+
+    names = ("CoverageMatrix", "coverage_matrix", "evaluate_networks", "NetworkEvaluation",
+             "candidates_from_cells", "candidate_frame", "ByCell", "DEFAULT_CUTOFF_S")  # fmt: skip
+    for name in names:
+        assert getattr(old, name) is getattr(optimise, name)
+    assert old_kernels.transpose_sorted is _kernels.transpose_sorted
+
+
+def test_save_writes_a_manifest_that_load_verifies(tmp_path):
+    from hexaccess.errors import CorruptOutputError, OutputError
+    from hexaccess.outputs import verify_output
+
+    mat = _small()
+    mat.save(tmp_path / "m")
+    manifest = verify_output(tmp_path / "m", kind="coverage-matrix")
+    assert sorted(f["path"] for f in manifest["files"]) == [
+        "candidates.parquet", "cells.parquet", "entries.parquet"
+    ]  # fmt: skip
+    mat.save(tmp_path / "m")  # an earlier matrix is replaced
+    # Someone's own files are not.
+    (tmp_path / "mine").mkdir()
+    (tmp_path / "mine" / "notes.txt").write_text("keep me")
+    with pytest.raises(OutputError, match="not from a hexaccess run"):
+        mat.save(tmp_path / "mine")
+    assert (tmp_path / "mine" / "notes.txt").read_text() == "keep me"
+    # A matrix saved before manifests existed: refused by load, read with verify=False,
+    # replaced by save.
+    (tmp_path / "m" / "manifest.json").unlink()
+    with pytest.raises(CorruptOutputError, match=r"has no manifest\.json"):
+        CoverageMatrix.load(tmp_path / "m")
+    np.testing.assert_array_equal(CoverageMatrix.load(tmp_path / "m", verify=False).time, mat.time)
+    mat.save(tmp_path / "m")
+    verify_output(tmp_path / "m", kind="coverage-matrix")
+
+
+def _cache_call(access, cache, cutoff_s, messages):
+    from hexaccess.optimise import cached_or_new_matrix
+
+    key = {"engine": "hexaccess", "inputs": {}, "settings": {"test": "cache"}}
+    return cached_or_new_matrix(
+        access, cache_dir=cache, provenance_key=key, cutoff_s=cutoff_s, log=messages.append
+    )
+
+
+def _same_matrix(a, b):
+    for name in ("indptr", "cell", "time", "distance_m"):
+        np.testing.assert_array_equal(getattr(a, name), getattr(b, name))
+
+
+def test_a_cache_mixing_two_saves_is_rebuilt_not_loaded(access, tmp_path):
+    import shutil
+
+    from hexaccess.errors import CorruptOutputError, InputError
+
+    said: list[str] = []
+    first = _cache_call(access, tmp_path / "a", 900.0, said)
+    assert said[-1] == f"saved the coverage matrix to {tmp_path / 'a'}"
+    _same_matrix(_cache_call(access, tmp_path / "a", 900.0, said), first)
+    assert said[-1].startswith("loaded CoverageMatrix")
+    _cache_call(access, tmp_path / "b", 1800.0, said)
+    shutil.copy(tmp_path / "b" / "cells.parquet", tmp_path / "a" / "cells.parquet")
+    with pytest.raises(CorruptOutputError, match=r"cells\.parquet"):
+        CoverageMatrix.load(tmp_path / "a")
+    with pytest.raises(InputError, match="come from different saves"):
+        CoverageMatrix.load(tmp_path / "a", verify=False)
+    said.clear()
+    rebuilt = _cache_call(access, tmp_path / "a", 900.0, said)
+    assert "does not match its manifest" in said[0] and "cells.parquet" in said[0]
+    assert said[-1].startswith("saved the coverage matrix")
+    _same_matrix(rebuilt, first)
+    _same_matrix(CoverageMatrix.load(tmp_path / "a"), first)  # the cache is whole again
+
+
+def test_a_cache_with_a_flipped_byte_is_rebuilt(access, tmp_path):
+    said: list[str] = []
+    first = _cache_call(access, tmp_path / "c", 900.0, said)
+    entries = tmp_path / "c" / "entries.parquet"
+    data = bytearray(entries.read_bytes())
+    data[len(data) // 2] ^= 0x01
+    entries.write_bytes(bytes(data))
+    said.clear()
+    _same_matrix(_cache_call(access, tmp_path / "c", 900.0, said), first)
+    assert "entries.parquet" in said[0] and said[0].endswith("recomputing")
+    assert said[-1].startswith("saved the coverage matrix")
+    # A different cutoff is a different matrix: rebuilt, saying why.
+    said.clear()
+    _cache_call(access, tmp_path / "c", 600.0, said)
+    assert "differs in --cutoff; recomputing" in said[0]
+
+
+def test_a_cache_dir_that_is_a_file_is_a_clear_error(access, tmp_path):
+    from hexaccess.errors import OutputError
+
+    (tmp_path / "cache").write_text("not a directory")
+    with pytest.raises(OutputError, match="is a file, not a directory"):
+        _cache_call(access, tmp_path / "cache", 900.0, [])
+    with pytest.raises(FileNotFoundError, match="is a file, not a coverage-matrix directory"):
+        CoverageMatrix.load(tmp_path / "cache")
+    (tmp_path / "mine").mkdir()
+    (tmp_path / "mine" / "notes.txt").write_text("keep me")
+    with pytest.raises(OutputError, match="not from a hexaccess run"):
+        _cache_call(access, tmp_path / "mine", 900.0, [])

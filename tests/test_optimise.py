@@ -14,8 +14,7 @@ import pandas as pd
 import pytest
 
 from hexaccess import cli_optimise
-from hexaccess.coverage import CoverageMatrix
-from hexaccess.optimise import InfeasibleError, coverage_curve, optimise
+from hexaccess.optimise import CoverageMatrix, InfeasibleError, coverage_curve, optimise
 
 CUTOFF = 3000.0
 
@@ -275,7 +274,7 @@ def test_km_threshold_is_one_comparison_for_objective_and_report():
 
 
 def test_optimise_checks_arguments_before_building_cost_models(monkeypatch):
-    from hexaccess import optimise as opt
+    from hexaccess.optimise import problem as opt
 
     mat, _, _ = _instance(1)
 
@@ -411,3 +410,116 @@ def test_forbidden_municipalities_must_match_candidates(tmp_path):
     pd.DataFrame({"municipality": ["091"]}).to_csv(path, index=False)
     with pytest.raises(ValueError, match="candidates have no municipality column"):
         cli_optimise._forbidden(str(path), cand.drop(columns="municipality"))
+
+
+# ---------------------------------------------------------------------- the options objects
+def test_objects_give_the_results_of_the_old_keywords():
+    from hexaccess.optimise import Constraints, SolverOptions
+
+    mat, _t, _w = _instance(5, m=12)
+    region = np.array(list("aaaabbbbcccc"))
+    rules = Constraints(fixed=[0], forbidden=[3], regions=region, one_per_region=True)
+    settings = SolverOptions(method="heuristic", seed=2, restarts=3)
+    new = optimise(mat, "mean-time", total=4, constraints=rules, solver=settings)
+    with pytest.warns(DeprecationWarning, match="deprecated"):
+        old = optimise(mat, "mean-time", total=4, fixed=[0], forbidden=[3], regions=region,
+                       one_per_region=True, method="heuristic", seed=2, restarts=3)  # fmt: skip
+    assert new.chosen.tolist() == old.chosen.tolist()
+    assert (new.objective, new.bound, new.gap) == (old.objective, old.bound, old.gap)
+    pd.testing.assert_frame_equal(new.sites, old.sites)
+    # Only the constraints as an object, the solver settings as keywords: no duplicate.
+    with pytest.warns(DeprecationWarning):
+        mixed = optimise(mat, "mean-time", total=4, constraints=rules, method="heuristic",
+                         seed=2, restarts=3)  # fmt: skip
+    assert mixed.chosen.tolist() == new.chosen.tolist()
+    curve = coverage_curve(mat, [4], threshold_min=20, constraints=rules, solver=settings)
+    with pytest.warns(DeprecationWarning):
+        again = coverage_curve(mat, [4], threshold_min=20, fixed=[0], forbidden=[3],
+                               regions=region, one_per_region=True, seed=2, restarts=3)  # fmt: skip
+    pd.testing.assert_frame_equal(curve, again)
+
+
+def test_a_field_given_twice_or_unknown_is_an_error():
+    from hexaccess.errors import InputError, UnknownNameError
+    from hexaccess.optimise import Constraints, SolverOptions
+
+    mat, _, _ = _instance(1)
+    with pytest.raises(InputError, match="'fixed' is given both as a keyword and through"):
+        optimise(mat, total=3, constraints=Constraints(fixed=[1]), fixed=[2])
+    with pytest.raises(InputError, match="'restarts' is given both"):
+        optimise(mat, total=3, solver=SolverOptions(), restarts=2)
+    with pytest.raises(UnknownNameError, match=r"unexpected keyword argument\(s\) \['fixd'\]"):
+        optimise(mat, total=3, fixd=[1])
+    with pytest.raises(InputError, match="constraints must be a Constraints"):
+        optimise(mat, total=3, constraints={"fixed": [1]})
+    with pytest.raises(UnknownNameError, match="cover_pct"):
+        coverage_curve(mat, [2], cover_pct=50)
+
+
+def test_options_check_their_fields():
+    from dataclasses import FrozenInstanceError
+
+    from hexaccess.errors import InputError
+    from hexaccess.optimise import Constraints, SolverOptions
+
+    for kwargs, pattern in (
+        ({"method": "exact"}, "method must be one of"),
+        ({"restarts": -1}, "restarts must be a whole number >= 0"),
+        ({"seed": 1.5}, "seed must be a whole number"),
+        ({"time_limit_s": 0}, "time_limit_s must be > 0"),
+        ({"mip_rel_gap": np.nan}, "mip_rel_gap must be >= 0"),
+        ({"threads": 0}, "threads must be a whole number >= 1"),
+        ({"mip_max_size": True}, "mip_max_size must be a whole number"),
+    ):
+        with pytest.raises(InputError, match=pattern):
+            SolverOptions(**kwargs)
+    with pytest.raises(InputError, match="one_per_region must be True or False"):
+        Constraints(one_per_region="yes")
+    with pytest.raises(InputError, match=r"Constraints\.fixed must be"):
+        Constraints(fixed=[[0, 1], [2, 3]])
+    with pytest.raises(FrozenInstanceError):
+        SolverOptions().seed = 3  # type: ignore[misc]
+
+
+def test_user_mistakes_raise_hexaccess_errors():
+    from hexaccess.errors import InputError, UnknownNameError
+    from hexaccess.optimise import Constraints
+
+    mat, _, _ = _instance(1)
+    with pytest.raises(UnknownNameError, match="unknown candidate name"):
+        optimise(mat, total=3, constraints=Constraints(fixed=["nowhere"]))
+    with pytest.raises(UnknownNameError, match="no candidate column 'capacity'"):
+        optimise(mat, total=3, constraints=Constraints(capacity=True))
+    with pytest.raises(UnknownNameError, match="no candidate column 'region'"):
+        optimise(mat, total=3, constraints=Constraints(one_per_region=True))
+    with pytest.raises(UnknownNameError, match="unknown population column"):
+        optimise(mat, total=3, column="people")
+    with pytest.raises(InputError, match="objective must be one of"):
+        optimise(mat, "median", total=3)
+
+
+# ---------------------------------------------------------------------- the workflow
+def test_candidate_sites_merge_fixed_sites_and_forbid(tmp_path):
+    from hexaccess.errors import UnknownNameError
+    from hexaccess.optimise import candidate_sites
+
+    cand = pd.DataFrame({"name": ["a", "b", "c"], "lon": [24.9, 25.0, 25.1],
+                         "lat": [60.2, 60.3, 60.4]})  # fmt: skip
+    fixed = pd.DataFrame({"name": ["b", "z"], "lon": [25.0, 25.3], "lat": [60.3, 60.5]})
+    cand.to_csv(tmp_path / "cand.csv", index=False)
+    fixed.to_csv(tmp_path / "fixed.csv", index=False)
+    pd.DataFrame({"name": ["c"]}).to_csv(tmp_path / "forbid.csv", index=False)
+    frame, forbidden = candidate_sites(
+        str(tmp_path / "cand.csv"), fixed=tmp_path / "fixed.csv", forbidden=tmp_path / "forbid.csv"
+    )
+    assert frame["name"].tolist() == ["a", "b", "c", "z"]
+    assert frame["fixed"].tolist() == [False, True, False, True]
+    assert forbidden.tolist() == [False, False, True, False]
+    # Tables work as well as files; an unknown forbidden name is named.
+    again, mask = candidate_sites(cand, fixed=fixed, forbidden=pd.DataFrame({"name": ["c"]}))
+    pd.testing.assert_frame_equal(again, frame)
+    assert mask.tolist() == forbidden.tolist()
+    with pytest.raises(UnknownNameError, match=r"unknown site name\(s\) \['q'\]"):
+        candidate_sites(cand, forbidden=pd.DataFrame({"name": ["q"]}))
+    with pytest.raises(ValueError, match="h3:RES or h3:RES:MIN_PEOPLE"):
+        candidate_sites("h3:x")
