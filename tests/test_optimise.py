@@ -334,11 +334,11 @@ def _cli_study(tmp_path, *extra):
 
 
 def test_cli_reuses_a_cached_matrix_only_for_the_same_inputs(tmp_path, monkeypatch, capsys):
-    from hexaccess import accessibility
+    from hexaccess.study import provenance
 
     hashed = []
-    sha256 = accessibility._sha256
-    monkeypatch.setattr(accessibility, "_sha256", lambda p: hashed.append(p) or sha256(p))
+    sha256 = provenance.sha256_file
+    monkeypatch.setattr(provenance, "sha256_file", lambda p: hashed.append(p) or sha256(p))
     parser, argv = _cli_study(tmp_path, "--matrix", str(tmp_path / "mx"))
     assert cli_optimise.run(parser.parse_args(argv)) == 0
     # Each input file is hashed once per run: matrix metadata and summary share it.

@@ -20,12 +20,14 @@ import pyproj
 import pytest
 import shapely
 
+from hexaccess.errors import UnknownNameError
 from hexaccess.population import (
     ALAND_MUNICIPALITIES,
     PopulationGrid,
     PopulationInputError,
     cell_resolution,
     cell_to_parent,
+    population_from_frame,
     read_eurostat_grid,
     read_h3_table,
     read_population_raster,
@@ -634,8 +636,171 @@ def test_finland_municipalities_and_mainland(
 
 def test_chunking_does_not_change_result(block_csv: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Squares are processed in chunks of sample points; tiny chunks give the same grid."""
-    import hexaccess.population as pop
+    import hexaccess.population.apportion as pop
 
     whole = grid_as_dict(read_eurostat_grid(block_csv, samples=6))
     monkeypatch.setattr(pop, "_CHUNK_POINTS", 40)  # one square (36 points) per chunk
     assert grid_as_dict(read_eurostat_grid(block_csv, samples=6)) == whole
+
+
+# ------------------------------------------------------------------------------------------
+# frames in memory: GeoDataFrames and H3 DataFrames
+# ------------------------------------------------------------------------------------------
+
+
+def same_grid(a: PopulationGrid, b: PopulationGrid) -> None:
+    """Identical cells, people, municipalities and (cell, municipality) parts."""
+    assert a.resolution == b.resolution and a.columns == b.columns
+    assert np.array_equal(a.cells, b.cells)
+    pd.testing.assert_frame_equal(a.frame, b.frame)
+    if a.parts is None or b.parts is None:
+        assert a.parts is None and b.parts is None
+    else:
+        pd.testing.assert_frame_equal(a.parts, b.parts)
+
+
+@pytest.fixture
+def squares_gdf():
+    """Three 250 m squares and a triangle (EPSG:3067) with people, ids and municipalities."""
+    gpd = pytest.importorskip("geopandas")
+    tri = shapely.Polygon([(387_000, 6_672_000), (388_000, 6_672_000), (387_000, 6_673_000)])
+    polys = [*(shapely.box(x, y, x + 250, y + 250) for x, y in SQ3067), tri]
+    return gpd.GeoDataFrame(
+        {
+            "id": np.array([10, 11, 12, 13]),
+            "pop": np.array([*POP, 500]),
+            "old": np.array([*OLD, 60]),
+            "kunta": np.array(["091", "091", "049", None], dtype=object),
+        },
+        geometry=polys,
+        crs="EPSG:3067",
+    )
+
+
+def test_geodataframe_of_squares_equals_its_geopackage(tmp_path: Path, squares_gdf) -> None:
+    """A GeoDataFrame gives the grid of the same features written to (and read from) a
+    GeoPackage: read_square_grid and population_from_frame agree with the file."""
+    path = tmp_path / "squares.gpkg"
+    squares_gdf.to_file(path, driver="GPKG")
+    columns = {"pop": "total", "old": "age_65_plus"}
+    kwargs = {"id_column": "id", "samples": 5, "resolution": 9}
+    with pytest.warns(UserWarning, match="1 features .500 total. have no municipality"):
+        from_file = read_square_grid(path, columns, municipality_column="kunta", **kwargs)
+    with pytest.warns(UserWarning, match="1 features .500 total. have no municipality"):
+        from_frame = read_square_grid(squares_gdf, columns, municipality_column="kunta", **kwargs)
+    same_grid(from_frame, from_file)
+    assert from_frame.total() == POP.sum() + 500
+    assert from_frame.load_report["non_rectangular_polygons"] == 1
+    table = {"10": "091", "12": "049", "13": "035"}
+    with pytest.warns(UserWarning, match="1 features"):
+        a = read_square_grid(path, ["pop"], municipality_table=table, **kwargs)
+    with pytest.warns(UserWarning, match="1 features"):
+        b = population_from_frame(squares_gdf, ["pop"], municipality_table=table, **kwargs)
+    same_grid(b, a)
+    assert b.municipality_totals().loc["035", "pop"] == 500
+
+
+def test_geodataframe_of_points_equals_its_geopackage(tmp_path: Path) -> None:
+    gpd = pytest.importorskip("geopandas")
+    points = gpd.GeoDataFrame(
+        {"pop": POP, "old": OLD},
+        geometry=[shapely.Point(x + 125, y + 125) for x, y in SQ3067],
+        crs="EPSG:3067",
+    )
+    path = tmp_path / "points.gpkg"
+    points.to_file(path, driver="GPKG")
+    from_file = read_square_grid(path, ["pop", "old"], cell_size=250, samples=5)
+    same_grid(population_from_frame(points, ["pop", "old"], cell_size=250, samples=5), from_file)
+    ref = reference_apportion(
+        [(x, y, 250.0) for x, y in SQ3067], np.c_[POP, OLD].tolist(), "EPSG:3067", 8, 5
+    )
+    assert grid_as_dict(from_file) == ref
+    with pytest.raises(PopulationInputError, match="cell_size"):
+        read_square_grid(points, ["pop"])
+
+
+def test_geodataframe_errors(squares_gdf) -> None:
+    no_crs = squares_gdf.set_crs(None, allow_override=True)
+    with pytest.raises(PopulationInputError, match="GeoDataFrame: the layer has no CRS"):
+        read_square_grid(no_crs, ["pop"])
+    same_grid(
+        read_square_grid(no_crs, ["pop"], crs="EPSG:3067", samples=3),
+        read_square_grid(squares_gdf, ["pop"], samples=3),
+    )
+    with pytest.raises(PopulationInputError, match=r"missing column\(s\) \['people'\]"):
+        read_square_grid(squares_gdf, ["people"])
+    dup = squares_gdf.assign(id=[1, 2, 1, 3])
+    with pytest.raises(PopulationInputError, match=r"GeoDataFrame: id '1' appears twice"):
+        read_square_grid(dup, ["pop"], id_column="id")
+    negative = squares_gdf.assign(pop=[1, -2, 3, 4])
+    with pytest.raises(PopulationInputError, match=r"feature 1 \(index 1\).*negative"):
+        read_square_grid(negative, ["pop"])
+    with pytest.raises(PopulationInputError, match="say which columns hold people"):
+        population_from_frame(squares_gdf)
+
+
+def test_h3_dataframe_equals_its_csv(tmp_path: Path) -> None:
+    """population_from_frame on a DataFrame of H3 cells == read_h3_table on its CSV."""
+    base = [h3.latlng_to_cell(60.17 + 0.01 * i, 24.94, 9) for i in range(6)]
+    frame = pd.DataFrame(
+        {
+            "h3": base,
+            "pop": [5, 0, 12, 3, 8, 1],
+            "old": [1, 0, 2, 0, 3, 1],
+            "kunta": ["091", "091", "049", "049", "091", "049"],
+        }
+    )
+    path = tmp_path / "cells.csv"
+    frame.to_csv(path, index=False)
+    for kwargs in ({}, {"resolution": 7}):
+        from_csv = read_h3_table(path, municipality_column="kunta", **kwargs)
+        got = population_from_frame(frame, municipality_column="kunta", **kwargs)
+        same_grid(got, from_csv)
+    same_grid(
+        population_from_frame(frame, {"pop": "total"}),
+        read_h3_table(path, value_columns={"pop": "total"}),
+    )
+    with pytest.raises(PopulationInputError, match="no geometry and no H3 cell column 'cell'"):
+        population_from_frame(frame, cell_column="cell")
+    with pytest.raises(PopulationInputError, match="municipality_table apply to squares"):
+        population_from_frame(frame, municipality_table={"a": "091"})
+    with pytest.raises(PopulationInputError, match="needs a GeoDataFrame or a DataFrame"):
+        population_from_frame([1, 2])  # type: ignore[arg-type]
+
+
+# ------------------------------------------------------------------------------------------
+# error classes and warnings
+# ------------------------------------------------------------------------------------------
+
+
+def test_user_mistakes_raise_hexaccess_errors(block_csv: Path, muni_table: Path) -> None:
+    """Unknown names are UnknownNameError (a KeyError), other mistakes
+    PopulationInputError (a ValueError): never a bare KeyError, ValueError or TypeError."""
+    with pytest.warns(UserWarning):
+        g = read_eurostat_grid(block_csv, municipality_table=muni_table, samples=3)
+    with pytest.raises(UnknownNameError, match=r"unknown attribute column\(s\) \['nope'\]"):
+        g.total("nope")
+    with pytest.raises(PopulationInputError, match="not one string"):
+        g.filter_municipalities(exclude="091")
+    with pytest.raises(PopulationInputError, match="is an integer"):
+        g.filter_municipalities(exclude=[91])
+    with pytest.raises(PopulationInputError, match="unknown= must be"):
+        g.filter_municipalities(exclude=["091"], unknown="maybe")
+    with pytest.raises(PopulationInputError, match="exclude_municipalities needs"):
+        read_eurostat_grid(block_csv, exclude_municipalities=["091"])
+    with pytest.raises(PopulationInputError, match="names= must be"):
+        read_eurostat_grid(block_csv, names="short")
+    with pytest.raises(PopulationInputError, match="samples must be >= 1"):
+        read_eurostat_grid(block_csv, samples=0)
+    with pytest.raises(PopulationInputError, match=r"H3 resolution must be in 0\.\.15"):
+        PopulationGrid(g.frame, 16)
+    with pytest.raises(PopulationInputError, match="no municipality information"):
+        read_eurostat_grid(block_csv, samples=3).municipality_totals()
+
+
+def test_warnings_point_at_the_callers_line(block_csv: Path, muni_table: Path) -> None:
+    """The readers are split into steps; their warnings still name the caller's file."""
+    with pytest.warns(UserWarning) as record:
+        g = read_eurostat_grid(block_csv, municipality_table=muni_table, samples=3)
+        g.filter_municipalities(exclude=["035"])
+    assert [Path(w.filename).name for w in record] == ["test_population.py"] * 2

@@ -16,9 +16,9 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from hexaccess.errors import GeoParquetError
 
-class GeoParquetError(ValueError):
-    """Not a GeoParquet file this reader understands; the message names the file."""
+__all__ = ["GeoParquetError", "geoparquet_fields", "read_geoparquet"]
 
 
 def _geo_metadata(source: str, schema: Any) -> tuple[str, dict[str, Any]]:
