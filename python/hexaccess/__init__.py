@@ -17,7 +17,7 @@ import importlib
 from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 
-from hexaccess._backend import rust_available
+from hexaccess._engine import rust_available
 from hexaccess.errors import (
     AccessibilityInputError,
     AnalysisInputError,

@@ -24,6 +24,7 @@ networks.
 
 from __future__ import annotations
 
+import copy
 import json
 import math
 import os
@@ -337,19 +338,42 @@ class Study:
         """Inputs with SHA-256 and the settings (recorded in every output)."""
         names = list(self.office_inputs)
         if len(names) == 1:
-            office_roles = {"offices": self.office_inputs[names[0]]}
+            roles = {"offices": self.office_inputs[names[0]]}
         else:
-            office_roles = {f"offices:{n}": v for n, v in self.office_inputs.items()}
+            roles = {f"offices:{n}": v for n, v in self.office_inputs.items()}
+        return self.provenance_for(roles)
+
+    def provenance_for(self, roles: Mapping[str, Any], **extra: Any) -> dict[str, Any]:
+        """The study's provenance with other office-like inputs (``roles``: e.g. the
+        candidates, fixed and forbidden sites of an optimisation) and extra settings."""
         profile = self.profile_input
         files = {
-            **{k: v for k, v in self.inputs.items()},
-            **office_roles,
+            **self.inputs,
+            **roles,
             "profile": profile if profile is not None and Path(str(profile)).is_file() else None,
         }
-        settings: dict[str, Any] = {"graph": self.graph, "split_roads": self.split_roads}
+        settings: dict[str, Any] = {
+            "graph": self.graph,
+            "split_roads": self.split_roads,
+            "profile": self.profile.name,
+            "mode": self.mode,
+            "resolution": self.resolution,
+            "population_columns": self.population_columns,
+        }
         if self.graph == "hex":
             settings["hex_resolution"] = self.hex_options["resolution"]
-        return provenance(files, exclude_municipalities=list(self.exclude), settings=settings)
+        return provenance(
+            files, exclude_municipalities=list(self.exclude), settings=settings, **extra
+        )
+
+    def with_offices(self, offices: Any) -> Study:
+        """The same study (inputs already read are shared, not read again) with other
+        office networks, e.g. the candidate sites of an optimisation."""
+        other = copy.copy(self)
+        for name in ("networks", "offices", "access", "provenance"):
+            other.__dict__.pop(name, None)
+        other.office_inputs = _office_networks(offices)
+        return other
 
     # ------------------------------------------------------------------- solving
     def solve(self, network: str | None = None) -> StudyResult:

@@ -179,7 +179,7 @@ class Offices:
 
     def to_cells(self, resolution: int) -> npt.NDArray[np.uint64]:
         """H3 cell of each office at ``resolution``."""
-        from hexaccess.h3cells import latlng_to_cells
+        from hexaccess.h3 import latlng_to_cells
 
         return latlng_to_cells(self.lat, self.lon, resolution)
 

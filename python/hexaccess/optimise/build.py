@@ -42,7 +42,7 @@ def candidates_from_cells(
     Columns ``name`` (the cell's hex id), ``municipality`` (the one with most people among
     its population cells, when known), ``lon``, ``lat``, ``fixed`` (False), ``population``.
     """
-    from hexaccess.h3cells import cell_centers, cell_to_str
+    from hexaccess.h3 import cell_centers, cell_to_str
     from hexaccess.population import cell_to_parent
 
     if not 0 <= int(resolution) <= population.resolution:
@@ -83,7 +83,7 @@ def candidates_from_cells(
 
 def _cell_table(population: Any, columns: tuple[str, ...]) -> pd.DataFrame:
     """The matrix's cell table: ``h3``, ``municipality`` when known, the population columns."""
-    from hexaccess.h3cells import cell_to_str
+    from hexaccess.h3 import cell_to_str
 
     cells = pd.DataFrame({"h3": cell_to_str(population.cells)})
     if population.municipality is not None:

@@ -10,7 +10,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from hexaccess import _backend
+from hexaccess import _engine
 from hexaccess.errors import InputError
 from hexaccess.optimise.matrix import CoverageMatrix
 
@@ -125,7 +125,7 @@ def evaluate_networks(
     """
     from hexaccess.optimise import _kernels as K
 
-    engine = _backend.resolve(backend)
+    engine = _engine.resolve(backend)
     if not (np.isfinite(band_minutes) and band_minutes > 0):
         raise InputError(f"band_minutes must be a finite number > 0, got {band_minutes}")
     nptr, members = _network_members(networks, matrix.num_candidates)
@@ -154,7 +154,7 @@ def evaluate_networks(
     if engine == "rust":
         # 64 networks per pass over the cells (rust/src/evaluate.rs): ~10x the Numba
         # kernel, and bit-identical to it (tests/test_coverage.py).
-        counts, beyond, tsum, dsum = _backend.rust().evaluate_networks(*arrays, threads=threads)
+        counts, beyond, tsum, dsum = _engine.rust_core().evaluate_networks(*arrays, threads=threads)
     else:
         if threads is not None:
             import numba

@@ -107,8 +107,7 @@ def _run_highs(
     t0 = time.perf_counter()
     csc = sp.csc_matrix(a)
     csc.sort_indices()
-    h = highspy.Highs()
-    h.setOptionValue("output_flag", False)
+    h = _silent_highs(highspy)
     h.setOptionValue("time_limit", float(time_limit_s))
     h.setOptionValue("mip_rel_gap", float(rel_gap))
     h.setOptionValue("random_seed", 0)
@@ -395,3 +394,23 @@ def mip_capacitated(
     )  # fmt: skip
     assignment = None if out.x is None else (pj, pi, out.x[ns : ns + npairs])
     return out, is_open, assignment, npairs
+
+
+def _silent_highs(highspy: Any) -> Any:
+    """A ``Highs`` instance that prints nothing: HiGHS writes its copyright banner
+    straight to the C-level stdout when the first instance is made (``output_flag``
+    comes too late for it), which would break ``--quiet`` and pipes of our output."""
+    import os
+    import sys
+
+    sys.stdout.flush()
+    saved = os.dup(1)
+    try:
+        with open(os.devnull, "wb") as null:
+            os.dup2(null.fileno(), 1)
+            h = highspy.Highs()
+    finally:
+        os.dup2(saved, 1)
+        os.close(saved)
+    h.setOptionValue("output_flag", False)
+    return h

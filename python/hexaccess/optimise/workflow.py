@@ -274,6 +274,14 @@ def reusable_matrix(
     if manifest is None or manifest.get("provenance") != stored:
         say(f"{cache}: the manifest's provenance differs from the matrix's; recomputing")
         return None
+    unhashed = sorted(
+        role
+        for role, record in (provenance_key.get("inputs") or {}).items()
+        if isinstance(record, dict) and record.get("sha256") is None
+    )
+    if unhashed:  # an input given as an object: nothing proves the cache was built from it
+        say(f"{cache}: inputs {unhashed} have no content hash; recomputing the matrix")
+        return None
     differ = _differences(matrix, provenance_key, cutoff_s, names)
     if differ:
         say(f"{cache}: the cached matrix differs in {', '.join(differ)}; recomputing")

@@ -47,18 +47,22 @@ import numpy.typing as npt
 import pandas as pd
 from pyproj import Transformer
 
-from hexaccess import _backend
+from hexaccess import _engine
+from hexaccess.errors import AccessibilityInputError
 from hexaccess.graph import Graph
-from hexaccess.h3cells import (
-    _check_resolution,
+from hexaccess.h3 import (
     cell_centers,
     cell_children,
+    cell_resolution,
+    cell_to_parent,
     latlng_to_cells,
-    str_to_cell,
+    mean_edge_length_m,
+    polygon_cells,
 )
+from hexaccess.h3 import check_resolution as _check_resolution
 from hexaccess.network import RoadNetwork, _class_keys, _class_speeds
 from hexaccess.offices import Offices
-from hexaccess.population import PopulationGrid, cell_resolution, cell_to_parent
+from hexaccess.population import PopulationGrid
 from hexaccess.profiles import SpeedProfile, load_profile
 from hexaccess.results import BandHistogram
 from hexaccess.study.road import (
@@ -94,7 +98,7 @@ I64 = npt.NDArray[np.int64]
 
 
 def _core() -> Any:
-    core = _backend.rust()
+    core = _engine.rust_core()
     if not hasattr(core, "hex_graph"):  # pragma: no cover - stale build
         raise RuntimeError("the hexagon graph needs a rebuilt Rust core (pip install -e .)")
     return core
@@ -115,29 +119,7 @@ def default_off_road_speed_kmh(profile: SpeedProfile) -> float:
     return float(profile.access_speed_kmh / profile.access_detour_factor)
 
 
-def mean_edge_length_m(resolution: int) -> float:
-    """Average H3 cell edge length at ``resolution`` (metres)."""
-    import h3
-
-    return float(h3.average_hexagon_edge_length(int(resolution), unit="m"))
-
-
 # ======================================================================= study area
-def polygon_cells(polygons: Any, resolution: int) -> U64:
-    """Cells whose centre lies in any of ``polygons`` (shapely geometries or objects
-    with ``__geo_interface__``, lon/lat degrees), sorted and unique. Uses H3's polygon
-    tiler (h3-py ``geo_to_cells``)."""
-    import h3
-    import shapely
-
-    geoms = [polygons] if not isinstance(polygons, (list, tuple, np.ndarray)) else polygons
-    out: list[np.ndarray] = []
-    for g in geoms:
-        for part in shapely.get_parts(shapely.geometry.shape(g)):
-            out.append(str_to_cell(h3.geo_to_cells(part, int(resolution))))
-    return np.unique(np.concatenate(out)) if out else np.zeros(0, np.uint64)
-
-
 def cover_cells(
     lon: npt.ArrayLike,
     lat: npt.ArrayLike,
@@ -171,7 +153,7 @@ def _check_cover_resolution(cover_resolution: int, resolution: int) -> None:
     _check_resolution(resolution)
     _check_resolution(cover_resolution)
     if int(cover_resolution) > int(resolution):
-        raise ValueError(
+        raise AccessibilityInputError(
             f"cover_resolution={cover_resolution} is finer than resolution={resolution}; "
             "the study area is filled with the resolution cells inside the coarse cover "
             f"cells, so give cover_resolution <= {resolution} (default "
@@ -199,7 +181,7 @@ def road_cell_speeds(
     prof = _resolve_profile(profile, network)
     spacing = float(spacing_m) if spacing_m is not None else mean_edge_length_m(resolution) / 4
     if not spacing > 0:
-        raise ValueError(f"spacing_m must be > 0, got {spacing_m}")
+        raise AccessibilityInputError(f"spacing_m must be > 0, got {spacing_m}")
     speed = _edge_class_speeds(network, prof)
     x0, y0 = network.x[network.tail], network.y[network.tail]
     x1, y1 = network.x[network.head], network.y[network.head]
@@ -225,7 +207,7 @@ def road_cell_speeds(
 def _edge_class_speeds(network: RoadNetwork, profile: SpeedProfile) -> F64:
     """Free-flow speed (km/h) of every edge from its class (ferries: ferry speed)."""
     if network.class_column not in profile.class_speeds_kmh:
-        raise ValueError(
+        raise AccessibilityInputError(
             f"profile {profile.name!r} has no speed table for class column {network.class_column!r}"
         )
     # The road graph's own lookup: 26, 26.0 and "26" are one class.
@@ -301,16 +283,16 @@ def build_hex_graph(
     """
     cells = np.unique(np.asarray(cells, dtype=np.uint64))
     if cells.size == 0:
-        raise ValueError("the study area has no cells")
+        raise AccessibilityInputError("the study area has no cells")
     res = int(cell_resolution(cells[:1])[0])
     if (cell_resolution(cells) != res).any():
-        raise ValueError("all cells of a friction graph must share one H3 resolution")
+        raise AccessibilityInputError("all cells of a friction graph must share one H3 resolution")
     prof = _resolve_profile(profile, network)
     off = default_off_road_speed_kmh(prof) if off_road_speed_kmh is None else off_road_speed_kmh
     if not (np.isfinite(off) and off >= 0):
-        raise ValueError(f"off_road_speed_kmh must be finite and >= 0, got {off}")
+        raise AccessibilityInputError(f"off_road_speed_kmh must be finite and >= 0, got {off}")
     if network is not None and road_cells is not None:
-        raise ValueError("give network= or road_cells=, not both")
+        raise AccessibilityInputError("give network= or road_cells=, not both")
     if network is not None:
         rc, rs = road_cell_speeds(network, res, spacing_m=spacing_m, profile=prof)
     elif road_cells is not None:
@@ -366,18 +348,18 @@ def _check_road_cells(road_cells: Any, res: int) -> tuple[U64, F64]:
     try:
         raw_cells, raw_speed = road_cells
     except (TypeError, ValueError):
-        raise ValueError("road_cells must be a pair (cells, speed_kmh)") from None
+        raise AccessibilityInputError("road_cells must be a pair (cells, speed_kmh)") from None
     rc = np.asarray(raw_cells, dtype=np.uint64)
     rs = np.asarray(raw_speed, dtype=np.float64)
     if rc.ndim != 1 or rs.shape != rc.shape:
-        raise ValueError(
+        raise AccessibilityInputError(
             f"road_cells: {rs.size} speed(s) (shape {rs.shape}) for {rc.size} cell(s) (shape "
             f"{rc.shape}); give one speed_kmh per road cell, as 1-D arrays"
         )
     bad = ~(np.isfinite(rs) & (rs >= 0))
     if bad.any():
         i = int(np.flatnonzero(bad)[0])
-        raise ValueError(
+        raise AccessibilityInputError(
             f"road_cells: speed_kmh[{i}] = {float(rs[i])} (cell {int(rc[i]):x}) must be "
             "finite and >= 0"
         )
@@ -385,7 +367,7 @@ def _check_road_cells(road_cells: Any, res: int) -> tuple[U64, F64]:
         wrong = cell_resolution(rc) != res
         if wrong.any():
             i = int(np.flatnonzero(wrong)[0])
-            raise ValueError(
+            raise AccessibilityInputError(
                 f"road cells must be at the graph's resolution {res}: road_cells cell {i} "
                 f"({int(rc[i]):x}) is at resolution {int(cell_resolution(rc[i : i + 1])[0])}"
             )
@@ -396,14 +378,14 @@ def _check_factor(factor: npt.ArrayLike, n: int) -> F64:
     """``road_speed_factor``, checked: ``n`` finite values > 0."""
     f = np.asarray(factor, dtype=np.float64)
     if f.shape != (n,):
-        raise ValueError(
+        raise AccessibilityInputError(
             f"road_speed_factor has shape {f.shape}; it needs one factor per cell of the "
             f"sorted union of cells and road cells ({n},)"
         )
     bad = ~(np.isfinite(f) & (f > 0))
     if bad.any():
         i = int(np.flatnonzero(bad)[0])
-        raise ValueError(
+        raise AccessibilityInputError(
             f"road_speed_factor[{i}] = {float(f[i])} must be finite and > 0 (1 = no slowdown)"
         )
     return f
@@ -581,6 +563,93 @@ def _population_nodes(
     return indptr, nodes[ok], share
 
 
+def _checked_area(cells: npt.ArrayLike | None, resolution: int, cover_resolution: int):
+    """The given study-area cells, checked to be at ``resolution`` (or None)."""
+    if cells is None:
+        _check_cover_resolution(cover_resolution, resolution)
+        return None
+    cells = np.asarray(cells, dtype=np.uint64)
+    cres = cell_resolution(cells)
+    wrong = cres != resolution
+    if wrong.any():
+        i = int(np.flatnonzero(wrong)[0])
+        raise AccessibilityInputError(
+            f"cells[{i}] ({int(cells[i]):x}) is at H3 resolution {int(cres[i])}, but "
+            f"resolution={resolution}; give cells at resolution {resolution} or pass "
+            f"resolution={int(cres[i])}"
+        )
+    return cells
+
+
+def _default_area(
+    population: PopulationGrid,
+    offices: Offices,
+    road_cells: U64,
+    resolution: int,
+    cover_resolution: int,
+) -> U64:
+    """:func:`cover_cells` of the populated cells, the road cells and the offices."""
+    pc = population.cells
+    if population.resolution < cover_resolution:
+        pc = cell_children(pc, cover_resolution)
+    return cover_cells(
+        offices.lon,
+        offices.lat,
+        resolution,
+        cover_resolution=cover_resolution,
+        cells=np.concatenate([pc, road_cells]),
+    )
+
+
+def _urban_factor(
+    population: PopulationGrid, profile: SpeedProfile, enabled: bool
+) -> Callable[[U64], F64] | None:
+    """Road-speed factor by the density of the population cell around each road cell,
+    evaluated by :func:`build_hex_graph` on the final cells; None when not applied."""
+    if not (enabled and len(profile.urban_factors)):
+        return None
+
+    def urban_factor(all_cells: U64) -> F64:
+        dens = population.density_per_km2(all_cells)
+        return np.asarray(profile.slowdown_factor(dens), dtype=np.float64)
+
+    return urban_factor
+
+
+def _node_weights(
+    hexg: HexGraph, population: PopulationGrid, columns: tuple[str, ...], graph_cells: U64
+) -> tuple[F64, I64, I64, float]:
+    """People of each column per graph node, the CSR map cell -> nodes, and the people
+    outside the graph (warned about: reported as unreachable)."""
+    indptr, nodes, share = _population_nodes(hexg, population, graph_cells)
+    per_cell = population.weights(list(columns))
+    n_per = np.diff(indptr)
+    w = np.zeros((hexg.num_nodes, len(columns)))
+    owner = np.repeat(np.arange(n_per.size), n_per)
+    for j in range(len(columns)):
+        w[:, j] = np.bincount(nodes, weights=per_cell[owner, j] * share, minlength=hexg.num_nodes)
+    outside = per_cell[n_per == 0, 0].sum()
+    if outside:
+        warnings.warn(
+            f"{int((n_per == 0).sum())} populated cells ({outside:,.0f} people) lie outside "
+            "the friction graph (masked or outside the study area): reported as unreachable",
+            stacklevel=3,
+        )
+    return w, indptr, nodes, float(outside)
+
+
+def _office_nodes(hexg: HexGraph, offices: Offices) -> I64:
+    office_node = hexg.nodes_of_lonlat(offices.lon, offices.lat)
+    missing = np.flatnonzero(office_node < 0)
+    if missing.size:
+        names = [offices.names[i] for i in missing]
+        raise AccessibilityInputError(
+            f"{missing.size} office(s) lie in no passable cell of the study area: {names}; "
+            "check their coordinates, or widen the study area"
+        )
+    return office_node
+
+
 def build_hex_access(
     network: RoadNetwork | None,
     population: PopulationGrid,
@@ -608,46 +677,16 @@ def build_hex_access(
     """
     prof = _resolve_profile(profile, network)
     if len(offices) == 0:
-        raise ValueError("the office set is empty; give at least one office")
+        raise AccessibilityInputError("the office set is empty; give at least one office")
     resolution = _check_resolution(resolution)
-    if cells is not None:
-        cells = np.asarray(cells, dtype=np.uint64)
-        cres = cell_resolution(cells)
-        wrong = cres != resolution
-        if wrong.any():
-            i = int(np.flatnonzero(wrong)[0])
-            raise ValueError(
-                f"cells[{i}] ({int(cells[i]):x}) is at H3 resolution {int(cres[i])}, but "
-                f"resolution={resolution}; give cells at resolution {resolution} or pass "
-                f"resolution={int(cres[i])}"
-            )
-    else:
-        _check_cover_resolution(cover_resolution, resolution)
+    cells = _checked_area(cells, resolution, cover_resolution)
     if network is not None:
         rc, rs = road_cell_speeds(network, resolution, spacing_m=spacing_m, profile=prof)
     else:
         rc, rs = np.zeros(0, np.uint64), np.zeros(0)
     if cells is None:
-        pc = population.cells
-        if population.resolution < cover_resolution:
-            pc = cell_children(pc, cover_resolution)
-        cells = cover_cells(
-            offices.lon,
-            offices.lat,
-            resolution,
-            cover_resolution=cover_resolution,
-            cells=np.concatenate([pc, rc]),
-        )
-    factor: Callable[[U64], F64] | None = None
-    if urban_slowdown and network is not None and len(prof.urban_factors) and rc.size:
-
-        def urban_factor(all_cells: U64) -> F64:
-            # Evaluated by build_hex_graph on the final cells (study area + road cells).
-            dens = population.density_per_km2(all_cells)
-            return np.asarray(prof.slowdown_factor(dens), dtype=np.float64)
-
-        factor = urban_factor
-
+        cells = _default_area(population, offices, rc, resolution, cover_resolution)
+    factor = _urban_factor(population, prof, urban_slowdown and network is not None and rc.size)
     graph_cells = _population_graph_cells(population, resolution)
     hexg = build_hex_graph(
         cells,
@@ -660,28 +699,7 @@ def build_hex_access(
     )
     hexg.meta["urban_slowdown"] = factor is not None
     columns = tuple(columns or population.columns)
-    indptr, nodes, share = _population_nodes(hexg, population, graph_cells)
-    per_cell = population.weights(list(columns))
-    n_per = np.diff(indptr)
-    w = np.zeros((hexg.num_nodes, len(columns)))
-    owner = np.repeat(np.arange(n_per.size), n_per)
-    for j in range(len(columns)):
-        w[:, j] = np.bincount(nodes, weights=per_cell[owner, j] * share, minlength=hexg.num_nodes)
-    outside = per_cell[n_per == 0, 0].sum()
-    if outside:
-        warnings.warn(
-            f"{int((n_per == 0).sum())} populated cells ({outside:,.0f} people) lie outside "
-            "the friction graph (masked or outside the study area): reported as unreachable",
-            stacklevel=2,
-        )
-    office_node = hexg.nodes_of_lonlat(offices.lon, offices.lat)
-    missing = np.flatnonzero(office_node < 0)
-    if missing.size:
-        names = [offices.names[i] for i in missing]
-        raise ValueError(
-            f"{missing.size} office(s) lie in no passable cell of the study area: {names}; "
-            "check their coordinates, or widen the study area"
-        )
+    w, indptr, nodes, outside = _node_weights(hexg, population, columns, graph_cells)
     return HexAccess(
         hex=hexg,
         population=population,
@@ -691,8 +709,8 @@ def build_hex_access(
         weights=w,
         cell_indptr=indptr,
         cell_nodes=nodes,
-        office_node=office_node,
-        meta={"population_outside_graph": float(outside)},
+        office_node=_office_nodes(hexg, offices),
+        meta={"population_outside_graph": outside},
     )
 
 

@@ -25,9 +25,9 @@ import numpy.typing as npt
 import pandas as pd
 from pyproj import Transformer
 
-from hexaccess.errors import AccessibilityInputError
+from hexaccess.errors import AccessibilityInputError, UnknownNameError
 from hexaccess.graph import Graph, Progress
-from hexaccess.h3cells import cell_to_str, latlng_to_cells
+from hexaccess.h3 import cell_to_str, latlng_to_cells
 from hexaccess.network import RoadNetwork, apply_urban_slowdown, connect_points, diagnostics
 from hexaccess.offices import Offices
 from hexaccess.population import PopulationGrid
@@ -332,7 +332,7 @@ def solve(
     columns = tuple(columns or access.population.columns)
     missing = [c for c in columns if c not in access.population.columns]
     if missing:
-        raise KeyError(
+        raise UnknownNameError(
             f"unknown population column(s) {missing}; the grid has {access.population.columns}"
         )
     idx = check_office_indices(access.offices, offices)

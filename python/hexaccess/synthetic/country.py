@@ -43,7 +43,7 @@ import numpy.typing as npt
 import pandas as pd
 
 from hexaccess.errors import InputError, UnknownNameError
-from hexaccess.h3cells import cell_centers, latlng_to_cells
+from hexaccess.h3 import cell_centers, latlng_to_cells
 from hexaccess.network import RoadNetwork
 from hexaccess.offices import Offices
 from hexaccess.population import PopulationGrid
