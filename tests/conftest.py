@@ -9,6 +9,6 @@ from pathlib import Path
 # The fixtures package sits beside this file; test modules in subfolders import it.
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from fixtures.shared import SHARED_DATA, shared_file  # noqa: E402
+from fixtures.shared import SHARED_DATA, shared_file
 
 __all__ = ["SHARED_DATA", "shared_file"]

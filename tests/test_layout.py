@@ -77,8 +77,14 @@ def _code_lines(source: str, node: ast.AST) -> int:
             skip.update(range(body[0].lineno, (body[0].end_lineno or body[0].lineno) + 1))
     code: set[int] = set()
     for tok in tokenize.generate_tokens(io.StringIO(source).readline):
-        if tok.type in (tokenize.COMMENT, tokenize.NL, tokenize.NEWLINE, tokenize.INDENT,
-                        tokenize.DEDENT, tokenize.ENDMARKER):
+        if tok.type in (
+            tokenize.COMMENT,
+            tokenize.NL,
+            tokenize.NEWLINE,
+            tokenize.INDENT,
+            tokenize.DEDENT,
+            tokenize.ENDMARKER,
+        ):
             continue
         for line in range(tok.start[0], tok.end[0] + 1):
             if first <= line <= last:

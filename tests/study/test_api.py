@@ -104,9 +104,7 @@ def test_geodataframe_inputs_equal_the_same_data_from_files(tmp_path):
     pd.testing.assert_frame_equal(from_files.cells, in_memory.cells)
     pd.testing.assert_frame_equal(from_files.bands(), in_memory.bands())
     # The offices' geometry was used: every office keeps its own position.
-    np.testing.assert_allclose(
-        in_memory.access.offices.lon, offices.lon, rtol=0, atol=1e-9
-    )
+    np.testing.assert_allclose(in_memory.access.offices.lon, offices.lon, rtol=0, atol=1e-9)
 
 
 def _squares(world) -> gpd.GeoDataFrame:
@@ -115,9 +113,7 @@ def _squares(world) -> gpd.GeoDataFrame:
 
     frame = pd.read_csv(world.population)
     n = frame.GRD_ID.str.extract(r"N(\d+)E(\d+)").astype(float)
-    polys = [
-        shapely.box(e, s, e + 1000, s + 1000) for s, e in zip(n[0], n[1], strict=True)
-    ]
+    polys = [shapely.box(e, s, e + 1000, s + 1000) for s, e in zip(n[0], n[1], strict=True)]
     return gpd.GeoDataFrame(frame[["T", "Y_GE65"]], geometry=polys, crs="EPSG:3035")
 
 
@@ -137,9 +133,7 @@ def test_hexagon_report_has_the_road_reports_tables(tmp_path):
         assert list(road.columns) == list(hexa.columns), table
     summary = json.loads((tmp_path / "hex" / "summary.json").read_text())
     assert summary["network"]["method"] == "hexagon friction graph"
-    assert summary["population_total"] == pytest.approx(
-        pd.read_csv(world.population)["T"].sum()
-    )
+    assert summary["population_total"] == pytest.approx(pd.read_csv(world.population)["T"].sum())
 
 
 def test_several_networks_are_solved_on_one_graph(tmp_path):

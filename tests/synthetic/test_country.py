@@ -30,7 +30,7 @@ def test_parameter_file_is_shipped_and_is_the_default():
     assert country.PARAMS_FILE.exists()
     with open(country.PARAMS_FILE, "rb") as f:
         assert tomllib.load(f) == country.DEFAULT_PARAMS == country.load_params()
-    repo_copy = Path(__file__).resolve().parents[1] / "data" / "synthetic_country.toml"
+    repo_copy = Path(__file__).resolve().parents[2] / "data" / "synthetic_country.toml"
     if repo_copy.exists():  # running from a source checkout
         assert repo_copy.read_bytes() == country.PARAMS_FILE.read_bytes()
 

@@ -10,10 +10,11 @@ import pandas as pd
 import pyproj
 import pytest
 import shapely
+from fixtures.shared import SHARED_DATA
 
 from hexaccess.offices import OfficeInputError, Offices, read_municipalities, read_offices
 
-DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "finland"
+DATA = SHARED_DATA / "finland"
 
 HEADER = (
     "municipality,name_fi,name_sv,language,region,population_2019,population_2022,"

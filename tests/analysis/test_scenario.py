@@ -9,7 +9,7 @@ import json
 import numpy as np
 import pandas as pd
 import pytest
-from test_analysis import OFFICES, tiny_world
+from fixtures.worlds import OFFICES, tiny_world
 
 from hexaccess import cli_analysis, scenario
 

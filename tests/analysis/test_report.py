@@ -10,7 +10,7 @@ import subprocess
 import numpy as np
 import pandas as pd
 import pytest
-from test_analysis import tiny_access, tiny_world
+from fixtures.worlds import tiny_access, tiny_world
 
 from hexaccess import analysis, report
 from hexaccess.offices import read_municipalities

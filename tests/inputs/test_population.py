@@ -19,6 +19,7 @@ import pandas as pd
 import pyproj
 import pytest
 import shapely
+from fixtures.shared import SHARED_DATA
 
 from hexaccess.errors import UnknownNameError
 from hexaccess.population import (
@@ -34,7 +35,7 @@ from hexaccess.population import (
     read_square_grid,
 )
 
-DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "finland"
+DATA = SHARED_DATA / "finland"
 
 # 2 x 2 km block near Helsinki (EPSG:3035 lower-left corners)
 E0, N0 = 5_000_000, 6_670_000

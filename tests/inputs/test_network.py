@@ -14,7 +14,7 @@ import pyogrio.raw as pyogrio_raw
 import pytest
 import scipy.sparse.csgraph as sp_csgraph
 import shapely
-from conftest import SHARED_DATA
+from fixtures.shared import SHARED_DATA
 from scipy.sparse import coo_matrix
 
 from hexaccess.network import (

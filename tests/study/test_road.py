@@ -14,18 +14,18 @@ import numpy as np
 import pandas as pd
 import pytest
 import shapely
-from conftest import shared_file
+from fixtures.shared import shared_file
 from pyogrio.raw import write
 from pyproj import Transformer
 from scipy.sparse import csr_matrix
 from scipy.sparse.csgraph import dijkstra
 
 from hexaccess import accessibility, cli
-from hexaccess.study import road as study_road
 from hexaccess.network import read_roads
 from hexaccess.offices import read_offices
 from hexaccess.population import read_eurostat_grid
 from hexaccess.profiles import load_profile
+from hexaccess.study import road as study_road
 
 X0, Y0 = 385_000.0, 6_672_000.0  # near Helsinki, EPSG:3067 (TM35FIN), metres
 

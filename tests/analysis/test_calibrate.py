@@ -10,8 +10,8 @@ import json
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import shared_file
-from test_analysis import tiny_world
+from fixtures.shared import shared_file
+from fixtures.worlds import tiny_world
 
 from hexaccess import accessibility, calibrate, cli, cli_analysis
 from hexaccess.network import read_roads

@@ -2,8 +2,8 @@
 computation: numpy/pandas one-liners on hand-made per-cell tables, and, for the
 searches (language access, office subsets), scipy's Dijkstra on a tiny real pipeline.
 
-The tiny world (``tiny_world``) is also used by test_report, test_scenario and
-test_calibrate.
+The tiny world (``fixtures.worlds``) is shared with the report, scenario and calibration
+tests.
 """
 
 from __future__ import annotations
@@ -14,116 +14,15 @@ import h3
 import numpy as np
 import pandas as pd
 import pytest
-import shapely
-from pyogrio.raw import write
+from fixtures.worlds import OFFICES, POINTS, X0, Y0, tiny_access, tiny_world  # noqa: F401
 from pyproj import Transformer
 from scipy.sparse import csr_matrix
 from scipy.sparse.csgraph import dijkstra
 
-from hexaccess import accessibility, analysis
+from hexaccess import analysis
 from hexaccess.accessibility import AccessibilityInputError, AccessibilityResult
-from hexaccess.network import read_roads
-from hexaccess.offices import Offices, read_municipalities, read_offices
-from hexaccess.population import read_eurostat_grid
-from hexaccess.profiles import load_profile
+from hexaccess.offices import Offices, read_municipalities
 from hexaccess.results import BANDS_COLUMNS
-
-X0, Y0 = 385_000.0, 6_672_000.0  # near Helsinki, EPSG:3067, metres
-
-# ------------------------------------------------------------------ tiny world
-#: (x, y offset in m, municipality, people, people 65+) of the populated 1 km squares.
-POINTS = [
-    (2_000, 500, "001", 100, 10),
-    (9_000, 4_000, "001", 200, 30),
-    (6_000, 7_000, "002", 300, 60),
-    (8_000, 9_500, "003", 150, 40),
-    (41_000, 40_500, "002", 400, 50),  # on the island: no office there
-    (-60_000, -60_000, "003", 500, 90),  # farther than 30 km from every road
-]
-#: name, (x, y offset), municipality: West (Finnish), North (bilingual), East (Finnish).
-OFFICES = [
-    ("West", (200, 100), "001"),
-    ("North", (10_000, 10_300), "002"),
-    ("East", (10_000, -300), "001"),
-]
-
-
-def tiny_world(tmp_path, offices=OFFICES):
-    """Write roads, population, municipality table, municipalities and offices; return
-    their paths."""
-    a, b, c = (X0, Y0), (X0 + 10_000, Y0), (X0 + 10_000, Y0 + 10_000)
-    lines = [
-        shapely.LineString([a, (X0 + 5_000, Y0 + 300), b]),
-        shapely.LineString([b, c]),
-        shapely.LineString([c, a]),
-        shapely.LineString([(X0 + 40_000, Y0 + 40_000), (X0 + 43_000, Y0 + 40_000)]),
-    ]
-    roads = tmp_path / "roads.gpkg"
-    write(
-        roads,
-        geometry=shapely.to_wkb(np.array(lines, dtype=object)),
-        field_data=[np.array([23, 22, 21, 21], dtype=np.int32)],
-        fields=["IGDS_LEVEL"],
-        geometry_type="LineString",
-        crs="EPSG:3067",
-        driver="GPKG",
-    )
-    to3035 = Transformer.from_crs("EPSG:3067", "EPSG:3035", always_xy=True)
-    rows, table = [], []
-    for dx, dy, muni, t, old in POINTS:
-        e, n = to3035.transform(X0 + dx, Y0 + dy)
-        gid = f"CRS3035RES1000mN{int(n // 1000 * 1000)}E{int(e // 1000 * 1000)}"
-        rows.append({"GRD_ID": gid, "T": t, "Y_GE65": old})
-        table.append({"GRD_ID": gid, "municipality": muni})
-    pop = tmp_path / "pop.csv"
-    pd.DataFrame(rows).to_csv(pop, index=False)
-    grid_muni = tmp_path / "grid_municipality.csv"
-    pd.DataFrame(table).to_csv(grid_muni, index=False)
-    to_ll = Transformer.from_crs("EPSG:3067", "EPSG:4326", always_xy=True)
-    lon0, lat0 = to_ll.transform(X0, Y0)
-    munis = tmp_path / "municipalities.csv"
-    pd.DataFrame(
-        {
-            "municipality": ["001", "002", "003"],
-            "name_fi": ["Suomela", "Kaksikko", "Ruotsila"],
-            "name_sv": ["Finnby", "Tvåby", "Svenskby"],
-            "language": [
-                "Monolingual Finnish-speaking municipality",
-                "Bilingual municipality with Finnish-speaking majority",
-                "Monolingual Swedish-speaking municipality",
-            ],
-            "region": ["R", "R", "R"],
-            "centre_lon": [lon0, lon0, lon0],
-            "centre_lat": [lat0, lat0, lat0],
-        }
-    ).to_csv(munis, index=False)
-    offs = tmp_path / "offices.csv"
-    xs = [X0 + o[1][0] for o in offices]
-    ys = [Y0 + o[1][1] for o in offices]
-    lon, lat = to_ll.transform(xs, ys)
-    pd.DataFrame(
-        {
-            "name": [o[0] for o in offices],
-            "lon": lon,
-            "lat": lat,
-            "municipality": [o[2] for o in offices],
-        }
-    ).to_csv(offs, index=False)
-    return SimpleNamespace(
-        roads=roads, population=pop, municipality_table=grid_muni, municipalities=munis,
-        offices=offs,
-    )  # fmt: skip
-
-
-def tiny_access(world, profile=None, urban_slowdown=False):
-    profile = profile or load_profile("car_fi")
-    net = read_roads(world.roads, profile)
-    pop = read_eurostat_grid(world.population, municipality_table=world.municipality_table)
-    offs = read_offices(world.offices, municipalities=world.municipalities)
-    access = accessibility.build_access_graph(
-        net, pop, offs, profile, urban_slowdown=urban_slowdown
-    )
-    return access
 
 
 def expected_times(access, office_indices):

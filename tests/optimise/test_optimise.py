@@ -3,8 +3,8 @@ the HiGHS MIP, PySAL spopt (when installed), and the ``hexaccess optimise`` CLI.
 
 from __future__ import annotations
 
-import importlib
 import argparse
+import importlib
 import itertools
 import json
 import re
