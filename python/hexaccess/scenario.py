@@ -537,14 +537,14 @@ def visits_from_pairs(pairs: Sequence[str] | None) -> dict[str, float]:
     out: dict[str, float] = {}
     for p in pairs or []:
         if "=" not in p:
-            raise ValueError(
+            raise ScenarioError(
                 f"--visits expects AGENCY=RATE (visits per person per year), got {p!r}"
             )
         k, v = p.split("=", 1)
         try:
             out[k.strip()] = float(v)
         except ValueError:
-            raise ValueError(
+            raise ScenarioError(
                 f"--visits {p!r}: the rate must be a number of visits per person per year, "
                 f"e.g. {k.strip()}=0.35"
             ) from None
@@ -559,6 +559,6 @@ def office_sets_from_pairs(main: str, pairs: Sequence[str] | None) -> dict[str, 
         if not file:
             name, file = Path(p).stem, p
         if name in sets:
-            raise ValueError(f"office network name {name!r} is used twice")
+            raise ScenarioError(f"office network name {name!r} is used twice")
         sets[name] = Path(file)
     return sets

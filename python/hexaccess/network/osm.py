@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from hexaccess.errors import RoadDataError
+from hexaccess.errors import InputFileError, RoadDataError
 from hexaccess.network._attributes import _edge_times
 from hexaccess.network._crs import _geodesic_segments, _local_utm
 from hexaccess.network.model import F64, I64, SPLIT_AT_VERTICES_DEFAULT, RoadNetwork
@@ -63,7 +63,7 @@ def read_osm_pbf(
     profile = load_profile(profile)
     path = str(path)
     if not Path(path).is_file():
-        raise FileNotFoundError(f"OSM file not found: {path}")
+        raise InputFileError(f"OSM file not found: {path}")
     rules = _osm_rules(profile, path)
     ways = _scan_ways(path, rules)
     t_read = time.perf_counter() - t0

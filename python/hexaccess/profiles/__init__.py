@@ -62,7 +62,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from hexaccess.errors import ProfileError, UnknownNameError
+from hexaccess.errors import InputFileError, ProfileError, UnknownNameError
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -484,7 +484,7 @@ def load_profile(path_or_name: str | Path | SpeedProfile) -> SpeedProfile:
     else:
         p = Path(path_or_name)
         if not p.is_file():
-            raise FileNotFoundError(
+            raise InputFileError(
                 f"speed profile {str(path_or_name)!r} is neither a packaged profile "
                 f"{PACKAGED_PROFILES} nor an existing TOML file"
             )
