@@ -298,8 +298,14 @@ class Study:
 
     @cached_property
     def offices(self) -> Offices:
-        """The union of all office networks (column ``office_set`` names the network),
-        checked to lie within the study area."""
+        """The union of all office networks (with several, column ``office_set`` names
+        each office's network), checked to lie within the study area."""
+        if len(self.networks) == 1:  # one network: its offices as they were read
+            union = next(iter(self.networks.values()))
+            check_offices_in_study_area(
+                self.population, union, self.profile.max_access_distance_m
+            )
+            return union
         frames = []
         for name, offs in self.networks.items():
             f = offs.frame.copy()
