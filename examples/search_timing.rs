@@ -1,8 +1,7 @@
 //! Quick timing of one 50-source search on a 1000×1000 grid (no Python).
 //! `cargo run --release --example search_timing [width]`; `PAR=1` times the search on all
-//! threads (`hexaccess::parallel_search`) instead of one.
-use hexaccess::graph::Graph;
-use hexaccess::search::{Query, Workspace};
+//! threads (`hexaccess::nearest_parallel`) instead of one.
+use hexaccess::{edge_scan, nearest_parallel, Graph, Query, Workspace};
 use std::time::Instant;
 
 fn main() {
@@ -46,13 +45,13 @@ fn main() {
     for _ in 0..5 {
         let t0 = Instant::now();
         if parallel {
-            std::hint::black_box(hexaccess::parallel_search::nearest(&g, &query, threads));
+            std::hint::black_box(nearest_parallel(&g, &query, threads));
         } else {
             ws.run(&g, &query);
         }
         let a = t0.elapsed();
         let t0 = Instant::now();
-        let c = hexaccess::scan::edge_scan(&g, &sources);
+        let c = edge_scan(&g, &sources);
         let b = t0.elapsed();
         println!(
             "search {:?} scan {:?} ratio {:.2} ({c})",

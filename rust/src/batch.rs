@@ -11,9 +11,10 @@ use std::sync::Mutex;
 
 use rayon::prelude::*;
 
+use crate::error::{Error, QueryError, SourceSetError};
 use crate::graph::Graph;
 use crate::histogram::{band_histogram, BandHistogram};
-use crate::search::{Query, Workspace};
+use crate::search::{check_query, Query, Workspace};
 
 /// `S` source sets in CSR form: set `i` is `nodes[indptr[i]..indptr[i + 1]]`, with the
 /// matching slice of `offsets` when given.
@@ -41,6 +42,84 @@ impl<'a> SourceSets<'a> {
             cutoff,
         }
     }
+}
+
+/// Source sets checked against a graph and held in the core's types (the owner behind
+/// a [`SourceSets`] view), from the `int64` arrays a caller such as numpy passes.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OwnedSourceSets {
+    indptr: Vec<usize>,
+    nodes: Vec<u32>,
+    offsets: Option<Vec<f64>>,
+}
+
+impl OwnedSourceSets {
+    /// Check `S` source sets in CSR form (`indptr` of `S + 1` entries into `nodes`, with
+    /// one start offset per node if given) against a graph of `num_nodes` nodes, as
+    /// [`validate_query`](crate::search::validate_query) checks one query. The error
+    /// names the set.
+    pub fn new(
+        num_nodes: usize,
+        indptr: &[i64],
+        nodes: &[i64],
+        offsets: Option<&[f64]>,
+        cutoff: f64,
+    ) -> Result<Self, Error> {
+        if indptr.is_empty() || indptr[0] != 0 || indptr[indptr.len() - 1] != nodes.len() as i64 {
+            return Err(SourceSetError::Indptr {
+                nodes: nodes.len(),
+                entries: indptr.len(),
+            }
+            .into());
+        }
+        if let Some(o) = offsets {
+            if o.len() != nodes.len() {
+                return Err(QueryError::OffsetCount {
+                    sources: nodes.len(),
+                    offsets: o.len(),
+                }
+                .into());
+            }
+        }
+        // Check the whole indptr before slicing anything with it.
+        for (set, w) in indptr.windows(2).enumerate() {
+            if w[1] < w[0] {
+                return Err(SourceSetError::Decreasing {
+                    set,
+                    start: w[0],
+                    end: w[1],
+                }
+                .into());
+            }
+        }
+        for (set, w) in indptr.windows(2).enumerate() {
+            let r = w[0] as usize..w[1] as usize;
+            check_query(num_nodes, &nodes[r.clone()], offsets.map(|o| &o[r]), cutoff)
+                .map_err(|error| SourceSetError::Set { set, error })?;
+        }
+        Ok(OwnedSourceSets {
+            indptr: indptr.iter().map(|&x| x as usize).collect(),
+            nodes: nodes.iter().map(|&x| x as u32).collect(),
+            offsets: offsets.map(|o| o.to_vec()),
+        })
+    }
+
+    /// The sets as a borrowed [`SourceSets`].
+    pub fn view(&self) -> SourceSets<'_> {
+        SourceSets {
+            indptr: &self.indptr,
+            nodes: &self.nodes,
+            offsets: self.offsets.as_deref(),
+        }
+    }
+}
+
+/// Check that a target mask has one entry per node.
+pub fn check_target_count(entries: usize, num_nodes: usize) -> Result<(), Error> {
+    if entries != num_nodes {
+        return Err(SourceSetError::TargetCount { entries, num_nodes }.into());
+    }
+    Ok(())
 }
 
 /// One workspace per worker thread of the current rayon pool, created on first use and
@@ -185,5 +264,34 @@ mod tests {
             results[0][2].node.is_empty(),
             "an empty source set reaches nothing"
         );
+    }
+
+    #[test]
+    fn source_sets_are_checked_set_by_set() {
+        let sets = OwnedSourceSets::new(3, &[0, 1, 3], &[0, 1, 2], None, 5.0).unwrap();
+        assert_eq!(sets.view().len(), 2);
+        assert_eq!(sets.view().query(1, 5.0).sources, &[1, 2]);
+        let err = |indptr: &[i64], nodes: &[i64], offsets: Option<&[f64]>, cutoff: f64| {
+            OwnedSourceSets::new(3, indptr, nodes, offsets, cutoff)
+                .unwrap_err()
+                .to_string()
+        };
+        assert_eq!(
+            err(&[1, 2], &[0], None, 1.0),
+            "source-set indptr must start at 0 and end at the number of source nodes (1); \
+             got 2 entries"
+        );
+        assert_eq!(
+            err(&[0, 2, 1, 2], &[0, 1], None, 1.0),
+            "source-set indptr decreases at set 1 (2 > 1)"
+        );
+        assert_eq!(
+            err(&[0, 1, 2], &[0, 7], None, 1.0),
+            "source set 1: source 0: node id 7 is outside 0..2; sources must be node ids of \
+             the graph"
+        );
+        assert!(err(&[0, 1], &[0], Some(&[1.0, 2.0]), 1.0).contains("one offset per source"));
+        assert!(check_target_count(3, 3).is_ok());
+        assert!(check_target_count(2, 3).is_err());
     }
 }

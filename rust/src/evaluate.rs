@@ -7,6 +7,8 @@
 
 use rayon::prelude::*;
 
+use crate::error::Error;
+
 /// The coverage matrix transposed by cell (CSR): cell `i` owns entries
 /// `indptr[i]..indptr[i + 1]`, ascending in time.
 pub struct ByCell<'a> {
@@ -29,8 +31,43 @@ pub struct NetworkStats {
 /// Networks evaluated together in one pass over the cells: one bit each in a `u64`.
 const BLOCK: usize = 64;
 
+/// Check that the matrix and network arrays fit together: every index [`evaluate`] takes
+/// from them stays in bounds. (The Python wrapper checks shapes and ranges with messages
+/// of its own; this guards the invariants that would otherwise index out of bounds.)
+pub fn validate_networks(
+    matrix: &ByCell,
+    weights: &[f64],
+    nptr: &[i64],
+    members: &[i64],
+    band_of_unit: &[i64],
+    num_candidates: usize,
+) -> Result<(), Error> {
+    let csr_ok = |ptr: &[i64], len: usize| {
+        ptr.first() == Some(&0)
+            && ptr.windows(2).all(|p| p[0] <= p[1])
+            && ptr.last().is_some_and(|&e| e as usize == len)
+    };
+    let candidate_ok = |c: i64| c >= 0 && (c as usize) < num_candidates;
+    let bad = matrix.indptr.len() != weights.len() + 1
+        || !csr_ok(matrix.indptr, matrix.candidate.len())
+        || !csr_ok(nptr, members.len())
+        || matrix.candidate.len() != matrix.time.len()
+        || matrix.time.len() != matrix.distance.len()
+        || matrix.candidate.iter().any(|&c| !candidate_ok(c as i64))
+        || matrix
+            .time
+            .iter()
+            .any(|&t| t as usize >= band_of_unit.len())
+        || members.iter().any(|&c| !candidate_ok(c));
+    if bad {
+        return Err(Error::InconsistentNetworks);
+    }
+    Ok(())
+}
+
 /// Evaluate networks `members[nptr[k]..nptr[k+1]]` (candidate indices) in parallel.
-/// `band_of_unit[t]` is the band of a stored time of `t` units.
+/// `band_of_unit[t]` is the band of a stored time of `t` units. The arrays must have
+/// passed [`validate_networks`].
 ///
 /// Networks go 64 at a time through one pass over the cells: each candidate carries a
 /// bit mask of the networks that contain it, and a cell's row is walked until every
@@ -56,59 +93,95 @@ pub fn evaluate(
         .into_par_iter()
         .flat_map_iter(|start| {
             let size = BLOCK.min(networks - start);
-            let mut mask = vec![0u64; num_candidates];
-            for k in 0..size {
-                let net = start + k;
-                for &c in &members[nptr[net] as usize..nptr[net + 1] as usize] {
-                    mask[c as usize] |= 1u64 << k;
-                }
-            }
-            let all = if size == BLOCK {
-                u64::MAX
-            } else {
-                (1u64 << size) - 1
+            let block = Block {
+                mask: block_masks(nptr, members, num_candidates, start, size),
+                all: if size == BLOCK {
+                    u64::MAX
+                } else {
+                    (1u64 << size) - 1
+                },
+                size,
             };
-            let mut out = vec![
-                NetworkStats {
-                    counts: vec![0.0; bands],
-                    beyond: 0.0,
-                    time_sum: 0.0,
-                    distance_sum: 0.0,
-                };
-                size
-            ];
-            for (i, &w) in weights.iter().enumerate() {
-                let mut remaining = all;
-                let row = matrix.indptr[i] as usize..matrix.indptr[i + 1] as usize;
-                for e in row {
-                    let hit = remaining & mask[matrix.candidate[e] as usize];
-                    if hit == 0 {
-                        continue;
-                    }
-                    let t = matrix.time[e];
-                    let band = band_of_unit[t as usize] as usize;
-                    let (wt, wd) = (w * t as f64, w * matrix.distance[e] as f64);
-                    let mut bits = hit;
-                    while bits != 0 {
-                        let s = &mut out[bits.trailing_zeros() as usize];
-                        s.counts[band] += w;
-                        s.time_sum += wt;
-                        s.distance_sum += wd;
-                        bits &= bits - 1;
-                    }
-                    remaining &= !hit;
-                    if remaining == 0 {
-                        break;
-                    }
-                }
-                while remaining != 0 {
-                    out[remaining.trailing_zeros() as usize].beyond += w;
-                    remaining &= remaining - 1;
-                }
-            }
-            out
+            block.evaluate(matrix, weights, band_of_unit, bands)
         })
         .collect()
+}
+
+/// Up to 64 networks evaluated together: bit `k` of `mask[c]` says whether network `k`
+/// of the block contains candidate `c`; `all` has one bit per network of the block.
+struct Block {
+    mask: Vec<u64>,
+    all: u64,
+    size: usize,
+}
+
+/// The candidate bit masks of networks `start..start + size`.
+fn block_masks(
+    nptr: &[i64],
+    members: &[i64],
+    num_candidates: usize,
+    start: usize,
+    size: usize,
+) -> Vec<u64> {
+    let mut mask = vec![0u64; num_candidates];
+    for k in 0..size {
+        let net = start + k;
+        for &c in &members[nptr[net] as usize..nptr[net + 1] as usize] {
+            mask[c as usize] |= 1u64 << k;
+        }
+    }
+    mask
+}
+
+impl Block {
+    /// One pass over the cells for every network of the block.
+    fn evaluate(
+        &self,
+        matrix: &ByCell,
+        weights: &[f64],
+        band_of_unit: &[i64],
+        bands: usize,
+    ) -> Vec<NetworkStats> {
+        let mut out = vec![
+            NetworkStats {
+                counts: vec![0.0; bands],
+                beyond: 0.0,
+                time_sum: 0.0,
+                distance_sum: 0.0,
+            };
+            self.size
+        ];
+        for (i, &w) in weights.iter().enumerate() {
+            let mut remaining = self.all;
+            let row = matrix.indptr[i] as usize..matrix.indptr[i + 1] as usize;
+            for e in row {
+                let hit = remaining & self.mask[matrix.candidate[e] as usize];
+                if hit == 0 {
+                    continue;
+                }
+                let t = matrix.time[e];
+                let band = band_of_unit[t as usize] as usize;
+                let (wt, wd) = (w * t as f64, w * matrix.distance[e] as f64);
+                let mut bits = hit;
+                while bits != 0 {
+                    let s = &mut out[bits.trailing_zeros() as usize];
+                    s.counts[band] += w;
+                    s.time_sum += wt;
+                    s.distance_sum += wd;
+                    bits &= bits - 1;
+                }
+                remaining &= !hit;
+                if remaining == 0 {
+                    break;
+                }
+            }
+            while remaining != 0 {
+                out[remaining.trailing_zeros() as usize].beyond += w;
+                remaining &= remaining - 1;
+            }
+        }
+        out
+    }
 }
 
 #[cfg(test)]

@@ -5,7 +5,7 @@
 //! (m) together: a search jumps to a node's arcs at a random place in memory, and one
 //! struct means one cache miss there instead of one per field.
 
-use std::fmt;
+use crate::error::{Error, GraphError};
 
 /// One directed arc of the CSR adjacency.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -17,82 +17,6 @@ pub struct Arc {
 
 /// Largest number of nodes: `u32::MAX` is kept free as a sentinel.
 pub const MAX_NODES: usize = (u32::MAX - 1) as usize;
-
-/// Why an edge list was refused. Every variant names the first offending input row so the
-/// user can find it in their file.
-#[derive(Debug, Clone, PartialEq)]
-pub enum GraphError {
-    LengthMismatch {
-        tail: usize,
-        head: usize,
-        time: usize,
-        length: usize,
-    },
-    TooManyNodes(i64),
-    NodeOutOfRange {
-        row: usize,
-        column: &'static str,
-        value: i64,
-        num_nodes: usize,
-    },
-    BadWeight {
-        row: usize,
-        column: &'static str,
-        value: f64,
-    },
-}
-
-impl fmt::Display for GraphError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            GraphError::LengthMismatch {
-                tail,
-                head,
-                time,
-                length,
-            } => write!(
-                f,
-                "edge arrays must have equal length: tail has {tail} rows, head has {head}, \
-                 time_s has {time}, length_m has {length}"
-            ),
-            GraphError::TooManyNodes(n) => {
-                write!(f, "num_nodes must be in 0..{MAX_NODES}, got {n}")
-            }
-            GraphError::NodeOutOfRange {
-                row,
-                column,
-                value,
-                num_nodes,
-            } => write!(
-                f,
-                "edge row {row}: {column} node id {value} is outside 0..{}; node ids must be \
-                 integers in [0, num_nodes)",
-                *num_nodes as i64 - 1
-            ),
-            GraphError::BadWeight { row, column, value } => write!(
-                f,
-                "edge row {row}: {column} is {}; travel times and lengths must be finite and >= 0",
-                python_float_repr(*value)
-            ),
-        }
-    }
-}
-
-impl std::error::Error for GraphError {}
-
-/// Format a float the way Python's `repr` does for the special values users will see
-/// (`nan`, `inf`, `-inf`, `-1.0`), so messages read the same from both backends.
-fn python_float_repr(x: f64) -> String {
-    if x.is_nan() {
-        "nan".to_string()
-    } else if x.is_infinite() {
-        if x > 0.0 { "inf" } else { "-inf" }.to_string()
-    } else if x == x.trunc() && x.abs() < 1e16 {
-        format!("{x:.1}")
-    } else {
-        format!("{x}")
-    }
-}
 
 fn valid_weight(x: f64) -> bool {
     x.is_finite() && x >= 0.0
@@ -119,96 +43,16 @@ impl Graph {
         time: &[f64],
         length: &[f64],
         bidirectional: bool,
-    ) -> Result<Graph, GraphError> {
-        if tail.len() != head.len() || tail.len() != time.len() || tail.len() != length.len() {
-            return Err(GraphError::LengthMismatch {
-                tail: tail.len(),
-                head: head.len(),
-                time: time.len(),
-                length: length.len(),
-            });
-        }
-        if num_nodes < 0 || num_nodes as u64 > MAX_NODES as u64 {
-            return Err(GraphError::TooManyNodes(num_nodes));
-        }
-        let n = num_nodes as usize;
-        let in_range = |v: i64| v >= 0 && (v as u64) < n as u64;
-        for row in 0..tail.len() {
-            for (column, value) in [("tail", tail[row]), ("head", head[row])] {
-                if !in_range(value) {
-                    return Err(GraphError::NodeOutOfRange {
-                        row,
-                        column,
-                        value,
-                        num_nodes: n,
-                    });
-                }
-            }
-            for (column, value) in [("time_s", time[row]), ("length_m", length[row])] {
-                if !valid_weight(value) {
-                    return Err(GraphError::BadWeight { row, column, value });
-                }
-            }
-        }
-
-        let m = tail.len() * if bidirectional { 2 } else { 1 };
-        // `+ 0.0` turns -0.0 into +0.0: the radix heap orders keys by their bit pattern,
-        // where -0.0 would sort after every positive time.
-        let arc_of = |row: usize, reverse: bool| {
-            let (from, to) = if reverse {
-                (head[row], tail[row])
-            } else {
-                (tail[row], head[row])
-            };
-            (
-                from as usize,
-                Arc {
-                    time: time[row] + 0.0,
-                    length: length[row] + 0.0,
-                    head: to as u32,
-                },
-            )
+    ) -> Result<Graph, Error> {
+        let edges = EdgeRows {
+            tail,
+            head,
+            time,
+            length,
         };
-        let directions: &[bool] = if bidirectional {
-            &[false, true]
-        } else {
-            &[false]
-        };
-
-        let mut first_out = vec![0usize; n + 1];
-        for &reverse in directions {
-            for row in 0..tail.len() {
-                first_out[arc_of(row, reverse).0 + 1] += 1;
-            }
-        }
-        for u in 0..n {
-            first_out[u + 1] += first_out[u];
-        }
-        let mut next = first_out.clone();
-        let placeholder = Arc {
-            time: 0.0,
-            length: 0.0,
-            head: 0,
-        };
-        let mut arcs = vec![placeholder; m];
-        for &reverse in directions {
-            for row in 0..tail.len() {
-                let (from, arc) = arc_of(row, reverse);
-                arcs[next[from]] = arc;
-                next[from] += 1;
-            }
-        }
-        let mut min_arc_time = f64::INFINITY;
-        let mut max_arc_time = 0.0f64;
-        for u in 0..n {
-            for a in &arcs[first_out[u]..first_out[u + 1]] {
-                // A self loop can never improve a label, so it does not limit the buckets.
-                if a.head as usize != u {
-                    min_arc_time = min_arc_time.min(a.time);
-                    max_arc_time = max_arc_time.max(a.time);
-                }
-            }
-        }
+        let n = edges.check(num_nodes)?;
+        let (first_out, arcs) = edges.to_csr(n, bidirectional);
+        let (min_arc_time, max_arc_time) = arc_time_range(&first_out, &arcs);
         Ok(Graph {
             first_out,
             arcs,
@@ -242,30 +86,6 @@ impl Graph {
         &self.arcs[self.first_out[u]..self.first_out[u + 1]]
     }
 
-    /// Ask the CPU to start loading `u`'s arcs (a hint; it never faults). A node's arcs
-    /// usually span two or three cache lines: every line is requested.
-    #[inline(always)]
-    pub fn prefetch_arcs(&self, u: u32) {
-        let (start, end) = (self.first_out[u as usize], self.first_out[u as usize + 1]);
-        let arcs = &self.arcs[start..end];
-        if let (Some(first), Some(last)) = (arcs.first(), arcs.last()) {
-            let (first, last) = (first as *const Arc as usize, last as *const Arc as usize);
-            let mut line = first & !63;
-            while line < last + std::mem::size_of::<Arc>() {
-                crate::prefetch::prefetch_addr(line);
-                line += 64;
-            }
-        }
-    }
-
-    /// Ask the CPU to start loading `u`'s CSR offset (a hint; it never faults).
-    #[inline(always)]
-    pub fn prefetch_offset(&self, u: u32) {
-        if let Some(offset) = self.first_out.get(u as usize) {
-            crate::prefetch::prefetch(offset);
-        }
-    }
-
     pub fn first_out(&self) -> &[usize] {
         &self.first_out
     }
@@ -279,6 +99,125 @@ impl Graph {
         self.first_out.len() * std::mem::size_of::<usize>()
             + self.arcs.len() * std::mem::size_of::<Arc>()
     }
+}
+
+/// The four parallel input arrays of [`Graph::from_edges`], one edge per row.
+struct EdgeRows<'a> {
+    tail: &'a [i64],
+    head: &'a [i64],
+    time: &'a [f64],
+    length: &'a [f64],
+}
+
+impl EdgeRows<'_> {
+    /// Check the rows against `num_nodes`; returns the node count. The error names the
+    /// first bad row.
+    fn check(&self, num_nodes: i64) -> Result<usize, GraphError> {
+        let (tail, head, time, length) = (self.tail, self.head, self.time, self.length);
+        if tail.len() != head.len() || tail.len() != time.len() || tail.len() != length.len() {
+            return Err(GraphError::LengthMismatch {
+                tail: tail.len(),
+                head: head.len(),
+                time: time.len(),
+                length: length.len(),
+            });
+        }
+        if num_nodes < 0 || num_nodes as u64 > MAX_NODES as u64 {
+            return Err(GraphError::TooManyNodes(num_nodes));
+        }
+        let n = num_nodes as usize;
+        let in_range = |v: i64| v >= 0 && (v as u64) < n as u64;
+        for row in 0..tail.len() {
+            for (column, value) in [("tail", tail[row]), ("head", head[row])] {
+                if !in_range(value) {
+                    return Err(GraphError::NodeOutOfRange {
+                        row,
+                        column,
+                        value,
+                        num_nodes: n,
+                    });
+                }
+            }
+            for (column, value) in [("time_s", time[row]), ("length_m", length[row])] {
+                if !valid_weight(value) {
+                    return Err(GraphError::BadWeight { row, column, value });
+                }
+            }
+        }
+        Ok(n)
+    }
+
+    /// Row `row` as `(tail, arc)`, or as the reverse arc.
+    #[inline(always)]
+    fn arc(&self, row: usize, reverse: bool) -> (usize, Arc) {
+        let (from, to) = if reverse {
+            (self.head[row], self.tail[row])
+        } else {
+            (self.tail[row], self.head[row])
+        };
+        // `+ 0.0` turns -0.0 into +0.0: the radix heap orders keys by their bit pattern,
+        // where -0.0 would sort after every positive time.
+        (
+            from as usize,
+            Arc {
+                time: self.time[row] + 0.0,
+                length: self.length[row] + 0.0,
+                head: to as u32,
+            },
+        )
+    }
+
+    /// The CSR `(first_out, arcs)` of checked rows over `n` nodes: a stable counting sort
+    /// by tail of the forward rows, then (if `bidirectional`) the reverse rows.
+    fn to_csr(&self, n: usize, bidirectional: bool) -> (Vec<usize>, Vec<Arc>) {
+        let rows = self.tail.len();
+        let m = rows * if bidirectional { 2 } else { 1 };
+        let directions: &[bool] = if bidirectional {
+            &[false, true]
+        } else {
+            &[false]
+        };
+        let mut first_out = vec![0usize; n + 1];
+        for &reverse in directions {
+            for row in 0..rows {
+                first_out[self.arc(row, reverse).0 + 1] += 1;
+            }
+        }
+        for u in 0..n {
+            first_out[u + 1] += first_out[u];
+        }
+        let mut next = first_out.clone();
+        let placeholder = Arc {
+            time: 0.0,
+            length: 0.0,
+            head: 0,
+        };
+        let mut arcs = vec![placeholder; m];
+        for &reverse in directions {
+            for row in 0..rows {
+                let (from, arc) = self.arc(row, reverse);
+                arcs[next[from]] = arc;
+                next[from] += 1;
+            }
+        }
+        (first_out, arcs)
+    }
+}
+
+/// Smallest and largest time of an arc that is not a self loop (`inf` / 0 if none).
+fn arc_time_range(first_out: &[usize], arcs: &[Arc]) -> (f64, f64) {
+    let mut min_arc_time = f64::INFINITY;
+    let mut max_arc_time = 0.0f64;
+    for u in 0..first_out.len() - 1 {
+        for a in &arcs[first_out[u]..first_out[u + 1]] {
+            // A self loop can never improve a label, so it does not limit the buckets.
+            if a.head as usize != u {
+                min_arc_time = min_arc_time.min(a.time);
+                max_arc_time = max_arc_time.max(a.time);
+            }
+        }
+    }
+    (min_arc_time, max_arc_time)
 }
 
 #[cfg(test)]
@@ -321,7 +260,10 @@ mod tests {
             "edge row 0: length_m is -1.0; travel times and lengths must be finite and >= 0"
         );
         let err = Graph::from_edges(3, &[0], &[1, 2], &[1.0], &[1.0], false).unwrap_err();
-        assert!(matches!(err, GraphError::LengthMismatch { head: 2, .. }));
+        assert!(matches!(
+            err,
+            Error::Graph(GraphError::LengthMismatch { head: 2, .. })
+        ));
         assert!(Graph::from_edges(-1, &[], &[], &[], &[], false).is_err());
     }
 

@@ -2,77 +2,16 @@
 //! callers who only need "how many people within 10, 20, ... minutes" never materialise
 //! per-node arrays.
 
+use crate::error::{Error, HistogramError};
 use crate::search::Workspace;
 
-/// Why band edges or weights were refused.
-#[derive(Debug, Clone, PartialEq)]
-pub enum HistogramError {
-    TooFewEdges,
-    FirstEdgeNotZero(f64),
-    NotIncreasing {
-        index: usize,
-        value: f64,
-        previous: f64,
-    },
-    WeightShape {
-        rows: usize,
-        num_nodes: usize,
-    },
-    BadWeight {
-        node: usize,
-        column: usize,
-        value: f64,
-    },
-}
-
-impl std::fmt::Display for HistogramError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            HistogramError::TooFewEdges => {
-                write!(
-                    f,
-                    "band edges need at least two values, e.g. [0, 600, 1200]"
-                )
-            }
-            HistogramError::FirstEdgeNotZero(v) => write!(
-                f,
-                "the first band edge must be 0 s (got {v}); bands start at the office"
-            ),
-            HistogramError::NotIncreasing {
-                index,
-                value,
-                previous,
-            } => write!(
-                f,
-                "band edge {index} ({value} s) must be finite and greater than the previous \
-                 edge ({previous} s)"
-            ),
-            HistogramError::WeightShape { rows, num_nodes } => write!(
-                f,
-                "weights have {rows} rows but the graph has {num_nodes} nodes; give one row \
-                 per node (zeros for nodes without people)"
-            ),
-            HistogramError::BadWeight {
-                node,
-                column,
-                value,
-            } => write!(
-                f,
-                "weight at node {node}, column {column} is {value}; weights must be finite and >= 0"
-            ),
-        }
-    }
-}
-
-impl std::error::Error for HistogramError {}
-
 /// Band edges in seconds: `0 = e_0 < e_1 < ... < e_m`, all finite.
-pub fn validate_edges(edges: &[f64]) -> Result<(), HistogramError> {
+pub fn validate_edges(edges: &[f64]) -> Result<(), Error> {
     if edges.len() < 2 {
-        return Err(HistogramError::TooFewEdges);
+        return Err(HistogramError::TooFewEdges.into());
     }
     if edges[0] != 0.0 {
-        return Err(HistogramError::FirstEdgeNotZero(edges[0]));
+        return Err(HistogramError::FirstEdgeNotZero(edges[0]).into());
     }
     for i in 1..edges.len() {
         if !(edges[i].is_finite() && edges[i] > edges[i - 1]) {
@@ -80,28 +19,26 @@ pub fn validate_edges(edges: &[f64]) -> Result<(), HistogramError> {
                 index: i,
                 value: edges[i],
                 previous: edges[i - 1],
-            });
+            }
+            .into());
         }
     }
     Ok(())
 }
 
 /// Weights: row-major `num_nodes × columns`, finite and non-negative.
-pub fn validate_weights(
-    weights: &[f64],
-    columns: usize,
-    num_nodes: usize,
-) -> Result<(), HistogramError> {
+pub fn validate_weights(weights: &[f64], columns: usize, num_nodes: usize) -> Result<(), Error> {
     let rows = weights.len().checked_div(columns).unwrap_or(0);
     if columns == 0 || rows != num_nodes || weights.len() != rows * columns {
-        return Err(HistogramError::WeightShape { rows, num_nodes });
+        return Err(HistogramError::WeightShape { rows, num_nodes }.into());
     }
     if let Some(i) = weights.iter().position(|w| !(w.is_finite() && *w >= 0.0)) {
         return Err(HistogramError::BadWeight {
             node: i / columns,
             column: i % columns,
             value: weights[i],
-        });
+        }
+        .into());
     }
     Ok(())
 }
@@ -163,7 +100,7 @@ pub fn band_histogram(
 mod tests {
     use super::*;
     use crate::graph::Graph;
-    use crate::search::Query;
+    use crate::test_support::query;
 
     #[test]
     fn band_of_matches_searchsorted_right() {
@@ -189,14 +126,7 @@ mod tests {
         )
         .unwrap();
         let mut ws = Workspace::new(4);
-        ws.run(
-            &g,
-            &Query {
-                sources: &[0],
-                offsets: None,
-                cutoff: f64::INFINITY,
-            },
-        );
+        ws.run(&g, &query(&[0], None, f64::INFINITY));
         let w = [10.0, 1.0, 20.0, 2.0, 30.0, 3.0, 40.0, 4.0];
         let h = band_histogram(&ws, &w, 2, &[0.0, 600.0, 1200.0]);
         assert_eq!(h.counts, vec![30.0, 3.0, 30.0, 3.0, 0.0, 0.0]);
@@ -222,11 +152,11 @@ mod tests {
         let e = validate_weights(&[1.0, 2.0, f64::NAN, 0.0], 2, 2).unwrap_err();
         assert!(matches!(
             e,
-            HistogramError::BadWeight {
+            Error::Histogram(HistogramError::BadWeight {
                 node: 1,
                 column: 0,
                 ..
-            }
+            })
         ));
     }
 }

@@ -1,20 +1,54 @@
 //! hexaccess core: multi-source shortest paths for accessibility analysis.
 //!
-//! The modules are plain Rust; the Python bindings below are compiled only with the
-//! `python` feature (maturin turns it on), so `cargo test` needs no Python.
+//! The modules are private; this file is the crate's surface (as in h3o and fast_paths):
+//!
+//! - [`Graph`]: the immutable CSR travel-time graph (`graph.rs`);
+//! - one search: [`nearest`], [`nearest_sequential`], [`nearest_parallel`] and a reusable
+//!   [`Workspace`] (`search/`: labels, Dial buckets, radix heap, prefetching, the
+//!   owner-computes parallel search);
+//! - many searches: [`sparse_searches`] and [`histogram_searches`] over [`SourceSets`]
+//!   (`batch.rs`), reduced by [`band_histogram`] (`histogram.rs`);
+//! - office networks from a coverage matrix: [`evaluate`] (`evaluate.rs`);
+//! - H3 cells and the hexagon friction graph: [`latlng_to_cells`], [`hex_graph`] and
+//!   friends (`h3/`);
+//! - the edge-scan bound of the benchmarks: [`edge_scan`] (`scan.rs`);
+//! - [`Error`]: every check on the input, with its message (`error.rs`).
+//!
+//! The Python bindings (`python/`) are compiled only with the `python` feature (maturin
+//! turns it on), so `cargo test` needs no Python.
 
-pub mod batch;
-pub mod evaluate;
-pub mod graph;
-pub mod h3grid;
-pub mod hexgraph;
-pub mod histogram;
-pub mod memory;
-pub mod parallel_search;
-pub mod prefetch;
-pub mod radix_heap;
-pub mod scan;
-pub mod search;
+mod batch;
+mod error;
+mod evaluate;
+mod graph;
+mod h3;
+mod histogram;
+mod memory;
+mod scan;
+mod search;
 
 #[cfg(feature = "python")]
 mod python;
+#[cfg(test)]
+mod test_support;
+
+pub use crate::batch::{
+    check_target_count, histogram_searches, sparse_searches, HistogramSpec, OwnedSourceSets,
+    SourceSets, SparseSearch, WorkspacePool,
+};
+pub use crate::error::{Error, GraphError, H3Error, HistogramError, QueryError, SourceSetError};
+pub use crate::evaluate::{evaluate, validate_networks, ByCell, NetworkStats};
+pub use crate::graph::{Arc, Graph, MAX_NODES};
+pub use crate::h3::{
+    cell_centers, cell_children, cell_nodes, hex_edges, hex_graph, latlng_to_cells, HexEdges,
+};
+pub use crate::histogram::{
+    band_histogram, band_of, validate_edges, validate_weights, BandHistogram,
+};
+pub use crate::memory::huge_page_vec;
+pub use crate::scan::edge_scan;
+pub use crate::search::{
+    nearest, nearest_parallel, nearest_parallel_with, nearest_sequential, validate_query,
+    NearestResult, Query, RadixHeap, SearchScratch, Workspace, DEFAULT_SEARCH_THREADS,
+    MIN_PARALLEL_NODES, NO_SOURCE,
+};

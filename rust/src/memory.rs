@@ -10,7 +10,7 @@
 const HUGE_FROM_BYTES: usize = 4 << 20;
 
 /// An empty `Vec` with room for `n` elements, its memory marked for huge pages.
-pub fn with_capacity<T>(n: usize) -> Vec<T> {
+pub fn huge_page_vec<T>(n: usize) -> Vec<T> {
     let v = Vec::with_capacity(n);
     advise_huge(v.as_ptr() as usize, n * std::mem::size_of::<T>());
     v
@@ -43,7 +43,7 @@ mod tests {
     #[test]
     fn large_and_small_vectors_work_as_usual() {
         for n in [0usize, 10, 3 << 20] {
-            let mut v = super::with_capacity::<u64>(n);
+            let mut v = super::huge_page_vec::<u64>(n);
             v.extend((0..n as u64).map(|i| i * 3));
             assert_eq!(v.len(), n);
             assert!(v.iter().enumerate().all(|(i, &x)| x == i as u64 * 3));

@@ -11,7 +11,9 @@
 use h3o::{CellIndex, LatLng};
 use rayon::prelude::*;
 
-use crate::graph::{Graph, GraphError};
+use crate::error::{Error, H3Error};
+use crate::graph::Graph;
+use crate::h3::cells::cell;
 
 /// Undirected edges of a hexagon graph, one row per neighbouring pair (`tail < head`).
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -22,43 +24,6 @@ pub struct HexEdges {
     pub length: Vec<f64>,
 }
 
-/// Why a cell list was refused.
-#[derive(Debug, Clone, PartialEq)]
-pub enum HexError {
-    LengthMismatch { cells: usize, speeds: usize },
-    InvalidCell { index: usize, value: u64 },
-    NotSorted { index: usize },
-    MixedResolution { index: usize },
-    Graph(GraphError),
-}
-
-impl std::fmt::Display for HexError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            HexError::LengthMismatch { cells, speeds } => write!(
-                f,
-                "got {cells} cells and {speeds} speeds; give one speed (km/h) per cell"
-            ),
-            HexError::InvalidCell { index, value } => {
-                write!(f, "entry {index}: {value:#x} is not a valid H3 cell index")
-            }
-            HexError::NotSorted { index } => write!(
-                f,
-                "cells must be sorted ascending without duplicates; entry {index} is not \
-                 greater than the one before (use numpy.unique)"
-            ),
-            HexError::MixedResolution { index } => write!(
-                f,
-                "entry {index} has another H3 resolution than entry 0; all cells of a \
-                 friction graph must share one resolution"
-            ),
-            HexError::Graph(e) => write!(f, "{e}"),
-        }
-    }
-}
-
-impl std::error::Error for HexError {}
-
 fn passable(speed: f64) -> bool {
     // NaN compares false: NaN speeds are impassable, never a silent infinite time.
     speed > 0.0 && speed.is_finite()
@@ -66,20 +31,18 @@ fn passable(speed: f64) -> bool {
 
 /// Parse and check the cell list: valid, one resolution, strictly ascending (so a
 /// neighbour's node id is found by binary search, with no hash map of millions of cells).
-fn parse_cells(cells: &[u64]) -> Result<Vec<CellIndex>, HexError> {
+fn parse_cells(cells: &[u64]) -> Result<Vec<CellIndex>, H3Error> {
     let parsed = cells
         .iter()
         .enumerate()
-        .map(|(index, &value)| {
-            CellIndex::try_from(value).map_err(|_| HexError::InvalidCell { index, value })
-        })
+        .map(|(index, &value)| cell(index, value))
         .collect::<Result<Vec<_>, _>>()?;
     for index in 1..cells.len() {
         if cells[index] <= cells[index - 1] {
-            return Err(HexError::NotSorted { index });
+            return Err(H3Error::NotSorted { index });
         }
         if parsed[index].resolution() != parsed[0].resolution() {
-            return Err(HexError::MixedResolution { index });
+            return Err(H3Error::MixedResolution { index });
         }
     }
     Ok(parsed)
@@ -87,12 +50,13 @@ fn parse_cells(cells: &[u64]) -> Result<Vec<CellIndex>, HexError> {
 
 /// Edges between neighbouring passable cells. `cells` must be sorted ascending and unique
 /// (node `i` is `cells[i]`); `speed_kmh[i]` is the speed of node `i`.
-pub fn hex_edges(cells: &[u64], speed_kmh: &[f64]) -> Result<HexEdges, HexError> {
+pub fn hex_edges(cells: &[u64], speed_kmh: &[f64]) -> Result<HexEdges, Error> {
     if cells.len() != speed_kmh.len() {
-        return Err(HexError::LengthMismatch {
+        return Err(H3Error::SpeedCount {
             cells: cells.len(),
             speeds: speed_kmh.len(),
-        });
+        }
+        .into());
     }
     let parsed = parse_cells(cells)?;
     let centres: Vec<LatLng> = parsed.par_iter().map(|&c| LatLng::from(c)).collect();
@@ -149,7 +113,7 @@ pub fn hex_edges(cells: &[u64], speed_kmh: &[f64]) -> Result<HexEdges, HexError>
 
 /// The friction graph itself: [`hex_edges`] handed to [`Graph::from_edges`] (both
 /// directions), without the edge arrays ever crossing into Python.
-pub fn hex_graph(cells: &[u64], speed_kmh: &[f64]) -> Result<Graph, HexError> {
+pub fn hex_graph(cells: &[u64], speed_kmh: &[f64]) -> Result<Graph, Error> {
     let e = hex_edges(cells, speed_kmh)?;
     Graph::from_edges(
         cells.len() as i64,
@@ -159,7 +123,6 @@ pub fn hex_graph(cells: &[u64], speed_kmh: &[f64]) -> Result<Graph, HexError> {
         &e.length,
         true,
     )
-    .map_err(HexError::Graph)
 }
 
 /// For each query cell, its node id in the sorted `cells` (or -1 when absent).
@@ -234,15 +197,15 @@ mod tests {
         rev.reverse();
         assert!(matches!(
             hex_edges(&rev, &vec![1.0; rev.len()]),
-            Err(HexError::NotSorted { index: 1 })
+            Err(Error::H3(H3Error::NotSorted { index: 1 }))
         ));
         assert!(matches!(
             hex_edges(&[1, 2], &[1.0]),
-            Err(HexError::LengthMismatch { .. })
+            Err(Error::H3(H3Error::SpeedCount { .. }))
         ));
         assert!(matches!(
             hex_edges(&[12345], &[1.0]),
-            Err(HexError::InvalidCell { index: 0, .. })
+            Err(Error::H3(H3Error::InvalidCell { index: 0, .. }))
         ));
         assert_eq!(cell_nodes(&cells, &[cells[3], 7]), vec![3, -1]);
     }

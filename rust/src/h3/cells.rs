@@ -3,18 +3,25 @@
 
 use h3o::{CellIndex, LatLng, Resolution};
 
+use crate::error::{Error, H3Error};
+
+/// An H3 resolution from its number.
+fn resolution(resolution: u8) -> Result<Resolution, H3Error> {
+    Resolution::try_from(resolution).map_err(|_| H3Error::Resolution(resolution))
+}
+
+/// Entry `index` of a cell array as an H3 cell.
+pub(super) fn cell(index: usize, value: u64) -> Result<CellIndex, H3Error> {
+    CellIndex::try_from(value).map_err(|_| H3Error::InvalidCell { index, value })
+}
+
 /// H3 cell of each point (degrees). An error names the first invalid point (lowest
 /// index), whatever the thread count.
-pub fn latlng_to_cells(lat: &[f64], lng: &[f64], resolution: u8) -> Result<Vec<u64>, String> {
-    let res = Resolution::try_from(resolution)
-        .map_err(|_| format!("H3 resolution must be in 0..15, got {resolution}"))?;
+pub fn latlng_to_cells(lat: &[f64], lng: &[f64], res: u8) -> Result<Vec<u64>, Error> {
     if lat.len() != lng.len() {
-        return Err(format!(
-            "lat and lng must have equal lengths, got {} and {}",
-            lat.len(),
-            lng.len()
-        ));
+        return Err(H3Error::CoordinateCount.into());
     }
+    let res = resolution(res)?;
     // Parallel: ~300 ns per point in h3o, and loaders convert millions of sample points.
     // A parallel collect stops at *some* failing point, not necessarily the first, so the
     // error path looks for the first one sequentially (it costs nothing when all are valid).
@@ -29,24 +36,22 @@ pub fn latlng_to_cells(lat: &[f64], lng: &[f64], resolution: u8) -> Result<Vec<u
         })
         .collect();
     cells.map_err(|()| {
-        let (i, (la, lo)) = lat
+        let (index, (&lat, &lng)) = lat
             .iter()
             .zip(lng)
             .enumerate()
             .find(|(_, (&la, &lo))| LatLng::new(la, lo).is_err())
             .expect("a point failed to convert");
-        format!("point {i} has invalid coordinates (lat={la}, lng={lo})")
+        H3Error::InvalidPoint { index, lat, lng }.into()
     })
 }
 
 /// Centre (lat, lng) in degrees of each cell. Returns the index of the first invalid id.
-pub fn cell_centers(cells: &[u64]) -> Result<(Vec<f64>, Vec<f64>), String> {
+pub fn cell_centers(cells: &[u64]) -> Result<(Vec<f64>, Vec<f64>), Error> {
     let mut lat = Vec::with_capacity(cells.len());
     let mut lng = Vec::with_capacity(cells.len());
     for (i, &c) in cells.iter().enumerate() {
-        let cell = CellIndex::try_from(c)
-            .map_err(|_| format!("entry {i}: {c:#x} is not a valid H3 cell index"))?;
-        let p = LatLng::from(cell);
+        let p = LatLng::from(cell(i, c)?);
         lat.push(p.lat());
         lng.push(p.lng());
     }
@@ -55,20 +60,21 @@ pub fn cell_centers(cells: &[u64]) -> Result<(Vec<f64>, Vec<f64>), String> {
 
 /// All children at `resolution` of each cell, concatenated in input order (each cell's
 /// children ascending). Used to fill a coarse cover of a study area with fine cells.
-pub fn cell_children(cells: &[u64], resolution: u8) -> Result<Vec<u64>, String> {
-    let res = Resolution::try_from(resolution)
-        .map_err(|_| format!("H3 resolution must be in 0..15, got {resolution}"))?;
+pub fn cell_children(cells: &[u64], res: u8) -> Result<Vec<u64>, Error> {
+    let target = resolution(res)?;
     let mut out = Vec::new();
-    for (i, &c) in cells.iter().enumerate() {
-        let cell = CellIndex::try_from(c)
-            .map_err(|_| format!("entry {i}: {c:#x} is not a valid H3 cell index"))?;
-        if cell.resolution() > res {
-            return Err(format!(
-                "entry {i}: cell {c:x} is finer (resolution {}) than {resolution}",
-                u8::from(cell.resolution())
-            ));
+    for (index, &c) in cells.iter().enumerate() {
+        let parent = cell(index, c)?;
+        if parent.resolution() > target {
+            return Err(H3Error::FinerCell {
+                index,
+                cell: c,
+                cell_resolution: u8::from(parent.resolution()),
+                resolution: res,
+            }
+            .into());
         }
-        out.extend(cell.children(res).map(u64::from));
+        out.extend(parent.children(target).map(u64::from));
     }
     Ok(out)
 }
@@ -92,7 +98,7 @@ mod tests {
         for i in [70_000, 99_999, 31_337, 50_000] {
             lat[i] = f64::INFINITY;
         }
-        let err = latlng_to_cells(&lat, &lng, 8).unwrap_err();
+        let err = latlng_to_cells(&lat, &lng, 8).unwrap_err().to_string();
         assert!(err.starts_with("point 31337 "), "{err}");
         assert!(latlng_to_cells(&[1.0], &[], 8).is_err());
         assert!(cell_centers(&[12345]).is_err());

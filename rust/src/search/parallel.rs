@@ -20,10 +20,13 @@
 //! rayon pool does not promise.
 
 use std::cell::UnsafeCell;
+use std::mem::MaybeUninit;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 
 use crate::graph::Graph;
-use crate::search::{prefetch_ahead, start_offset, BucketPlan, Label, NearestResult, Query};
+use crate::search::label::{BucketPlan, Label};
+use crate::search::prefetch::prefetch_ahead;
+use crate::search::{start_offset, NearestResult, Query};
 
 /// Blocks of at most 16,384 consecutive node ids: large enough that few arcs cross to
 /// another thread (ids follow geography in road and hexagon graphs)...
@@ -220,72 +223,96 @@ impl Worker {
             .unwrap_or(u64::MAX)
     }
 
+    /// Take part in the search until every thread's queue is empty.
     fn run(&mut self, sh: &Shared) {
-        let (me, plan, cutoff) = (self.me, sh.plan, sh.query.cutoff);
-        let mut first = u64::MAX;
-        for (i, &s) in sh.query.sources.iter().enumerate() {
-            let offset = start_offset(sh.query, i);
-            if sh.owner(s) == me && offset <= cutoff {
-                self.offer(sh, s, offset, i as u32, 0.0);
-                first = first.min(plan.bucket_of(offset));
-            }
-        }
+        let first = self.seed(sh);
         // Step "-1" publishes the seeds with parity 1, so step 0 finds empty inboxes.
-        let mut cur = sh.agree_on_next(me, 1, first);
+        let mut cur = sh.agree_on_next(self.me, 1, first);
         let mut step = 0usize;
         while cur != u64::MAX {
             let parity = step & 1;
-            for from in (0..sh.threads).filter(|&t| t != me) {
-                // SAFETY: the previous step's mail, filled before the barrier we passed.
-                for o in unsafe { sh.mail.inbox(1 - parity, from, me) } {
-                    self.offer(sh, o.node, o.time, o.source, o.length);
-                }
-            }
-            for to in 0..sh.threads {
-                // SAFETY: our own outboxes of this parity; their readers finished with them
-                // before the previous barrier.
-                unsafe { sh.mail.outbox(parity, me, to) }.clear();
-            }
-
-            let mut current = std::mem::take(&mut self.current);
-            std::mem::swap(&mut current, &mut self.buckets[plan.slot(cur)]);
-            self.pending -= current.len();
-            // As in the sequential search: every label of the bucket is final, any order
-            // of expansion gives the same result.
-            let mut mailed = u64::MAX;
-            for (i, &u) in current.iter().enumerate() {
-                prefetch_ahead(sh.graph, sh.labels.ptr, &current, i);
-                // SAFETY: `u` was queued by this thread, so it owns it.
-                let Some((time, source, length)) = unsafe { sh.labels.get(u) }.settle_in(plan, cur)
-                else {
-                    continue;
-                };
-                for arc in sh.graph.out_arcs(u) {
-                    let t = time + arc.time;
-                    if t > cutoff {
-                        continue;
-                    }
-                    let owner = sh.owner(arc.head);
-                    if owner == me {
-                        self.offer(sh, arc.head, t, source, length + arc.length);
-                    } else {
-                        // SAFETY: our own outbox for this step.
-                        unsafe { sh.mail.outbox(parity, me, owner) }.push(Offer {
-                            node: arc.head,
-                            source,
-                            time: t,
-                            length: length + arc.length,
-                        });
-                        mailed = mailed.min(plan.bucket_of(t));
-                    }
-                }
-            }
-            current.clear();
-            self.current = current;
+            self.apply_mail(sh, parity);
+            let mailed = self.expand(sh, cur, parity);
             let mine = self.next_pending(sh, cur).min(mailed);
-            cur = sh.agree_on_next(me, step, mine);
+            cur = sh.agree_on_next(self.me, step, mine);
             step += 1;
         }
+    }
+
+    /// Offer the start labels of the sources this thread owns; returns the earliest
+    /// bucket they fill (`u64::MAX`: none).
+    #[inline(always)]
+    fn seed(&mut self, sh: &Shared) -> u64 {
+        let mut first = u64::MAX;
+        for (i, &s) in sh.query.sources.iter().enumerate() {
+            let offset = start_offset(sh.query, i);
+            if sh.owner(s) == self.me && offset <= sh.query.cutoff {
+                self.offer(sh, s, offset, i as u32, 0.0);
+                first = first.min(sh.plan.bucket_of(offset));
+            }
+        }
+        first
+    }
+
+    /// Apply the offers mailed to this thread in the previous step, then empty this
+    /// thread's outboxes of this step's parity.
+    #[inline(always)]
+    fn apply_mail(&mut self, sh: &Shared, parity: usize) {
+        let me = self.me;
+        for from in (0..sh.threads).filter(|&t| t != me) {
+            // SAFETY: the previous step's mail, filled before the barrier we passed.
+            for o in unsafe { sh.mail.inbox(1 - parity, from, me) } {
+                self.offer(sh, o.node, o.time, o.source, o.length);
+            }
+        }
+        for to in 0..sh.threads {
+            // SAFETY: our own outboxes of this parity; their readers finished with them
+            // before the previous barrier.
+            unsafe { sh.mail.outbox(parity, me, to) }.clear();
+        }
+    }
+
+    /// Expand this thread's part of bucket `cur`: offers to own nodes are applied, the
+    /// others mailed. Returns the earliest bucket of a mailed offer (`u64::MAX`: none).
+    #[inline(always)]
+    fn expand(&mut self, sh: &Shared, cur: u64, parity: usize) -> u64 {
+        let (me, plan, cutoff) = (self.me, sh.plan, sh.query.cutoff);
+        let mut current = std::mem::take(&mut self.current);
+        std::mem::swap(&mut current, &mut self.buckets[plan.slot(cur)]);
+        self.pending -= current.len();
+        // As in the sequential search: every label of the bucket is final, any order
+        // of expansion gives the same result.
+        let mut mailed = u64::MAX;
+        for (i, &u) in current.iter().enumerate() {
+            prefetch_ahead(sh.graph, sh.labels.ptr, &current, i);
+            // SAFETY: `u` was queued by this thread, so it owns it.
+            let Some((time, source, length)) = unsafe { sh.labels.get(u) }.settle_in(plan, cur)
+            else {
+                continue;
+            };
+            for arc in sh.graph.out_arcs(u) {
+                let t = time + arc.time;
+                if t > cutoff {
+                    continue;
+                }
+                let owner = sh.owner(arc.head);
+                if owner == me {
+                    self.offer(sh, arc.head, t, source, length + arc.length);
+                } else {
+                    // SAFETY: our own outbox for this step.
+                    unsafe { sh.mail.outbox(parity, me, owner) }.push(Offer {
+                        node: arc.head,
+                        source,
+                        time: t,
+                        length: length + arc.length,
+                    });
+                    mailed = mailed.min(plan.bucket_of(t));
+                }
+            }
+        }
+        current.clear();
+        self.current = current;
+        mailed
     }
 }
 
@@ -308,7 +335,7 @@ impl SearchScratch {
     fn prepare(&mut self, n: usize) {
         if self.labels.len() != n || self.dirty {
             self.labels = Vec::new();
-            let mut labels = crate::memory::with_capacity(n);
+            let mut labels = crate::memory::huge_page_vec(n);
             labels.resize(n, Label::UNREACHED);
             self.labels = labels;
         }
@@ -318,13 +345,14 @@ impl SearchScratch {
 
 /// One multi-source search on `threads` threads, or None when it should run on one (a
 /// small graph, one thread, or arc times that need the heap instead of buckets). The
-/// query must have passed [`crate::search::validate_query`].
-pub fn nearest(graph: &Graph, query: &Query, threads: usize) -> Option<NearestResult> {
-    nearest_with(graph, query, threads, &mut SearchScratch::new())
+/// query must have passed [`validate_query`](crate::search::validate_query).
+pub fn nearest_parallel(graph: &Graph, query: &Query, threads: usize) -> Option<NearestResult> {
+    nearest_parallel_with(graph, query, threads, &mut SearchScratch::new())
 }
 
-/// [`nearest`] with label memory kept from an earlier search on a graph of this size.
-pub fn nearest_with(
+/// [`nearest_parallel`] with label memory kept from an earlier search on a graph of this
+/// size.
+pub fn nearest_parallel_with(
     graph: &Graph,
     query: &Query,
     threads: usize,
@@ -337,12 +365,6 @@ pub fn nearest_with(
     }
     let plan = BucketPlan::new(graph, query)?;
     scratch.prepare(n);
-    let chunk = n.div_ceil(threads);
-    // n >= MIN_PARALLEL_NODES > threads², so every thread gets a non-empty share.
-    debug_assert_eq!(n.div_ceil(chunk), threads);
-    let mut time = crate::memory::with_capacity::<f64>(n);
-    let mut source = crate::memory::with_capacity::<u32>(n);
-    let mut length = crate::memory::with_capacity::<f64>(n);
     let shared = Shared {
         graph,
         query,
@@ -357,73 +379,86 @@ pub fn nearest_with(
         barrier: SpinBarrier::new(threads),
         next: (0..2 * threads).map(|_| AtomicU64::new(u64::MAX)).collect(),
     };
-    let pieces = time.spare_capacity_mut()[..n]
-        .chunks_mut(chunk)
-        .zip(source.spare_capacity_mut()[..n].chunks_mut(chunk))
-        .zip(length.spare_capacity_mut()[..n].chunks_mut(chunk))
-        .enumerate();
-    std::thread::scope(|scope| {
-        let shared = &shared;
-        for (me, ((time, source), length)) in pieces {
-            let mut work = move || {
-                let mut worker = Worker {
-                    me,
-                    buckets: vec![Vec::new(); plan.ring()],
-                    current: Vec::new(),
-                    pending: 0,
-                };
-                worker.run(shared);
-                // The last step ended with a barrier that every thread passed after its
-                // last write: all labels are final and visible, and each thread now
-                // copies out and resets one contiguous share.
-                let lo = me * chunk;
-                for i in 0..time.len() {
-                    // SAFETY: shares are disjoint and no thread searches any more.
-                    let label = unsafe { shared.labels.get((lo + i) as u32) };
-                    time[i].write(label.time);
-                    source[i].write(label.source);
-                    length[i].write(label.length);
-                    *label = Label::UNREACHED;
-                }
-            };
-            if me + 1 == threads {
-                work();
-            } else {
-                scope.spawn(work);
-            }
-        }
-    });
-    // SAFETY: the threads wrote every element of their shares, and the shares cover 0..n.
-    unsafe {
-        time.set_len(n);
-        source.set_len(n);
-        length.set_len(n);
-    }
+    let result = shared.search();
     scratch.dirty = false;
-    Some(NearestResult {
-        time,
-        source,
-        length,
-    })
+    Some(result)
+}
+
+impl Shared<'_> {
+    /// Run the search on all threads (this one among them); then each thread copies out
+    /// and resets one contiguous share of the labels.
+    fn search(&self) -> NearestResult {
+        let n = self.labels.len;
+        let chunk = n.div_ceil(self.threads);
+        // n >= MIN_PARALLEL_NODES > threads², so every thread gets a non-empty share.
+        debug_assert_eq!(n.div_ceil(chunk), self.threads);
+        let mut time = crate::memory::huge_page_vec::<f64>(n);
+        let mut source = crate::memory::huge_page_vec::<u32>(n);
+        let mut length = crate::memory::huge_page_vec::<f64>(n);
+        let pieces = time.spare_capacity_mut()[..n]
+            .chunks_mut(chunk)
+            .zip(source.spare_capacity_mut()[..n].chunks_mut(chunk))
+            .zip(length.spare_capacity_mut()[..n].chunks_mut(chunk))
+            .enumerate();
+        std::thread::scope(|scope| {
+            for (me, ((time, source), length)) in pieces {
+                let mut work = move || {
+                    let mut worker = Worker {
+                        me,
+                        buckets: vec![Vec::new(); self.plan.ring()],
+                        current: Vec::new(),
+                        pending: 0,
+                    };
+                    worker.run(self);
+                    self.take_labels(me * chunk, time, source, length);
+                };
+                if me + 1 == self.threads {
+                    work();
+                } else {
+                    scope.spawn(work);
+                }
+            }
+        });
+        // SAFETY: the threads wrote every element of their shares, and the shares cover 0..n.
+        unsafe {
+            time.set_len(n);
+            source.set_len(n);
+            length.set_len(n);
+        }
+        NearestResult {
+            time,
+            source,
+            length,
+        }
+    }
+
+    /// Copy labels `lo..lo + time.len()` into one thread's share of the output arrays and
+    /// reset them to `UNREACHED` for the next search.
+    fn take_labels(
+        &self,
+        lo: usize,
+        time: &mut [MaybeUninit<f64>],
+        source: &mut [MaybeUninit<u32>],
+        length: &mut [MaybeUninit<f64>],
+    ) {
+        // The last step ended with a barrier that every thread passed after its last
+        // write: all labels are final and visible.
+        for i in 0..time.len() {
+            // SAFETY: shares are disjoint and no thread searches any more.
+            let label = unsafe { self.labels.get((lo + i) as u32) };
+            time[i].write(label.time);
+            source[i].write(label.source);
+            length[i].write(label.length);
+            *label = Label::UNREACHED;
+        }
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::search::tests::grid;
-    use crate::search::Workspace;
-
-    fn sequential(g: &Graph, q: &Query) -> NearestResult {
-        let mut ws = Workspace::new(g.num_nodes());
-        ws.run(g, q);
-        ws.into_result()
-    }
-
-    fn bits(r: &NearestResult) -> Vec<(u64, u32, u64)> {
-        (0..r.time.len())
-            .map(|v| (r.time[v].to_bits(), r.source[v], r.length[v].to_bits()))
-            .collect()
-    }
+    use crate::search::nearest_sequential;
+    use crate::test_support::{dijkstra, grid, label_bits as bits, query};
 
     /// Identical labels for 2, 3 and 5 threads, with offsets, a cutoff, duplicate sources
     /// and many ties, on a graph large enough to run in parallel.
@@ -434,14 +469,11 @@ mod tests {
         let sources: Vec<u32> = vec![0, 77_777, 159_999, 80_200, 80_200, 16_383, 16_384];
         let offsets = [0.0, 3.0, 0.0, 1.5, 0.5, 40.0, 0.0];
         for (offsets, cutoff) in [(None, f64::INFINITY), (Some(&offsets[..]), 150.0)] {
-            let q = Query {
-                sources: &sources,
-                offsets,
-                cutoff,
-            };
-            let expect = bits(&sequential(&g, &q));
+            let q = query(&sources, offsets, cutoff);
+            let expect = bits(&nearest_sequential(&g, &q));
+            assert_eq!(bits(&dijkstra(&g, &q)), expect);
             for threads in [2, 3, 5] {
-                let r = nearest(&g, &q, threads).expect("runs in parallel");
+                let r = nearest_parallel(&g, &q, threads).expect("runs in parallel");
                 assert_eq!(bits(&r), expect, "{threads} threads");
             }
         }
@@ -450,13 +482,9 @@ mod tests {
     #[test]
     fn small_graphs_and_one_thread_stay_sequential() {
         let g = grid(20, 3, 0.03);
-        let q = Query {
-            sources: &[0],
-            offsets: None,
-            cutoff: f64::INFINITY,
-        };
-        assert!(nearest(&g, &q, 4).is_none());
+        let q = query(&[0], None, f64::INFINITY);
+        assert!(nearest_parallel(&g, &q, 4).is_none());
         let g = grid(400, 3, 0.03);
-        assert!(nearest(&g, &q, 1).is_none());
+        assert!(nearest_parallel(&g, &q, 1).is_none());
     }
 }
