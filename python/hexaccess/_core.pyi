@@ -1,4 +1,4 @@
-"""Type stubs of the compiled extension ``hexaccess._core`` (rust/src/python.rs).
+"""Type stubs of the compiled extension ``hexaccess._core`` (rust/src/python/).
 
 Use the public API in :mod:`hexaccess` (``hexaccess.Graph`` and friends); these
 functions are its low-level engine. All of them release the GIL while they compute.

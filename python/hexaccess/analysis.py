@@ -33,7 +33,7 @@ import pandas as pd
 from hexaccess.errors import AccessibilityInputError, AnalysisInputError, OutputError
 from hexaccess.outputs import MANIFEST_NAME
 from hexaccess.results import BANDS_COLUMNS
-from hexaccess.study.road import AccessGraph, AccessibilityResult, check_office_indices, solve
+from hexaccess.study import AccessGraph, AccessibilityResult, check_office_indices, solve
 
 __all__ = [
     "Comparison",

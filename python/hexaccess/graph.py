@@ -166,6 +166,8 @@ class Graph:
             whose arcs all take some time; others run on one thread). ``None``: rayon's
             pool (``RAYON_NUM_THREADS``), at most 8. The result is identical for any value.
 
+        Notes
+        -----
         Ties between sources go to the lowest source index; among equally fast paths from
         that source, ``length_m`` is the shortest.
         """

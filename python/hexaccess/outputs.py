@@ -269,6 +269,8 @@ def prepare_output(
         it"); another process holds its lock ("another hexaccess run (pid N) is writing
         to DIR").
 
+    Notes
+    -----
     Staging and old directories left by killed runs of this target are removed (we hold
     the lock, so they are stale), and a previous result a killed run had moved aside is
     put back.

@@ -158,7 +158,7 @@ class Scenario:
     Every setting is checked on construction (types and ranges, with the scenario file
     and key, or the command-line option, in the message), so a bad setting stops a study
     before anything is read or solved. Input files are checked when read
-    (:func:`load_study`, :meth:`read_reference`).
+    (:meth:`hexaccess.Study.population` and friends, :meth:`read_reference`).
     """
 
     population: Path

@@ -96,6 +96,8 @@ def read_roads(
         part, between its end points, with the shape points folded into its length. See
         *Splitting at shape points* below.
 
+    Notes
+    -----
     MultiLineStrings are split into parts (one edge each). Ferry edges (profile
     ``[ferry.detect]``) take ``length / ferry speed + boarding``. Rows whose class is in
     the profile's ``[exclude]`` are left out and counted in ``meta["excluded"]``.

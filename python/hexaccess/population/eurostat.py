@@ -83,6 +83,8 @@ def read_eurostat_grid(
         Drop these municipalities' squares before apportioning (exact region totals,
         e.g. :data:`ALAND_MUNICIPALITIES`); needs ``municipality_table``.
 
+    Notes
+    -----
     See :mod:`hexaccess.population.apportion` for the apportionment method and its
     guarantees: every column's total is preserved exactly (minus excluded
     municipalities).
