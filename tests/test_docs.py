@@ -139,3 +139,34 @@ def test_readme_has_examples() -> None:
     """The extraction itself works (a renamed fence would silently test nothing)."""
     assert PYTHON_BLOCKS, "no ```python block in README.md"
     assert SHELL_COMMANDS, "no hexaccess command in a ```bash block of README.md"
+
+
+SCENARIO_BLOCKS = [(n, c) for n, c in _code_blocks("toml") if "[inputs]" in c]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    "code", [c for _, c in SCENARIO_BLOCKS], ids=[f"README.md:{n}" for n, _ in SCENARIO_BLOCKS]
+)
+def test_readme_scenario_files_run(code: str, tmp_path: Path) -> None:
+    """Each scenario file of the README, saved as ``study.toml`` in a directory beside
+    ``../shared`` (as the README says: the repository root), runs with ``hexaccess run``
+    and writes a complete, verified output directory."""
+    from hexaccess.cli import main
+    from hexaccess.outputs import verify_output
+
+    if "../shared/" in code and not SHARED_DATA.is_dir():
+        pytest.skip(f"the scenario reads ../shared/data, not present: {SHARED_DATA}")
+    root = tmp_path / "repo"
+    root.mkdir()
+    (tmp_path / "shared").symlink_to(SHARED_DATA.parent, target_is_directory=True)
+    (root / "study.toml").write_text(code, encoding="utf-8")
+    assert main(["run", str(root / "study.toml"), "--quiet"]) == 0
+    out = re.search(r'^dir\s*=\s*"([^"]+)"', code, flags=re.M)
+    assert out, "the scenario names no [outputs] dir"
+    manifest = verify_output(root / out.group(1))
+    assert any(f["path"].endswith("bands.csv") for f in manifest["files"])
+
+
+def test_readme_has_a_scenario_file() -> None:
+    assert SCENARIO_BLOCKS, "no scenario ```toml block in README.md"
