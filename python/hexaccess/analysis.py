@@ -30,6 +30,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
+from hexaccess import defaults
 from hexaccess.errors import AccessibilityInputError, AnalysisInputError, OutputError
 from hexaccess.outputs import MANIFEST_NAME
 from hexaccess.results import BANDS_COLUMNS
@@ -163,7 +164,7 @@ def solve_network(
 # ------------------------------------------------------------------ figures
 def band_table(
     result: AccessibilityResult,
-    band_minutes: float = 10.0,
+    band_minutes: float = defaults.BAND_MINUTES,
     column: str | None = None,
     *,
     max_minutes: float | None = None,
@@ -447,7 +448,9 @@ class LanguageAccess:
             self.offices, self.provenance,
         )  # fmt: skip
 
-    def band_table(self, band_minutes: float = 10.0, column: str | None = None) -> pd.DataFrame:
+    def band_table(
+        self, band_minutes: float = defaults.BAND_MINUTES, column: str | None = None
+    ) -> pd.DataFrame:
         """Bands of the time to the nearest Swedish-service office, language population."""
         return band_table(self._restricted(), band_minutes, column)
 
@@ -521,7 +524,7 @@ class Comparison:
 
 def compare(
     results: Mapping[str, AccessibilityResult],
-    band_minutes: float = 10.0,
+    band_minutes: float = defaults.BAND_MINUTES,
     column: str | None = None,
     threshold_min: float = 5.0,
 ) -> Comparison:
@@ -601,9 +604,9 @@ def network_tables(
     result: AccessibilityResult,
     column: str | None = None,
     *,
-    band_minutes: float = 10.0,
-    coverage_minutes: Sequence[float] = (30, 60, 90),
-    coverage_km: Sequence[float] = (40,),
+    band_minutes: float = defaults.BAND_MINUTES,
+    coverage_minutes: Sequence[float] = defaults.COVERAGE_MINUTES,
+    coverage_km: Sequence[float] = defaults.COVERAGE_KM,
     visits_per_person: Mapping[str, float] | None = None,
     municipalities: pd.DataFrame | None = None,
     language: LanguageAccess | None = None,
@@ -638,7 +641,7 @@ def network_tables(
 def language_tables(
     language: LanguageAccess,
     column: str | None = None,
-    band_minutes: float = 10.0,
+    band_minutes: float = defaults.BAND_MINUTES,
     municipalities: pd.DataFrame | None = None,
 ) -> dict[str, pd.DataFrame]:
     """``language_bands.csv``, ``language_means.csv`` and ``language_municipalities.csv``

@@ -302,9 +302,7 @@ class Study:
         each office's network), checked to lie within the study area."""
         if len(self.networks) == 1:  # one network: its offices as they were read
             union = next(iter(self.networks.values()))
-            check_offices_in_study_area(
-                self.population, union, self.profile.max_access_distance_m
-            )
+            check_offices_in_study_area(self.population, union, self.profile.max_access_distance_m)
             return union
         frames = []
         for name, offs in self.networks.items():

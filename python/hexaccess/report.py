@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from hexaccess import analysis
+from hexaccess import analysis, defaults
 from hexaccess.errors import UnknownNameError
 from hexaccess.study.road import AccessibilityResult
 
@@ -268,11 +268,11 @@ def write_report(
     path: str | Path,
     results: Mapping[str, AccessibilityResult],
     *,
-    title: str = "Accessibility of service offices",
+    title: str = defaults.TITLE,
     column: str | None = None,
-    band_minutes: float = 10.0,
-    coverage_minutes: Sequence[float] = (30, 60, 90),
-    coverage_km: Sequence[float] = (40,),
+    band_minutes: float = defaults.BAND_MINUTES,
+    coverage_minutes: Sequence[float] = defaults.COVERAGE_MINUTES,
+    coverage_km: Sequence[float] = defaults.COVERAGE_KM,
     municipalities: pd.DataFrame | None = None,
     visits_per_person: Mapping[str, float] | None = None,
     comparison: analysis.Comparison | None = None,

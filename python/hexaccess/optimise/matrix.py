@@ -40,6 +40,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
+from hexaccess import defaults
 from hexaccess.errors import InputError, UnknownNameError
 
 __all__ = [
@@ -51,7 +52,7 @@ __all__ = [
 ]
 
 #: Default cutoff of a coverage matrix (seconds): 120 minutes.
-DEFAULT_CUTOFF_S = 7200.0
+DEFAULT_CUTOFF_S = defaults.CUTOFF_MINUTES * 60.0
 #: Largest stored time value of the uint16 encoding.
 _U16_MAX = np.iinfo(np.uint16).max
 #: Format version written into the metadata (bump on incompatible changes).

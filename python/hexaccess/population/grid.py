@@ -22,13 +22,14 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
+from hexaccess import defaults
 from hexaccess.errors import PopulationInputError, UnknownNameError
 from hexaccess.h3 import cell_centers, cell_resolution, cell_to_parent, mean_cell_area_km2
 from hexaccess.population._checks import _warn_user
 from hexaccess.population.municipalities import _as_object_codes, _code_str
 
 #: H3 resolution of the loaders' result unless told otherwise (cells of ~0.74 km²).
-DEFAULT_RESOLUTION = 8
+DEFAULT_RESOLUTION = defaults.RESOLUTION
 
 
 def _check_resolution(resolution: int) -> int:

@@ -47,7 +47,7 @@ import numpy.typing as npt
 import pandas as pd
 from pyproj import Transformer
 
-from hexaccess import _engine
+from hexaccess import _engine, defaults
 from hexaccess.errors import AccessibilityInputError
 from hexaccess.graph import Graph
 from hexaccess.h3 import (
@@ -88,7 +88,7 @@ __all__ = [
 ]
 
 #: Resolution of the national friction graph (cells of ~0.1 km², edge ~174 m).
-DEFAULT_RESOLUTION = 9
+DEFAULT_RESOLUTION = defaults.HEX_RESOLUTION
 #: Resolution of the coarse cover that defines a study area (cells of ~36 km²).
 DEFAULT_COVER_RESOLUTION = 6
 

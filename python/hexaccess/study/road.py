@@ -25,6 +25,7 @@ import numpy.typing as npt
 import pandas as pd
 from pyproj import Transformer
 
+from hexaccess import defaults
 from hexaccess.errors import AccessibilityInputError, UnknownNameError
 from hexaccess.graph import Graph, Progress
 from hexaccess.h3 import cell_to_str, latlng_to_cells
@@ -34,8 +35,9 @@ from hexaccess.population import PopulationGrid
 from hexaccess.profiles import SpeedProfile, load_profile
 from hexaccess.results import BandHistogram
 
-#: Summary coverage thresholds (minutes) always reported.
-COVERAGE_MINUTES = (30, 60, 90)
+#: Summary coverage thresholds (minutes) always reported: ``summary.json``'s
+#: ``coverage_pct`` keys ("30", "60", "90"), whole minutes of the defaults.
+COVERAGE_MINUTES = tuple(int(m) for m in defaults.COVERAGE_MINUTES)
 
 
 @dataclass(frozen=True)
