@@ -161,7 +161,7 @@ def _unwritable_parent(tmp_path: Path) -> Path:
 def test_an_unwritable_parent_is_refused(tmp_path: Path) -> None:
     parent = _unwritable_parent(tmp_path)
     try:
-        with pytest.raises(OutputError, match="(?i)permission denied") as caught:
+        with pytest.raises(OutputError, match=r"(?i)permission denied") as caught:
             prepare_output(parent / "hexaccess-out")
         assert str(parent / "hexaccess-out") in str(caught.value)
     finally:
