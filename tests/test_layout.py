@@ -30,6 +30,7 @@ LAYERS = {
     "h3": 0,
     "h3cells": 0,
     "outputs": 0,
+    "_files": 0,
     "profiles": 1,
     "population": 1,
     "network": 1,

@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from hexaccess._files import check_input_file
 from hexaccess.errors import GeoParquetError
 
 __all__ = ["GeoParquetError", "geoparquet_fields", "read_geoparquet"]
@@ -62,6 +63,7 @@ def _schema(path: str | os.PathLike[str]) -> Any:
     import pyarrow as pa
     import pyarrow.parquet as pq
 
+    check_input_file(path, "GeoParquet file", kinds=("parquet",))  # missing, cut short...
     try:
         return pq.read_schema(path)
     except (OSError, pa.ArrowException) as e:
@@ -105,6 +107,14 @@ def read_geoparquet(
         crs = json.dumps(crs)
     elif crs is not None and not isinstance(crs, str):
         raise GeoParquetError(f"{source}: 'crs' of column {gcol!r} is {crs!r}, not PROJJSON")
+    gtype = table.schema.field(gcol).type
+    binary = (pa.types.is_binary, pa.types.is_large_binary, pa.types.is_fixed_size_binary)
+    binary += (getattr(pa.types, "is_binary_view", lambda t: False),)
+    if not any(test(gtype) for test in binary):
+        raise GeoParquetError(
+            f"{source}: geometry column {gcol!r} holds {gtype}, not WKB bytes; write the "
+            "geometry as WKB (e.g. GeoDataFrame.to_parquet)"
+        )
     geom = np.asarray(table.column(gcol).to_pylist(), dtype=object)
     fields = [table.column(n).to_numpy(zero_copy_only=False) for n in names]
     meta = {"crs": crs, "fields": names, "geometry_type": None}

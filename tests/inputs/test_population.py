@@ -805,3 +805,139 @@ def test_warnings_point_at_the_callers_line(block_csv: Path, muni_table: Path) -
         g = read_eurostat_grid(block_csv, municipality_table=muni_table, samples=3)
         g.filter_municipalities(exclude=["035"])
     assert [Path(w.filename).name for w in record] == ["test_population.py"] * 2
+
+
+# ------------------------------------------------------------------------------------------
+# input files: existence, format by content, truncation (hexaccess._files)
+# ------------------------------------------------------------------------------------------
+
+
+def test_sniff_format_reads_the_content_not_the_extension(tmp_path: Path) -> None:
+    import gzip
+    import sqlite3
+    import struct
+    import zipfile
+
+    from hexaccess._files import sniff_format
+
+    pq_path = tmp_path / "a.csv"
+    pd.DataFrame({"x": [1]}).to_parquet(pq_path)
+    db = tmp_path / "b.txt"
+    sqlite3.connect(db).execute("create table t (x)").connection.commit()
+    with zipfile.ZipFile(tmp_path / "c.dat", "w") as z:
+        z.writestr("x.txt", "x")
+    header = b"\x0a\x09OSMHeader\x18\x10"
+    samples = {
+        "a.csv": "parquet",
+        "b.txt": "gpkg",
+        "c.dat": "zip",
+        "d": ("gzip", gzip.compress(b"GRD_ID,T\n")),
+        "e.tif": ("tiff", b"II*\x00\x08\x00\x00\x00" + b"\x00" * 8),
+        "f.pbf": ("pbf", struct.pack(">I", len(header)) + header),
+        "g.parquet": ("csv", b"GRD_ID,T\nx,1\n"),
+        "h.csv": ("text", b"just words\n"),
+        "i.csv": ("json", b' {"type": "FeatureCollection"}'),
+        "j.csv": ("binary", bytes(range(256))),
+        "k.csv": ("empty", b""),
+        "l.csv": ("csv", "GRD_ID;T\nä;1\n".encode("utf-16")),
+        "m.shp": ("shp", b"\x00\x00\x27\x0a" + b"\x00" * 96),
+    }
+    for name, want in samples.items():
+        if isinstance(want, tuple):
+            want, data = want
+            (tmp_path / name).write_bytes(data)
+        assert sniff_format(tmp_path / name) == want, name
+
+
+def test_check_input_file_names_the_role_the_path_and_the_fix(tmp_path: Path) -> None:
+    from hexaccess._files import check_input_file
+    from hexaccess.errors import InputFileError
+
+    good = tmp_path / "pop.parquet"
+    pd.DataFrame({"x": range(100)}).to_parquet(good)
+    assert check_input_file(good, "population file", kinds=("parquet",)) == good
+    cut = tmp_path / "cut.parquet"
+    cut.write_bytes(good.read_bytes()[:-20])
+    (tmp_path / "empty.csv").write_bytes(b"")
+    (tmp_path / "dir.csv").mkdir()
+    cases = [
+        (tmp_path / "none.csv", (), r"population file not found: .*none\.csv; check the path"),
+        (tmp_path / "dir.csv", (), r"dir\.csv is a directory, not a file"),
+        (tmp_path / "empty.csv", (), r"empty\.csv is empty \(0 bytes\)"),
+        (good, ("csv",), r"pop\.parquet is a Parquet file by its content, not a CSV"),
+        (cut, ("parquet",), r"cut\.parquet is truncated or corrupt: its Parquet footer"),
+    ]
+    for path, kinds, match in cases:
+        with pytest.raises(InputFileError, match=match):
+            check_input_file(path, "population file", kinds=kinds)
+    with pytest.raises(FileNotFoundError):  # old except clauses keep working
+        check_input_file(tmp_path / "none.csv", "population file")
+
+
+def test_municipality_codes_lost_zeros_and_near_matches(tmp_path: Path) -> None:
+    """Codes saved without their zeros come back as 3 digits (warned); a code that
+    matches no municipality is refused with its near matches; 'aland' is one group."""
+    from hexaccess.population import check_municipality_codes, read_municipality_table
+
+    table = write_csv(tmp_path / "t.csv", "GRD_ID,municipality\na,91\nb,5\nc,035\nd,\n")
+    with pytest.warns(UserWarning, match=r"2 municipality codes had lost their leading zeros"):
+        s = read_municipality_table(table)
+    assert s.to_dict() == {"a": "091", "b": "005", "c": "035", "d": None}
+    known = {"091", "005", "035"}
+    with pytest.raises(PopulationInputError, match=r"'0091', '999' match no .*'0091': '091'"):
+        check_municipality_codes(["091", "0091", "999"], known, "the table t.csv")
+    assert check_municipality_codes(["091"], known, "t") == []
+    absent = check_municipality_codes(ALAND_MUNICIPALITIES, known, "t")  # 035 is there
+    assert len(absent) == 15 and "035" not in absent
+    with pytest.raises(PopulationInputError, match="none of the 16 Åland"):
+        check_municipality_codes(ALAND_MUNICIPALITIES, {"091"}, "t")
+    mixed = write_csv(tmp_path / "m.csv", "GRD_ID,municipality\na,91\nb,2002\n")
+    with pytest.raises(PopulationInputError, match=r"different lengths \('91' on line 2"):
+        read_municipality_table(mixed)
+
+
+def test_exclusion_checks_codes_and_reports_what_it_removed(
+    block_csv: Path, muni_table: Path
+) -> None:
+    from hexaccess import inputs
+
+    with pytest.warns(UserWarning) as record:
+        g = inputs.read_population_any(
+            block_csv, municipality_table=muni_table, exclude_municipalities="91"
+        )
+    assert g.total() == 1 + 503
+    f = g.load_report["municipality_filter"]
+    assert f["removed"]["total"] == 1234 + 7 and f["squares_removed"] == 2
+    assert any("1,241 people (total) in 2 squares removed" in str(w.message) for w in record)
+    with pytest.raises(
+        PopulationInputError, match=r"'0091' match no .*near matches: '0091': '091'"
+    ):
+        with pytest.warns(UserWarning):
+            inputs.read_population_any(
+                block_csv, municipality_table=muni_table, exclude_municipalities=["0091"]
+            )
+
+
+def test_counts_too_large_are_an_overflow_not_negative(tmp_path: Path) -> None:
+    p = write_csv(tmp_path / "big.csv", f"GRD_ID,T\n{grd(E0, N0)},5\n{grd(E0, N0 + 1000)},1e19")
+    with pytest.raises(PopulationInputError, match=r"line 3 .*too large for a count \(overflow"):
+        read_eurostat_grid(p)
+
+
+def test_eurostat_columns_are_checked_and_total_is_required(tmp_path: Path) -> None:
+    p = write_csv(tmp_path / "old.csv", f"GRD_ID,Y_GE65,M\n{grd(E0, N0)},5,7")
+    with pytest.raises(PopulationInputError, match=r"no 'T' column .*age_65_plus \(Y_GE65\)"):
+        read_eurostat_grid(p)
+    assert read_eurostat_grid(p, columns=["age_65_plus"]).total("age_65_plus") == 5
+    with pytest.raises(PopulationInputError, match=r"unknown population column\(s\) \['age_65'\]"):
+        read_eurostat_grid(p, columns=["age_65"])
+
+
+def test_resolution_limits_of_the_apportioning_readers(block_csv: Path) -> None:
+    with pytest.raises(PopulationInputError, match=r"resolution 13 is finer .*at most 12"):
+        read_eurostat_grid(block_csv, resolution=13)
+    with pytest.raises(PopulationInputError, match="whole number"):
+        read_eurostat_grid(block_csv, resolution=8.5)  # type: ignore[arg-type]
+    with pytest.raises(PopulationInputError, match="samples must be <= 100"):
+        read_eurostat_grid(block_csv, samples=101)
+    assert read_eurostat_grid(block_csv, resolution=12, samples=2).total() == 1745

@@ -41,6 +41,9 @@ from hexaccess.population.grid import PopulationGrid, _grid_from_parts
 
 #: Lattice size ``s`` of the vector readers (``s*s`` points per square).
 DEFAULT_SAMPLES = 10
+#: Largest lattice size accepted: 10,000 points per square (an area error of ~1 %);
+#: more would only make the load slower.
+MAX_SAMPLES = 100
 #: sample points processed per chunk (bounds memory: ~100 bytes per point)
 _CHUNK_POINTS = 4_000_000
 
@@ -49,9 +52,17 @@ SampleFn = Callable[[int, int], tuple[npt.NDArray[Any], ...]]
 
 
 def _lattice(samples: int) -> npt.NDArray[np.float64]:
-    """Centres of ``samples`` equal sub-intervals of [0, 1]."""
+    """Centres of ``samples`` equal sub-intervals of [0, 1]; ``samples`` is a whole
+    number in 1..:data:`MAX_SAMPLES`."""
+    if isinstance(samples, bool) or not isinstance(samples, (int, np.integer)):
+        raise PopulationInputError(f"samples must be a whole number >= 1, got {samples!r}")
     if int(samples) < 1:
         raise PopulationInputError(f"samples must be >= 1, got {samples}")
+    if int(samples) > MAX_SAMPLES:
+        raise PopulationInputError(
+            f"samples must be <= {MAX_SAMPLES} ({MAX_SAMPLES**2:,} points per square), got "
+            f"{samples}"
+        )
     s = int(samples)
     return (np.arange(s, dtype=np.float64) + 0.5) / s
 

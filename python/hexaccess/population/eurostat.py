@@ -17,10 +17,17 @@ from hexaccess.population._checks import (
     _check_output_names,
     _first_duplicate,
     _warn_user,
+    read_csv_checked,
 )
 from hexaccess.population.apportion import DEFAULT_SAMPLES, _squares_to_grid
-from hexaccess.population.grid import DEFAULT_RESOLUTION, PopulationGrid
-from hexaccess.population.municipalities import _code_str, _lookup_municipality
+from hexaccess.population.grid import DEFAULT_RESOLUTION, PopulationGrid, _check_resolution
+from hexaccess.population.municipalities import (
+    EXCLUDE_OPTION,
+    _check_codes_known,
+    _code_str,
+    _lookup_municipality,
+    read_municipality_table,
+)
 
 #: Eurostat Census 2021 grid column -> friendly name used by hexaccess.
 EUROSTAT_COLUMNS: dict[str, str] = {
@@ -69,7 +76,9 @@ def read_eurostat_grid(
         H3 resolution of the result (default 8, cells of ~0.74 km^2).
     columns:
         Columns to load: raw (``'Y_GE65'``) or friendly (``'age_65_plus'``) names, or a
-        mapping raw/friendly -> output name. Default: every known Eurostat column present.
+        mapping raw/friendly -> output name. Default: every known Eurostat column present
+        (the file must then have the total, ``T``: without it another column would be
+        taken for everyone). A name that is neither is refused, listing the valid ones.
     municipality_table:
         ``GRD_ID`` -> municipality code (CSV path with columns ``GRD_ID, municipality``,
         DataFrame, or mapping). Squares missing from it get an unknown municipality
@@ -81,7 +90,10 @@ def read_eurostat_grid(
         Lattice size ``s`` (``s*s`` points per square); area error ~ ``1/s``.
     exclude_municipalities:
         Drop these municipalities' squares before apportioning (exact region totals,
-        e.g. :data:`ALAND_MUNICIPALITIES`); needs ``municipality_table``.
+        e.g. :data:`ALAND_MUNICIPALITIES`); needs ``municipality_table``. Every code must
+        be in the table (else the unknown codes and their near matches are named); the
+        squares and people removed are in ``load_report['excluded_squares']`` and
+        ``load_report['excluded']``.
 
     Notes
     -----
@@ -91,6 +103,7 @@ def read_eurostat_grid(
     """
     t0 = time.perf_counter()
     source = str(path)
+    resolution = _check_resolution(resolution, apportion=True)
     df = _read_csv(path, source)
     raw_cols, out_cols = _eurostat_columns(df, columns, names, source)
     ids = df["GRD_ID"].astype(str).str.strip()
@@ -124,11 +137,12 @@ def read_eurostat_grid(
 
 
 def _read_csv(path: str | os.PathLike[str], source: str) -> pd.DataFrame:
-    """The CSV with ``GRD_ID`` as text and empty cells (only) as missing."""
-    try:
-        return pd.read_csv(path, dtype={"GRD_ID": str}, keep_default_na=False, na_values=[""])
-    except FileNotFoundError:
-        raise PopulationInputError(f"{source}: file not found") from None
+    """The CSV with ``GRD_ID`` as text and empty cells (only) as missing; every file
+    problem (missing, empty, not CSV, not UTF-8) named."""
+    df, _ = read_csv_checked(
+        path, "population file", dtype={"GRD_ID": str}, keep_default_na=False, na_values=[""]
+    )
+    return df
 
 
 def _eurostat_columns(
@@ -157,6 +171,13 @@ def _eurostat_columns(
     return raw_cols, out_cols
 
 
+def _valid_names(available: Sequence[str]) -> str:
+    """The column names a Eurostat file offers, for messages: ``friendly (raw)``."""
+    names = [f"{EUROSTAT_COLUMNS[c]} ({c})" for c in available if c in EUROSTAT_COLUMNS]
+    other = [c for c in available if c not in EUROSTAT_COLUMNS and c != "GRD_ID"]
+    return ", ".join(names + other) or "none"
+
+
 def _resolve_columns(
     available: Sequence[str], columns: Sequence[str] | Mapping[str, str] | None, names: str
 ) -> tuple[list[str], list[str]]:
@@ -171,12 +192,25 @@ def _resolve_columns(
                 f"no Eurostat count column ({', '.join(EUROSTAT_COLUMNS)}) found; columns "
                 f"present: {list(available)}; pass columns=[...]"
             )
+        if "T" not in raw:
+            raise PopulationInputError(
+                f"no 'T' column (everyone: the total) among {list(available)}; say which "
+                f"column(s) to count with columns=[...] (--population-columns), one of: "
+                f"{_valid_names(available)}"
+            )
         out = [EUROSTAT_COLUMNS[c] if names == "friendly" else c for c in raw]
         return raw, out
+    given = list(columns)
+    unknown = [c for c in given if c not in friendly_to_raw and c not in available]
+    unknown = [c for c in unknown if c not in EUROSTAT_COLUMNS]
+    if unknown:
+        raise PopulationInputError(
+            f"unknown population column(s) {unknown} for a Eurostat census grid; valid "
+            f"names in this file: {_valid_names(available)}"
+        )
+    raw = [friendly_to_raw.get(c, c) for c in given]
     if isinstance(columns, Mapping):
-        raw = [friendly_to_raw.get(c, c) for c in columns]
         return raw, list(columns.values())
-    raw = [friendly_to_raw.get(c, c) for c in columns]
     out = [EUROSTAT_COLUMNS.get(r, r) if names == "friendly" else r for r in raw]
     return raw, out
 
@@ -237,10 +271,12 @@ def _municipalities(
     report: dict[str, Any],
 ) -> tuple[npt.NDArray[np.object_] | None, npt.NDArray[np.bool_]]:
     """``(municipality per square or None, squares to keep)``: looked up in ``table``
-    (squares missing from it warned about) and without the ``exclude`` municipalities."""
+    (squares missing from it warned about) and without the ``exclude`` municipalities,
+    every one of which must be in the table."""
     muni = None
     if table is not None:
-        muni = _lookup_municipality(ids, table, source, report)
+        series = read_municipality_table(table)
+        muni = _lookup_municipality(ids, series, source, report)
         if report["squares_without_municipality"]:
             miss = np.array([m is None for m in muni])
             _warn_user(
@@ -249,13 +285,31 @@ def _municipalities(
                 "unknown"
             )
     elif exclude is not None:
-        raise PopulationInputError("exclude_municipalities needs municipality_table")
+        raise PopulationInputError(
+            "exclude_municipalities needs municipality_table (--municipality-table): the "
+            "square -> municipality table tells which squares to leave out"
+        )
     keep = np.ones(len(ids), dtype=bool)
     if exclude is not None:
-        ex = {_code_str(c) for c in exclude}
-        keep = np.array([m not in ex for m in muni], dtype=bool)  # type: ignore[union-attr]
+        ex = [_code_str(c) for c in exclude]
+        known = {c for c in series.to_numpy(dtype=object) if c is not None}
+        table_name = f"the municipality table {series.attrs.get('source', '')}".strip()
+        absent = _check_codes_known(ex, known, table_name, EXCLUDE_OPTION)
+        ex_set = set(ex)
+        keep = np.array([m not in ex_set for m in muni], dtype=bool)  # type: ignore[union-attr]
         report["excluded_squares"] = int((~keep).sum())
         report["excluded"] = {c: int(values[~keep, j].sum()) for j, c in enumerate(out_cols)}
         if not keep.any():
-            raise PopulationInputError(f"{source}: every square is in an excluded municipality")
+            raise PopulationInputError(
+                f"{source}: every square is in an excluded municipality; nothing is left"
+            )
+        report["municipality_filter"] = {
+            "excluded_codes": [c for c in dict.fromkeys(ex) if c not in absent],
+            "codes_not_in_table": absent,
+            "squares_removed": report["excluded_squares"],
+            "removed": dict(report["excluded"]),
+            "kept": {c: int(values[keep, j].sum()) for j, c in enumerate(out_cols)},
+            "column": "total" if "total" in out_cols else out_cols[0],
+            "unit": "squares",
+        }
     return muni, keep

@@ -26,17 +26,44 @@ from hexaccess import defaults
 from hexaccess.errors import PopulationInputError, UnknownNameError
 from hexaccess.h3 import cell_centers, cell_resolution, cell_to_parent, mean_cell_area_km2
 from hexaccess.population._checks import _warn_user
-from hexaccess.population.municipalities import _as_object_codes, _code_str
+from hexaccess.population.municipalities import (
+    _as_object_codes,
+    _check_codes_known,
+    _code_str,
+)
 
 #: H3 resolution of the loaders' result unless told otherwise (cells of ~0.74 km²).
 DEFAULT_RESOLUTION = defaults.RESOLUTION
 
+#: Finest H3 resolution the readers that apportion squares, polygons and pixels accept
+#: (cells of ~307 m², ~9 m edge). Finer cells are smaller than the sample lattice of any
+#: real population grid (a 1 km square sampled 10 x 10 has 100 m sub-squares), so they
+#: would receive people at the sample points only; a table already keyed by finer H3
+#: cells is still read as it is (up to H3's 15).
+MAX_APPORTION_RESOLUTION = 12
 
-def _check_resolution(resolution: int) -> int:
-    """``resolution`` given for a population grid, refused outside H3's 0..15."""
-    if not 0 <= resolution <= 15:
-        raise PopulationInputError(f"H3 resolution must be in 0..15, got {resolution}")
-    return resolution
+
+def _check_resolution(resolution: object, *, apportion: bool = False) -> int:
+    """``resolution`` given for a population grid: a whole number in H3's 0..15 (0..12
+    with ``apportion``, see :data:`MAX_APPORTION_RESOLUTION`)."""
+    if isinstance(resolution, bool) or not (
+        isinstance(resolution, (int, np.integer))
+        or (isinstance(resolution, (float, np.floating)) and float(resolution).is_integer())
+    ):
+        raise PopulationInputError(
+            f"H3 resolution must be a whole number in 0..15, got {resolution!r}"
+        )
+    res = int(resolution)
+    if not 0 <= res <= 15:
+        raise PopulationInputError(f"H3 resolution must be in 0..15, got {res}")
+    if apportion and res > MAX_APPORTION_RESOLUTION:
+        raise PopulationInputError(
+            f"H3 resolution {res} is finer than population squares and pixels can be "
+            f"shared out to (at most {MAX_APPORTION_RESOLUTION}: cells of ~300 m²; finer "
+            "cells would get people only at the sample points); use resolution <= "
+            f"{MAX_APPORTION_RESOLUTION}, or give a table already keyed by H3 cells"
+        )
+    return res
 
 
 @dataclasses.dataclass(frozen=True)
@@ -98,7 +125,7 @@ class PopulationGrid:
         parts: pd.DataFrame | None = None,
         load_report: Mapping[str, Any] | None = None,
     ) -> None:
-        resolution = _check_resolution(int(resolution))
+        resolution = _check_resolution(resolution)
         frame, idx = _sorted_cells(frame, resolution)
         cols = [c for c in frame.columns if c != "municipality"]
         if not cols:
@@ -262,9 +289,15 @@ class PopulationGrid:
         list); override with ``unknown='keep'`` or ``'drop'``, or ``'error'`` to refuse.
         Either way a warning states their number. The returned grid's ``filter_report``
         (:class:`FilterReport`) gives cells and people kept, removed and split.
+
+        Every code must be a municipality of the grid: a code that matches none (a typo
+        such as ``'0091'``, a code that lost its zeros, a municipality without people)
+        is refused, naming the near matches, since it would filter no one.
         """
         codes, unknown = _filter_arguments(exclude, include, unknown)
         src = self._municipality_rows()
+        option = "exclude" if exclude is not None else "include"
+        given = [_code_str(c) for c in (exclude if exclude is not None else include)]  # type: ignore[union-attr]
         muni = src["municipality"].to_numpy(dtype=object)
         is_unknown = pd.isna(muni)
         listed = np.array([m in codes for m in muni], dtype=bool) & ~is_unknown
@@ -274,11 +307,16 @@ class PopulationGrid:
         if unk_cells:
             keep = self._apply_unknown_policy(keep, is_unknown, unknown, unk_cells, unk_people)
         kept_src = src[keep]
+        known = {m for m in muni[~is_unknown]}
         if not kept_src[self._columns].to_numpy().any():
+            missing = [c for c in dict.fromkeys(given) if c not in known]
             raise PopulationInputError(
                 f"filter_municipalities removed every cell ({len(self):,} before); "
                 "check the codes (they are strings with leading zeros, e.g. '091')"
+                + (f"; {missing} match no municipality of the grid" if missing else "")
             )
+        source = self.load_report.get("source", "")
+        _check_codes_known(given, known, f"the population grid {source}".strip(), option)
         new = self._kept_grid(kept_src, keep)
         action = ("kept" if unknown == "keep" else "dropped") if unk_cells else "-"
         new.filter_report = self._filter_report(

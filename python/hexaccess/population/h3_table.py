@@ -12,6 +12,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
+from hexaccess._files import check_input_file
 from hexaccess.errors import PopulationInputError
 from hexaccess.h3 import cell_resolution, cell_to_parent, str_to_cell, valid_cell_mask
 from hexaccess.population._checks import (
@@ -19,9 +20,10 @@ from hexaccess.population._checks import (
     _check_counts,
     _first_duplicate,
     _split_columns,
+    read_csv_checked,
 )
 from hexaccess.population.grid import PopulationGrid, _check_resolution, _grid_from_parts
-from hexaccess.population.municipalities import _as_object_codes
+from hexaccess.population.municipalities import _as_object_codes, _normalise_codes
 
 
 def _row(i: int) -> str:
@@ -66,7 +68,9 @@ def read_h3_table(
     values = _check_counts(df, src_cols, where, source)
     report: dict[str, Any] = {"source": source, "loader": "read_h3_table", "rows": len(df)}
     cells, resolution = _at_resolution(cells, resolution, where, source, report)
-    muni = _as_object_codes(df[municipality_column].to_numpy()) if municipality_column else None
+    muni = None
+    if municipality_column:
+        muni = _normalise_codes(_as_object_codes(df[municipality_column].to_numpy()), source, where)
     return _grid_from_parts(cells, muni, values, out_cols, resolution, report)
 
 
@@ -80,16 +84,29 @@ def _read_table(
         return path_or_frame.reset_index(drop=True), "DataFrame", _row
     source = str(path_or_frame)
     suffix = Path(path_or_frame).suffix.lower()
+    if suffix in (".parquet", ".pq"):
+        return _read_parquet(path_or_frame, source), source, _row
+    dtypes = {cell_column: str}
+    if municipality_column:
+        dtypes[municipality_column] = str
+    df, _ = read_csv_checked(
+        path_or_frame, "population file", dtype=dtypes, keep_default_na=False, na_values=[""]
+    )
+    return df, source, _line
+
+
+def _read_parquet(path: str | os.PathLike[str], source: str) -> pd.DataFrame:
+    """A Parquet table, its file checked first (missing, empty, not Parquet, cut
+    short) and a corrupt file named."""
+    import pyarrow as pa
+
+    p = check_input_file(path, "population file", kinds=("parquet",))
     try:
-        if suffix in (".parquet", ".pq"):
-            return pd.read_parquet(path_or_frame), source, _row
-        dtypes = {cell_column: str}
-        if municipality_column:
-            dtypes[municipality_column] = str
-        df = pd.read_csv(path_or_frame, dtype=dtypes, keep_default_na=False, na_values=[""])
-        return df, source, _line
-    except FileNotFoundError:
-        raise PopulationInputError(f"{source}: file not found") from None
+        return pd.read_parquet(p)
+    except (OSError, pa.ArrowException) as e:
+        raise PopulationInputError(
+            f"{source}: cannot read as Parquet ({e}); the file is corrupt or not Parquet"
+        ) from None
 
 
 def _table_columns(
@@ -171,7 +188,7 @@ def _at_resolution(
                 f"{res[0]}; pass resolution=<coarsest> to aggregate finer cells"
             )
         return cells, int(res[0])
-    resolution = _check_resolution(int(resolution))
+    resolution = _check_resolution(resolution)
     coarse = res < resolution
     if coarse.any():
         i = int(np.flatnonzero(coarse)[0])

@@ -9,14 +9,21 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from hexaccess._files import check_input_file, sniff_format
 from hexaccess.errors import PopulationInputError
+from hexaccess.population._checks import MAX_COUNT
 from hexaccess.population.apportion import (
     SampleFn,
     _apportion,
     _integerise_global,
     _lattice_offsets,
 )
-from hexaccess.population.grid import DEFAULT_RESOLUTION, PopulationGrid, _grid_from_parts
+from hexaccess.population.grid import (
+    DEFAULT_RESOLUTION,
+    PopulationGrid,
+    _check_resolution,
+    _grid_from_parts,
+)
 
 
 def read_population_raster(
@@ -44,6 +51,7 @@ def read_population_raster(
     """
     t0 = time.perf_counter()
     source = str(path)
+    resolution = _check_resolution(resolution, apportion=True)
     arr, tf, rcrs = _read_band(path, band, crs, source)
     rows, cols, values = _populated_pixels(arr, band, source)
     sample_fn, n_per = _pixel_sampler(rows, cols, tf, samples)
@@ -75,17 +83,29 @@ def read_population_raster(
 def _read_band(
     path: str | os.PathLike[str], band: int, crs: Any, source: str
 ) -> tuple[np.ma.MaskedArray, Any, Any]:
-    """``(masked band, affine transform, CRS as WKT or as given)``."""
+    """``(masked band, affine transform, CRS as WKT or as given)``; a missing, empty,
+    truncated or unreadable file is named."""
     import rasterio
 
+    p = check_input_file(path, "population raster")
+    if sniff_format(p) == "tiff":
+        check_input_file(p, "population raster", kinds=("tiff",))  # cut short: named
     try:
-        ds = rasterio.open(path)
+        ds = rasterio.open(p)
     except Exception as e:
         raise PopulationInputError(f"{source}: cannot open raster ({e})") from None
     with ds:
+        if isinstance(band, bool) or not isinstance(band, (int, np.integer)):
+            raise PopulationInputError(f"{source}: band must be a whole number, got {band!r}")
         if not 1 <= band <= ds.count:
             raise PopulationInputError(f"{source}: band {band} does not exist (1..{ds.count})")
-        arr = ds.read(band, masked=True)
+        try:
+            arr = ds.read(band, masked=True)
+        except Exception as e:  # rasterio raises RasterioIOError for missing tiles
+            raise PopulationInputError(
+                f"{source}: band {band} cannot be read ({' '.join(str(e).split())}); the "
+                "raster is truncated or corrupt: download or export it again"
+            ) from None
         tf = ds.transform
         rcrs = crs if crs is not None else ds.crs
         if rcrs is None:
@@ -117,7 +137,18 @@ def _populated_pixels(
         inf = ~mask & ~np.isfinite(data)
         if inf.any():
             r, c = np.argwhere(inf)[0]
-            raise PopulationInputError(f"{source}: pixel (row {r}, col {c}) is infinite")
+            raise PopulationInputError(
+                f"{source}: pixel (row {r}, col {c}) is infinite; declare it as the band's "
+                "nodata value or fix the raster"
+            )
+    big = ~mask & (data > MAX_COUNT)
+    if big.any():
+        r, c = np.argwhere(big)[0]
+        raise PopulationInputError(
+            f"{source}: pixel (row {r}, col {c}) is {data[r, c]}, too large for a count "
+            f"(overflow: above {MAX_COUNT:,} people); declare it as the band's nodata value "
+            "or fix the raster"
+        )
     sel = ~mask & (data > 0)
     rows, cols = np.nonzero(sel)
     if rows.size == 0:

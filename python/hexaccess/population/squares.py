@@ -15,6 +15,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
+from hexaccess._files import FORMAT_NAMES, check_input_file, sniff_format
 from hexaccess.errors import GeoParquetError, PopulationInputError
 from hexaccess.geoparquet import geoparquet_fields, read_geoparquet
 from hexaccess.population._checks import (
@@ -26,14 +27,29 @@ from hexaccess.population._checks import (
     _warn_user,
 )
 from hexaccess.population.apportion import DEFAULT_SAMPLES, _squares_to_grid
-from hexaccess.population.grid import DEFAULT_RESOLUTION, PopulationGrid
-from hexaccess.population.municipalities import _as_object_codes, _lookup_municipality
+from hexaccess.population.grid import DEFAULT_RESOLUTION, PopulationGrid, _check_resolution
+from hexaccess.population.municipalities import (
+    _as_object_codes,
+    _lookup_municipality,
+    _normalise_codes,
+)
 
 if TYPE_CHECKING:  # geopandas is optional: only for the annotations
     import geopandas as gpd
 
 #: shapely geometry type ids of the features this reader takes
 _POINT, _POLYGON, _MULTIPOLYGON = 0, 3, 6
+
+#: The content each vector file extension must have (sniffed from its first bytes).
+_CONTENT_OF_SUFFIX = {
+    ".gpkg": "gpkg",
+    ".parquet": "parquet",
+    ".geoparquet": "parquet",
+    ".geojson": "json",
+    ".json": "json",
+    ".shp": "shp",
+    ".zip": "zip",
+}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -107,6 +123,7 @@ def read_square_grid(
         Municipality code per feature, from a column or from an id -> code table.
     """
     t0 = time.perf_counter()
+    resolution = _check_resolution(resolution, apportion=True)
     opts = _square_options(
         value_columns,
         id_column=id_column,
@@ -154,18 +171,36 @@ def _file_features(
     path: str | os.PathLike[str], layer: str | int | None, columns: list[str]
 ) -> _Features:
     """The features of a vector file's layer (only ``columns`` are read)."""
-    import shapely
-
     meta, fids, geom, data = _read_vector(path, layer, columns)
     return _Features(
         source=str(path),
         labels=fids,
         label_name="FID",
-        geometry=shapely.from_wkb(geom),
+        geometry=_from_wkb(geom, fids, str(path)),
         data=data,
         crs=meta.get("crs"),
         all_columns=lambda: _vector_fields(path, layer),
     )
+
+
+def _from_wkb(geom: npt.NDArray[Any], fids: npt.NDArray[Any], source: str) -> npt.NDArray[Any]:
+    """Shapely geometries of the features' WKB; a value that is not WKB is refused,
+    naming the feature (an empty geometry stays ``None``: refused later as missing)."""
+    import shapely
+
+    try:
+        return shapely.from_wkb(geom)
+    except (shapely.errors.ShapelyError, TypeError, ValueError):
+        pass
+    for i, g in enumerate(geom):
+        try:
+            shapely.from_wkb(g)
+        except (shapely.errors.ShapelyError, TypeError, ValueError) as e:
+            raise PopulationInputError(
+                f"{source}: feature {i} (FID {fids[i]}): its geometry is not valid WKB ({e}); "
+                "the file is corrupt: export it again"
+            ) from None
+    raise AssertionError("unreachable: some geometry failed to parse")  # pragma: no cover
 
 
 def _frame_features(frame: gpd.GeoDataFrame, columns: list[str]) -> _Features:
@@ -189,6 +224,7 @@ def _read_vector(
     reading only ``columns`` (those the layer has: the caller names the missing ones)."""
     source = str(path)
     suffix = Path(path).suffix.lower()
+    check_vector_file(path, "population file")
     if suffix in (".parquet", ".geoparquet"):
         import pyogrio
 
@@ -209,6 +245,24 @@ def _read_vector(
     names = list(meta["fields"])
     data = {n: f for n, f in zip(names, fields, strict=True)}
     return meta, fids, geom, data
+
+
+def check_vector_file(path: str | os.PathLike[str], role: str) -> str:
+    """The sniffed format of a vector file, once it exists, is a readable non-empty
+    file, has the content its extension says (``.gpkg`` a GeoPackage, ``.parquet``
+    Parquet, ...) and is not cut short; other extensions are left to GDAL."""
+    p = check_input_file(path, role)
+    fmt = sniff_format(p)
+    want = _CONTENT_OF_SUFFIX.get(p.suffix.lower())
+    if want is not None and fmt != want:
+        raise PopulationInputError(
+            f"{p}: the {role} is named {p.suffix} but is {FORMAT_NAMES.get(fmt, fmt)} by its "
+            f"content, not {FORMAT_NAMES[want]}; give the right file or rename it to match "
+            "its content"
+        )
+    if fmt in ("gpkg", "parquet", "zip", "tiff", "pbf"):
+        check_input_file(p, role, kinds=(fmt,))  # truncated or corrupt: named
+    return fmt
 
 
 def _vector_fields(path: str | os.PathLike[str], layer: str | int | None) -> list[str]:
@@ -333,6 +387,8 @@ def _feature_municipalities(
             raise PopulationInputError("municipality_table needs id_column= (the key of the table)")
         ids = pd.Series(feat.data[opts.id_column]).astype(str)
         muni = _lookup_municipality(ids, opts.municipality_table, feat.source, report)
+    if muni is not None and opts.municipality_column:
+        muni = _normalise_codes(muni, feat.source, where=lambda i: f"feature {i}")
     if muni is not None and any(m is None for m in muni):
         miss = np.array([m is None for m in muni])
         report["squares_without_municipality"] = int(miss.sum())
