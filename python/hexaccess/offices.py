@@ -19,6 +19,7 @@ coordinates are legal (two agencies in one building) but warned about.
 
 from __future__ import annotations
 
+import difflib
 import os
 import sys
 import warnings
@@ -31,6 +32,8 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
+from hexaccess import _files
+from hexaccess._files import FORMAT_NAMES, check_input_file, sniff_format
 from hexaccess.errors import OfficeInputError, UnknownNameError
 
 __all__ = ["OfficeInputError", "Offices", "read_municipalities", "read_offices"]
@@ -66,10 +69,9 @@ def read_municipalities(path: str | os.PathLike[str] | pd.DataFrame) -> pd.DataF
         source = "municipalities table"
     else:
         source = str(path)
-        try:
-            df = pd.read_csv(path, dtype={"municipality": str})
-        except FileNotFoundError:
-            raise OfficeInputError(f"{source}: file not found") from None
+        if not Path(path).exists():
+            raise OfficeInputError(f"{source}: file not found (the municipalities table)")
+        df = _read_municipality_csv(check_input_file(path, "municipalities table"))
     missing = [c for c in _MUNICIPALITY_COLUMNS if c not in df.columns]
     if missing:
         raise OfficeInputError(
@@ -80,7 +82,7 @@ def read_municipalities(path: str | os.PathLike[str] | pd.DataFrame) -> pd.DataF
             f"{source}: municipality codes are numbers and lost their leading zeros; read "
             "them as strings (dtype=str)"
         )
-    codes = df["municipality"].astype(str).str.strip()
+    codes = _padded_codes(df["municipality"].astype(str).str.strip(), source)
     dup = codes.duplicated(keep=False).to_numpy()
     if dup.any():
         rows = np.flatnonzero(codes == codes[dup].iloc[0])[:2]
@@ -107,6 +109,42 @@ def read_municipalities(path: str | os.PathLike[str] | pd.DataFrame) -> pd.DataF
     maj[lang.str.contains("swedish-speaking").to_numpy(dtype=bool)] = "sv"
     out["majority_language"] = maj
     return out.set_index("municipality")
+
+
+def _read_municipality_csv(path: Path) -> pd.DataFrame:
+    """The municipalities CSV (encoding and separator detected as for offices)."""
+    import io
+
+    text = _decode_text(path.read_bytes(), str(path))
+    try:
+        return pd.read_csv(
+            io.StringIO(text), sep=_separator(text, False), dtype={"municipality": str}
+        )
+    except (pd.errors.ParserError, pd.errors.EmptyDataError) as e:
+        raise OfficeInputError(
+            f"{path}: not a well-formed CSV table ({' '.join(str(e).split())}); expected "
+            f"the columns {list(_MUNICIPALITY_COLUMNS)}"
+        ) from None
+
+
+def _padded_codes(codes: pd.Series, source: str) -> pd.Series:
+    """Digit codes of uneven width (``91`` beside ``092``: leading zeros lost in a
+    spreadsheet) padded to the widest, with a warning naming the change."""
+    digits = codes.str.fullmatch(r"\d+").fillna(False).to_numpy(dtype=bool)
+    if not digits.all():
+        return codes
+    width = int(codes.str.len().max()) if len(codes) else 0
+    short = codes.str.len().to_numpy() < width
+    if not short.any():
+        return codes
+    padded = codes.str.zfill(width)
+    warnings.warn(
+        f"{source}: {int(short.sum())} municipality codes had lost their leading zeros "
+        f"(e.g. {codes[short].iloc[0]!r}); read as {padded[short].iloc[0]!r} (codes are "
+        f"{width} digits). Save the codes as text to keep the zeros",
+        stacklevel=3,
+    )
+    return padded
 
 
 class Offices:
@@ -215,7 +253,7 @@ def _check_lonlat(
     if bad.any():
         i = int(np.flatnonzero(bad)[0])
         raise OfficeInputError(
-            f"{source}: office {names[i]!r} (row {i + 1}): coordinates (lon={lon[i]}, "
+            f"{source}: office {names[i]!r}{_rows(source, i)}: coordinates (lon={lon[i]}, "
             f"lat={lat[i]}) are outside WGS84 range (|lon| <= 180, |lat| <= 90){hint}"
         )
 
@@ -233,10 +271,40 @@ def _parse_bool(values: pd.Series, names: Any, column: str, source: str) -> npt.
             out[i] = True
         elif s not in _FALSE:
             raise OfficeInputError(
-                f"{source}: office {names[i]!r}: {column}={v!r} is not true/false; use "
-                "true/false, yes/no or 1/0"
+                f"{source}: office {names[i]!r}: {column}={v!r} is not true/false"
+                f"{_rows(source, i)}; use true/false, yes/no or 1/0"
             )
     return out
+
+
+class _Source(str):
+    """The name of an office input in messages (a path, ``"DataFrame"``) that also names
+    its rows: ``row 3`` is the 3rd office; for a CSV file, its line too (the header is
+    line 1), so the row can be found in an editor."""
+
+    csv: bool = False
+
+    @classmethod
+    def of(cls, name: str, *, csv: bool = False) -> _Source:
+        out = cls(name)
+        out.csv = csv
+        return out
+
+    def row(self, i: int) -> str:
+        """`` (row N)`` or `` (row N, line N + 1)`` for 0-based row ``i``."""
+        return f" (row {i + 1}, line {i + 2})" if self.csv else f" (row {i + 1})"
+
+
+def _show(value: Any) -> str:
+    """A cell value as written in a message: ``'sixty'``, ``inf``, ``nan``."""
+    if isinstance(value, np.generic):
+        value = value.item()
+    return repr(value)
+
+
+def _rows(source: str, i: int) -> str:
+    """The row label of row ``i`` of ``source`` (`` (row N)`` for plain names)."""
+    return source.row(i) if isinstance(source, _Source) else f" (row {i + 1})"
 
 
 @dataclass(frozen=True)
@@ -281,15 +349,56 @@ class _Placement:
 
 
 def _read_input(path: str | os.PathLike[str] | pd.DataFrame, name_column: str) -> _OfficeTable:
-    """Read any supported input: a GeoDataFrame, a DataFrame, CSV/TSV or a vector file."""
+    """Read any supported input: a GeoDataFrame, a DataFrame, or a file whose format is
+    taken from its content (CSV/TSV text, GeoJSON, GeoPackage, zipped Shapefile,
+    (Geo)Parquet), not from its extension alone."""
     if isinstance(path, pd.DataFrame):
         if _is_geodataframe(path):
             return _from_geodataframe(path, name_column)
         return _OfficeTable(path.reset_index(drop=True).copy(), "DataFrame")
-    suffix = Path(path).suffix.lower()
-    if suffix in (".csv", ".txt", ".tsv"):
-        return _read_csv(path, sep="\t" if suffix == ".tsv" else ",")
-    return _read_vector(path, name_column)
+    if not isinstance(path, (str, os.PathLike)):
+        raise OfficeInputError(
+            f"offices must be a file path, a (Geo)DataFrame or an Offices; got "
+            f"{type(path).__name__}"
+        )
+    p = check_input_file(path, "office file")
+    raw = p.read_bytes()
+    fmt = "utf16" if raw.startswith((b"\xff\xfe", b"\xfe\xff")) else sniff_format(p)
+    suffix = p.suffix.lower()
+    if fmt == "gzip":
+        raw, fmt = _gunzip(raw, p)
+    if fmt == "parquet":
+        return _read_parquet(p, name_column)
+    if fmt in ("json", "gpkg", "zip", "shp") or (
+        fmt == "text" and suffix not in (".csv", ".txt", ".tsv", ".gz")
+    ):
+        return _read_vector(p, name_column, fmt)
+    if fmt in ("csv", "text", "utf16"):
+        return _read_csv(p, raw, tab=suffix == ".tsv")
+    raise OfficeInputError(
+        f"office file {p} is {FORMAT_NAMES.get(fmt, fmt)} by its content; offices are read "
+        "from CSV (name,lon,lat), GeoJSON, GeoPackage, a zipped Shapefile or GeoParquet"
+    )
+
+
+def _gunzip(raw: bytes, path: Path) -> tuple[bytes, str]:
+    """A gzip-compressed CSV: its text (a broken archive is an error naming the file)."""
+    import gzip
+    import zlib
+
+    try:
+        data = gzip.decompress(raw)
+    except (OSError, EOFError, zlib.error) as e:
+        raise OfficeInputError(
+            f"office file {path} is truncated or corrupt gzip ({e}); compress it again"
+        ) from None
+    fmt = _files._sniff_head(data[:4096])
+    if fmt not in ("csv", "text"):
+        raise OfficeInputError(
+            f"office file {path} holds {FORMAT_NAMES.get(fmt, fmt)} inside gzip; only "
+            "gzip-compressed CSV is read (or give the file uncompressed)"
+        )
+    return data, fmt
 
 
 def _is_geodataframe(frame: pd.DataFrame) -> bool:
@@ -318,31 +427,165 @@ def _from_geodataframe(gdf: Any, name_column: str) -> _OfficeTable:
     )
 
 
-def _read_csv(path: str | os.PathLike[str], sep: str) -> _OfficeTable:
+#: Text encodings tried, in order, for an office CSV without a byte-order mark.
+_FALLBACK_ENCODINGS = ("cp1252", "latin-1")
+
+
+def _decode_text(raw: bytes, source: str) -> str:
+    """The text of a CSV file: UTF-8 (with or without a BOM) or UTF-16 with a BOM;
+    anything else is read as Windows-1252/Latin-1 (what spreadsheet programs save in
+    Finland) with a warning that names the encoding, the names read and the fix."""
+    if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
+        try:
+            return raw.decode("utf-16")
+        except UnicodeDecodeError as e:
+            raise OfficeInputError(
+                f"{source}: starts like UTF-16 text but is not ({e}); save it as UTF-8 CSV"
+            ) from None
+    try:
+        return raw.removeprefix(b"\xef\xbb\xbf").decode("utf-8")
+    except UnicodeDecodeError as e:
+        bad = e.start
+    for enc in _FALLBACK_ENCODINGS:
+        try:
+            text = raw.decode(enc)
+        except UnicodeDecodeError:
+            continue
+        line = raw[:bad].count(b"\n") + 1
+        sample = text.splitlines()[line - 1][:60] if text.splitlines() else ""
+        warnings.warn(
+            f"{source}: not UTF-8 (byte 0x{raw[bad]:02x} on line {line}); read it as "
+            f"{'Windows-1252' if enc == 'cp1252' else 'Latin-1'} (line {line}: "
+            f"{sample!r}); check the office names, and save the file as UTF-8 to be sure",
+            stacklevel=4,
+        )
+        return text
+    raise OfficeInputError(  # pragma: no cover - latin-1 decodes any bytes
+        f"{source}: unknown text encoding; save it as UTF-8 CSV"
+    )
+
+
+def _separator(text: str, tab: bool) -> str:
+    """The column separator of a CSV text: the most frequent of comma, semicolon and tab
+    on the header line (a ``.tsv`` file: tab)."""
+    if tab:
+        return "\t"
+    header = text.lstrip().split("\n", 1)[0]
+    counts = {sep: header.count(sep) for sep in (",", ";", "\t")}
+    best = max(counts, key=lambda k: counts[k])
+    return best if counts[best] > counts[","] else ","
+
+
+_DECIMAL_COMMA = r"^\s*[-+]?\d+,\d+\s*$"
+
+
+def _decimal_commas(df: pd.DataFrame) -> pd.DataFrame:
+    """Numbers written with a decimal comma (``60,17``, as Finnish spreadsheets save
+    them with ``;`` separators) in the coordinate and capacity columns, as numbers."""
+    for c in ("lon", "lat", "x", "y", "capacity"):
+        if c in df.columns and not pd.api.types.is_numeric_dtype(df[c]):
+            text = df[c].astype(str)
+            comma = text.str.match(_DECIMAL_COMMA) & df[c].notna()
+            if comma.any():
+                df[c] = df[c].where(~comma, text.str.replace(",", ".", regex=False))
+    return df
+
+
+def _read_csv(path: Path, raw: bytes, tab: bool = False) -> _OfficeTable:
+    """A CSV/TSV office table: encoding and separator detected (see
+    :func:`_decode_text`, :func:`_separator`); malformed rows name their line."""
+    import io
+
     source = str(path)
+    text = _decode_text(raw, source)
+    if not text.strip():
+        raise OfficeInputError(
+            f"{source}: no offices; the file holds no header line and no rows (give a CSV "
+            "with a header such as name,lon,lat)"
+        )
+    sep = _separator(text, tab)
     try:
         df = pd.read_csv(
-            path,
+            io.StringIO(text),
             sep=sep,
             dtype={"municipality": str, "name": str, "agency": str},
             keep_default_na=False,
             na_values=[""],
         )
-    except FileNotFoundError:
-        raise OfficeInputError(f"{source}: file not found") from None
-    return _OfficeTable(df, source)
+    except pd.errors.ParserError as e:
+        _refuse_long_rows(text, sep, source)
+        raise OfficeInputError(
+            f"{source}: not a well-formed CSV table ({' '.join(str(e).split())}); every row "
+            "needs as many fields as the header: quote names that hold the separator "
+            f"({sep!r})"
+        ) from None
+    if not isinstance(df.index, pd.RangeIndex):  # pandas took a column as the index
+        _refuse_long_rows(text, sep, source)
+    df.columns = [str(c).strip() for c in df.columns]
+    if sep != ",":
+        df = _decimal_commas(df)
+    return _OfficeTable(df, _Source.of(source, csv=True))
 
 
-def _read_vector(path: str | os.PathLike[str], name_column: str) -> _OfficeTable:
-    """A GeoJSON/GeoPackage/... layer read with pyogrio: attributes and point geometry."""
+def _refuse_long_rows(text: str, sep: str, source: str) -> None:
+    """Rows with more fields than the header (pandas would shift them into an index and
+    every column would be one off): an error naming the first such line."""
+    import csv
+
+    rows = csv.reader(text.splitlines(), delimiter=sep)
+    header = next(rows, [])
+    for line, row in enumerate(rows, start=2):
+        if len(row) > len(header):
+            raise OfficeInputError(
+                f"{source}: line {line} has {len(row)} fields but the header has "
+                f"{len(header)} ({header}); quote values that hold the separator ({sep!r}) "
+                "or remove the extra fields"
+            )
+
+
+def _read_parquet(path: Path, name_column: str) -> _OfficeTable:
+    """Offices in a Parquet table: GeoParquet points, or plain lon/lat columns."""
+    import pyarrow.parquet as pq
+
+    source = str(path)
+    try:
+        schema = pq.read_schema(path)
+        if b"geo" in (schema.metadata or {}):
+            return _read_vector(path, name_column, "parquet")
+        df = pq.read_table(path).to_pandas()
+    except (OSError, ValueError) as e:
+        if isinstance(e, OfficeInputError):
+            raise
+        raise OfficeInputError(
+            f"{source}: cannot read the Parquet table ({e}); the file is corrupt or "
+            "truncated: write it again"
+        ) from None
+    return _OfficeTable(df.reset_index(drop=True), source)
+
+
+def _read_vector(path: Path, name_column: str, fmt: str = "") -> _OfficeTable:
+    """A GeoJSON/GeoPackage/Shapefile/GeoParquet layer: attributes and point geometry."""
+    import pyogrio
     import pyogrio.raw
     import shapely
 
     source = str(path)
     try:
-        meta, _, geom, fields = pyogrio.raw.read(path)
-    except Exception as e:
-        raise OfficeInputError(f"{source}: cannot read ({e})") from None
+        if fmt == "parquet" and "Parquet" not in pyogrio.list_drivers():
+            from hexaccess.geoparquet import read_geoparquet
+
+            meta, _, geom, fields = read_geoparquet(path)
+        else:
+            # GDAL picks its driver by extension first: name the one the content needs
+            driver = {"json": "GeoJSON:", "gpkg": "GPKG:"}.get(fmt, "")
+            meta, _, geom, fields = pyogrio.raw.read(f"{driver}{path}" if driver else path)
+    except Exception as e:  # pyogrio's DataSourceError, GeoParquetError, ...
+        what = FORMAT_NAMES.get(fmt, "a vector file")
+        raise OfficeInputError(
+            f"{source}: cannot read it as {what} ({' '.join(str(e).split())}); the file is "
+            "corrupt, truncated or not an office layer: export it again, or give a CSV "
+            "with name,lon,lat"
+        ) from None
     df = pd.DataFrame({n: f for n, f in zip(meta["fields"], fields, strict=True)})
     xy = None
     if geom is not None and len(geom):
@@ -362,7 +605,8 @@ def _point_xy(geoms: Any, df: pd.DataFrame, name_column: str, source: str) -> tu
         i = int(np.flatnonzero(has & (gtype != 0))[0])
         name = df[name_column].iloc[i] if name_column in df.columns else f"in row {i + 1}"
         raise OfficeInputError(
-            f"{source}: office {name!r}: geometry is not a point; offices are points"
+            f"{source}: office {name!r}: geometry is not a point (a {geoms[i].geom_type}"
+            f"{_rows(source, i).replace(' (', ', ')}; offices are points"
         )
     x = np.full(len(geoms), np.nan)
     y = np.full(len(geoms), np.nan)
@@ -373,7 +617,12 @@ def _point_xy(geoms: Any, df: pd.DataFrame, name_column: str, source: str) -> tu
 def _office_names(df: pd.DataFrame, name_column: str, source: str) -> npt.NDArray[np.object_]:
     """Stripped office names; an empty table, a missing column or a blank name is an error."""
     if len(df) == 0:
-        raise OfficeInputError(f"{source}: no offices; the file is empty")
+        what = (
+            "the table has no rows"
+            if source == "DataFrame"
+            else ("the file has a header line but no office rows")
+        )
+        raise OfficeInputError(f"{source}: no offices; {what} (columns: {list(df.columns)})")
     if name_column not in df.columns:
         raise OfficeInputError(
             f"{source}: missing name column {name_column!r} (columns: {list(df.columns)}); "
@@ -383,7 +632,11 @@ def _office_names(df: pd.DataFrame, name_column: str, source: str) -> npt.NDArra
     noname = raw.isna().to_numpy() | (raw.astype(str).str.strip() == "").to_numpy()
     if noname.any():
         i = int(np.flatnonzero(noname)[0])
-        raise OfficeInputError(f"{source}: office in row {i + 1} has no {name_column!r}")
+        line = f", line {i + 2} of the file" if getattr(source, "csv", False) else ""
+        raise OfficeInputError(
+            f"{source}: office in row {i + 1} has no {name_column!r}{line}; give every "
+            "office a name"
+        )
     return raw.astype(str).str.strip().to_numpy(dtype=object)
 
 
@@ -428,16 +681,22 @@ def _numeric_pair(
     vx = pd.to_numeric(df[cx], errors="coerce").to_numpy(dtype=np.float64)
     vy = pd.to_numeric(df[cy], errors="coerce").to_numpy(dtype=np.float64)
     bad_txt = (df[cx].notna() & np.isnan(vx)) | (df[cy].notna() & np.isnan(vy))
+    bad_txt |= np.isinf(vx) | np.isinf(vy)
     if bad_txt.any():
-        i = int(np.flatnonzero(bad_txt.to_numpy())[0])
+        i = int(np.flatnonzero(np.asarray(bad_txt))[0])
         raise OfficeInputError(
             f"{source}: office {names[i]!r}: {cx}/{cy} = "
-            f"{df[cx].iloc[i]!r}/{df[cy].iloc[i]!r} are not numbers"
+            f"{_show(df[cx].iloc[i])}/{_show(df[cy].iloc[i])} are not numbers"
+            f"{_rows(source, i)}; give finite numbers, or leave both empty"
         )
-    half = np.isfinite(vx) != np.isfinite(vy)
+    half = np.isnan(vx) != np.isnan(vy)
     if half.any():
         i = int(np.flatnonzero(half)[0])
-        raise OfficeInputError(f"{source}: office {names[i]!r}: only one of {cx}/{cy} is given")
+        raise OfficeInputError(
+            f"{source}: office {names[i]!r}: only one of {cx}/{cy} is given"
+            f"{_rows(source, i)} ({cx}={_show(df[cx].iloc[i])}, {cy}={_show(df[cy].iloc[i])}); "
+            "give both"
+        )
     return vx, vy
 
 
@@ -472,26 +731,32 @@ def _place_from_columns(
 
 
 def _municipality_codes(
-    df: pd.DataFrame, column: str | None, table: pd.DataFrame | None
+    df: pd.DataFrame, column: str | None, table: pd.DataFrame | None, source: str = ""
 ) -> npt.NDArray[np.object_]:
     """Each office's municipality code as a string (``None`` where there is none).
-    Integer codes get their leading zeros back: padded to the width of the table's codes
-    (3 without a table)."""
+    Codes that lost their leading zeros (integers, or digit strings such as ``91`` from a
+    spreadsheet) get them back: padded to the width of the table's codes (integers: 3
+    without a table). A number that is not a whole number is an error naming the row."""
     if not column or column not in df.columns:
         return np.full(len(df), None, dtype=object)
     raw = df[column]
-    if pd.api.types.is_numeric_dtype(raw):
-        width = 3
-        if table is not None:
-            widths = {len(c) for c in table.index}
-            width = widths.pop() if len(widths) == 1 else 0
-        return np.array(
-            [None if pd.isna(v) else str(int(v)).zfill(width) for v in raw], dtype=object
-        )
-    return np.array(
-        [None if pd.isna(v) or str(v).strip() == "" else str(v).strip() for v in raw],
-        dtype=object,
-    )
+    width = 3 if pd.api.types.is_numeric_dtype(raw) else 0
+    if table is not None:
+        widths = {len(c) for c in table.index}
+        width = widths.pop() if len(widths) == 1 else 0
+    out = np.full(len(raw), None, dtype=object)
+    for i, v in enumerate(raw):
+        if v is None or (isinstance(v, float) and np.isnan(v)) or str(v).strip() == "":
+            continue
+        if isinstance(v, (float, np.floating)) and not float(v).is_integer():
+            raise OfficeInputError(
+                f"{source}: municipality code {v!r}{_rows(source, i)} is not a whole number; "
+                "give codes as text with their leading zeros (e.g. '091')"
+            )
+        text = str(int(v)) if isinstance(v, (int, float, np.integer, np.floating)) else str(v)
+        text = text.strip()
+        out[i] = text.zfill(width) if text.isdigit() else text
+    return out
 
 
 def _check_municipality_codes(
@@ -505,10 +770,12 @@ def _check_municipality_codes(
         return
     for i, code in enumerate(muni):
         if code is not None and code not in table.index:
+            near = difflib.get_close_matches(code, list(table.index), n=3, cutoff=0.6)
             raise OfficeInputError(
-                f"{source}: office {names[i]!r}: unknown municipality code {code!r} "
-                f"(not in the municipalities table); check the code (3 digits with "
-                "leading zeros, e.g. '091')"
+                f"{source}: office {names[i]!r}: unknown municipality code {code!r}"
+                f"{_rows(source, i)} (not in the municipalities table"
+                + (f"; near: {near}" if near else "")
+                + "); check the code (3 digits with leading zeros, e.g. '091')"
             )
 
 
@@ -523,12 +790,14 @@ def _place_at_municipal_centres(
     for i in np.flatnonzero(placement.unplaced_mask()):
         if muni[i] is None:
             raise OfficeInputError(
-                f"{source}: office {names[i]!r} has no coordinates (lon/lat, x/y or a point "
-                "geometry) and no municipality code to place it at the municipal centre"
+                f"{source}: office {names[i]!r} has no coordinates{_rows(source, i)}: no lon/lat, "
+                "x/y or point geometry, and no municipality code to place it at the "
+                "municipal centre"
             )
         if table is None:
             raise OfficeInputError(
-                f"{source}: office {names[i]!r} has no coordinates, only municipality "
+                f"{source}: office {names[i]!r} has no coordinates{_rows(source, i)}, only "
+                "municipality "
                 f"{muni[i]!r}; pass municipalities='.../municipalities.csv' to place it at "
                 "the municipal centre"
             )
@@ -577,7 +846,7 @@ def _capacities(
         i = int(np.flatnonzero(bad)[0])
         raise OfficeInputError(
             f"{source}: office {names[i]!r}: capacity {df[column].iloc[i]!r} "
-            "is not a number >= 0 (leave empty for unknown)"
+            f"is not a number >= 0{_rows(source, i)} (leave empty for unknown)"
         )
     return cap
 
@@ -609,9 +878,12 @@ def _warn_about_duplicates(names: npt.NDArray[np.object_], lon: F64, lat: F64, s
     # stacklevel 3: the warning points at the caller of read_offices.
     dup = pd.Series(names).duplicated(keep=False).to_numpy()
     if dup.any():
+        first = sorted(set(names[dup]))[0]
+        rows = [int(i) + 1 for i in np.flatnonzero(names == first)]
         warnings.warn(
-            f"{source}: duplicate office names: {sorted(set(names[dup]))}; offices are "
-            "told apart by position, name them uniquely to read results easily",
+            f"{source}: duplicate office names: {sorted(set(names[dup]))} ({first!r} in rows "
+            f"{rows}); offices are told apart by position (column 'office' of the results), "
+            "name them uniquely to read results easily",
             stacklevel=3,
         )
     same = pd.DataFrame({"lon": lon, "lat": lat}).duplicated(keep=False).to_numpy()
@@ -656,8 +928,17 @@ def read_offices(
     study's ``regional_centre``: pass ``fixed_column='regional_centre'`` to pin those
     offices); a DataFrame's index is not (``reset_index()`` first to keep it).
 
-    Raises :class:`OfficeInputError` naming the office; warns (``UserWarning``) about
-    duplicate names and offices at identical coordinates.
+    Files are read by their content, not their extension alone: CSV/TSV text (UTF-8,
+    UTF-8 with a BOM or UTF-16 with a BOM; other text is read as Windows-1252/Latin-1
+    with a warning naming the encoding; the separator ``,``, ``;`` or tab is taken from
+    the header line, and with ``;`` or tab decimal commas such as ``60,17`` are numbers;
+    gzip-compressed CSV too), GeoJSON, GeoPackage, zipped Shapefile or (Geo)Parquet. A
+    missing, empty, truncated or unreadable file, or a directory, is an
+    :class:`~hexaccess.errors.InputFileError`.
+
+    Raises :class:`OfficeInputError` naming the office, its row (and for CSV its line)
+    and the value; warns (``UserWarning``) about duplicate names (with their rows) and
+    offices at identical coordinates.
     """
     columns = _ColumnNames(
         name_column, fixed_column, agency_column, capacity_column, municipality_column
@@ -669,7 +950,7 @@ def read_offices(
     _place_from_geometry(placement, table)
     _place_from_columns(placement, df, names, crs, source)
     munis = read_municipalities(municipalities) if municipalities is not None else None
-    muni = _municipality_codes(df, municipality_column, munis)
+    muni = _municipality_codes(df, municipality_column, munis, source)
     _check_municipality_codes(muni, munis, names, source)
     _place_at_municipal_centres(placement, muni, munis, names, source)
     _check_placed_lonlat(placement, names, source)

@@ -952,3 +952,34 @@ def test_package_names_keep_their_meaning() -> None:
     for name in network.__all__:
         assert hasattr(network, name), name
     assert callable(network._class_keys) and callable(network._class_speeds)
+
+
+def test_road_files_are_read_by_content_and_must_give_lines(tmp_path: Path, osm_file: Path) -> None:
+    import shutil
+
+    from hexaccess.errors import InputFileError
+
+    misnamed = tmp_path / "roads.gpkg"
+    shutil.copy(osm_file, misnamed)  # a PBF named .gpkg is read as OpenStreetMap
+    with pytest.warns(UserWarning, match="busy_unknown_tag"):
+        assert read_roads(misnamed, "car_fi").class_column == "highway"
+    with pytest.raises(RoadDataError, match="layer"):
+        read_roads(misnamed, "car_fi", layer="lines")
+    truncated = tmp_path / "cut.gpkg"
+    gpkg = tmp_path / "ok.gpkg"
+    pyogrio_raw.write(
+        gpkg,
+        geometry=shapely.to_wkb(np.array([shapely.LineString([(0, 0), (1000, 0)])] * 2)),
+        field_data=[np.array(["footway", "path"], dtype=object)],
+        fields=["highway"],
+        geometry_type="LineString",
+        crs="EPSG:3067",
+        driver="GPKG",
+    )
+    with pytest.raises(RoadDataError, match=r"no line usable by profile 'car_fi'.*footway"):
+        read_roads(gpkg, "car_fi")
+    truncated.write_bytes(gpkg.read_bytes()[:4096])
+    with pytest.raises(InputFileError, match="truncated"):
+        read_roads(truncated, "car_fi")
+    with pytest.raises(InputFileError, match="is a directory"):
+        read_roads(tmp_path, "car_fi")

@@ -235,3 +235,54 @@ def test_dataframe_with_lonlat_and_input_errors_are_not_bare() -> None:
         Offices(pd.DataFrame({"name": ["X"]}))
     with pytest.raises(OfficeInputError, match="unknown CRS"):
         read_offices(pd.DataFrame({"name": ["X"], "x": [1.0], "y": [2.0]}), crs="EPSG:999999")
+
+
+def test_text_encodings_separators_and_decimal_commas(tmp_path: Path) -> None:
+    latin = tmp_path / "latin.csv"
+    latin.write_bytes("name,lon,lat\nSäkylä,22.3,61.0\n".encode("latin-1"))
+    with pytest.warns(UserWarning, match=r"not UTF-8 \(byte 0xe4 on line 2\); read it as Windows"):
+        assert read_offices(latin).names == ["Säkylä"]
+    bom = tmp_path / "bom.csv"
+    bom.write_bytes("\ufeffname;lon;lat\nSäkylä;22,3;61,0\n".encode())
+    o = read_offices(bom)
+    assert o.names == ["Säkylä"] and o.lon.tolist() == [22.3] and o.lat.tolist() == [61.0]
+    tsv = write(tmp_path / "o.tsv", "name\tlon\tlat\nA\t24\t60")
+    assert read_offices(tsv).lon.tolist() == [24.0]
+    geojson = write(
+        tmp_path / "o.csv",  # the content decides, not the extension
+        '{"type": "FeatureCollection", "features": [{"type": "Feature", "properties": '
+        '{"name": "G"}, "geometry": {"type": "Point", "coordinates": [24.5, 60.5]}}]}',
+    )
+    assert read_offices(geojson).frame["coord_source"].tolist() == ["geometry"]
+
+
+@pytest.mark.parametrize(
+    ("body", "match"),
+    [
+        ("name,lon,lat\nA,24,60\nB,24,inf", r"office 'B': lon/lat = 24/inf .*\(row 2, line 3\)"),
+        ("name,lon,lat\nA,24,60\nB,,", r"office 'B' has no coordinates \(row 2, line 3\)"),
+        ("name,lon,lat\nA,24,60,1", r"line 2 has 4 fields but the header has 3"),
+        ("name,municipality\nA,90", r"unknown municipality code '090' \(row 1, line 2\).*near"),
+    ],
+)
+def test_errors_name_the_row_and_line(tmp_path: Path, munis: Path, body: str, match: str) -> None:
+    with pytest.raises(OfficeInputError, match=match):
+        read_offices(write(tmp_path / "o.csv", body), municipalities=munis)
+
+
+def test_duplicate_names_warning_names_the_rows_and_codes_get_their_zeros(
+    tmp_path: Path, munis: Path
+) -> None:
+    p = write(tmp_path / "o.csv", "name,lon,lat\nKela,24,60\nX,25,61\nKela,26,62")
+    with pytest.warns(UserWarning, match=r"duplicate office names: \['Kela'\] \('Kela' in rows"):
+        read_offices(p)
+    q = write(tmp_path / "q.csv", "name,municipality\nHelsinki,91")
+    o = read_offices(q, municipalities=munis)
+    assert o.frame["municipality"].tolist() == ["091"] and o.lon.tolist() == [24.95]
+    for path in (tmp_path / "d.csv", tmp_path / "e.csv"):
+        if path.stem == "d":
+            path.mkdir()
+        else:
+            path.write_bytes(b"")
+        with pytest.raises(FileNotFoundError, match="directory" if path.stem == "d" else "empty"):
+            read_offices(path)

@@ -182,3 +182,51 @@ def test_profiles_package_ships_its_toml_files_and_names_unknown_classes() -> No
         p.speed_kmh("IGDS_LEVEL", 99)
     with pytest.raises(KeyError, match="no class table for column 'NOPE'"):  # still a KeyError
         p.speed_kmh("NOPE", 1)
+
+
+def test_access_warn_distance_default_round_trip_and_bounds(tmp_path: Path) -> None:
+    from hexaccess.profiles import DEFAULT_WARN_ACCESS_DISTANCE_M
+
+    p = load_profile("car_fi")
+    assert p.warn_access_distance_m == DEFAULT_WARN_ACCESS_DISTANCE_M == 5000.0
+    q = p.with_overrides(warn_access_distance_m=12_000)
+    assert q.to_dict()["access"]["warn_distance_m"] == 12_000
+    out = tmp_path / "q.toml"
+    q.to_toml(out)
+    assert load_profile(out) == q
+    with pytest.raises(ProfileError, match=r"'access\.warn_distance_m'.*outside"):
+        p.with_overrides(**{"access.warn_distance_m": 0})
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "key", "near"),
+    [
+        ("boarding_s = 600", "boarding_s = 600\nboarding_time_s = 1", "ferry.boarding_time_s",
+         "boarding_s"),
+        ("detour_factor = 1.3", "detour_factor = 1.3\ndetour = 2", "access.detour",
+         "detour_factor"),
+        ("[osm]\n", "[osm]\naccess_tag = ['a']\n", "osm.access_tag", "access_tags"),
+    ],
+)  # fmt: skip
+def test_unknown_keys_in_tables_name_the_nearest_key(
+    tmp_path: Path, old: str, new: str, key: str, near: str
+) -> None:
+    path = _write_modified(tmp_path, old, new)
+    with pytest.raises(ProfileError, match=rf"'{key}': unknown key \(did you mean '{near}'\?\)"):
+        load_profile(path)
+
+
+def test_profile_files_that_are_not_utf8_toml(tmp_path: Path) -> None:
+    src = Path(load_profile("car_fi").source).read_text(encoding="utf-8")
+    latin = tmp_path / "latin.toml"
+    latin.write_bytes(src.replace('description = "', 'description = "ä', 1).encode("latin-1"))
+    with pytest.raises(ProfileError, match=r"not UTF-8 text \(byte 0xe4 on line \d+"):
+        load_profile(latin)
+    bom = tmp_path / "bom.toml"
+    bom.write_bytes(b"\xef\xbb\xbf" + src.encode("utf-8"))
+    assert load_profile(bom) == load_profile("car_fi")
+    (tmp_path / "dir.toml").mkdir()
+    with pytest.raises(FileNotFoundError, match="is a directory"):
+        load_profile(tmp_path / "dir.toml")
+    with pytest.raises(FileNotFoundError, match="did you mean 'car_fi'"):
+        load_profile("car-fi")

@@ -8,6 +8,7 @@ network (home → office), plus the access legs and the terminal time by hand.
 from __future__ import annotations
 
 import json
+import warnings
 
 import h3
 import numpy as np
@@ -378,3 +379,23 @@ def test_density_lookup_is_the_grid_density_of_the_point_cell(loaded):
     area = h3.average_hexagon_area(pop.resolution, unit="km^2")
     np.testing.assert_allclose(density_at(x, y), pop.frame["total"].to_numpy() / area)
     np.testing.assert_array_equal(density_at(x, y), pop.density_per_km2(pop.cells))
+
+
+def test_long_office_access_leg_warns_with_name_and_distance(study, tmp_path):
+    roads, popfile, _ = study
+    to_ll = Transformer.from_crs("EPSG:3067", "EPSG:4326", always_xy=True)
+    lon, lat = to_ll.transform([X0 + 200, X0 + 5_000], [Y0 + 100, Y0 - 12_000])
+    path = tmp_path / "sea.csv"
+    pd.DataFrame({"name": ["West", "Sea"], "lon": lon, "lat": lat}).to_csv(path, index=False)
+    profile = load_profile("car_fi")
+    args = (read_roads(roads, profile), read_eurostat_grid(popfile), read_offices(path))
+    with pytest.warns(UserWarning, match=r"1 office\(s\) join .* 'Sea' \(lon .*: 12\.\d km\)"):
+        access = accessibility.build_access_graph(*args, profile, urban_slowdown=False)
+    with pytest.warns(UserWarning):
+        diag = accessibility.solve(access, ["total"]).summary()["network"]
+    assert diag["access_warn_distance_m"] == 5000.0
+    assert [o["office"] for o in diag["offices_with_long_access_legs"]] == ["Sea"]
+    quiet = profile.with_overrides(warn_access_distance_m=20_000)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no leg longer than 20 km: no warning
+        accessibility.build_access_graph(*args, quiet, urban_slowdown=False)

@@ -24,7 +24,15 @@ road that passes them. Travel times between the unsplit nodes do not change;
 
 Nothing is dropped silently: rows the profile excludes for the mode (``[exclude]``) and,
 for OSM, ways with unknown or forbidden tags are counted in ``RoadNetwork.meta``; unknown
-classes in vector files are an error.
+classes in vector files are an error, and so is a layer that gives no edge at all (no
+features, or every line excluded for the mode).
+
+Files are checked before any reader opens them (``hexaccess._files``): a missing,
+empty, unreadable or truncated file, or a directory, is an
+:class:`~hexaccess.errors.InputFileError` naming it; the format is taken from the
+content, so an OpenStreetMap PBF named ``.gpkg`` is read as OSM and a GeoPackage named
+``.osm.pbf`` as a vector layer; a PBF cut short inside a block, corrupt data, or
+content that is no road file is a :class:`~hexaccess.errors.RoadDataError` saying so.
 
 Units: metres, seconds, km/h in profiles, people/km² for densities.
 

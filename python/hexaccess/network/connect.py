@@ -46,7 +46,13 @@ def connect_points(
             raise RoadDataError(f"node_mask must have shape ({network.num_nodes},)")
         cand = np.flatnonzero(mask)
     if cand.size == 0:
-        raise RoadDataError("no candidate nodes to connect to")
+        src = network.meta.get("source", "the road network")
+        raise RoadDataError(
+            f"{src}: no road node to join points to (the network has {network.num_nodes} "
+            "nodes"
+            + (", none allowed by node_mask" if node_mask is not None else "")
+            + "); give roads with lines the profile's mode may use"
+        )
     finite = np.isfinite(x) & np.isfinite(y)
     tree = cKDTree(np.column_stack([network.x[cand], network.y[cand]]))
     dist = np.full(x.shape, np.inf)

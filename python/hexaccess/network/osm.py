@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from hexaccess._files import FORMAT_NAMES, check_input_file, sniff_format
 from hexaccess.errors import InputFileError, RoadDataError
 from hexaccess.network._attributes import _edge_times
 from hexaccess.network._crs import _geodesic_segments, _local_utm
@@ -61,11 +62,14 @@ def read_osm_pbf(
     """
     t0 = time.perf_counter()
     profile = load_profile(profile)
+    osm_format = _check_osm_file(path)
     path = str(path)
-    if not Path(path).is_file():
-        raise InputFileError(f"OSM file not found: {path}")
+    if osm_format is None:  # a vector layer by its content, whatever its name
+        from hexaccess.network.vector import read_roads
+
+        return read_roads(path, profile, split_at_vertices=split_at_vertices)
     rules = _osm_rules(profile, path)
-    ways = _scan_ways(path, rules)
+    ways = _scan_ways(path, rules, osm_format)
     t_read = time.perf_counter() - t0
     if ways.unknown:
         warnings.warn(
@@ -84,12 +88,50 @@ def read_osm_pbf(
         "read_s": t_read,
     }
     if not ways.way_id:
-        raise RoadDataError(f"{path}: no ways usable by profile {profile.name!r}; {meta}")
+        skipped = {k: meta[k] for k in ("excluded", "unknown_highway", "access_forbidden")}
+        raise RoadDataError(
+            f"{path}: no ways usable by profile {profile.name!r} (mode {profile.mode!r}); "
+            f"skipped ways by highway value: {skipped}; give an extract with roads this mode "
+            "may use, or another profile (--mode / --profile)"
+        )
     edges = _osm_edges(ways, split_at_vertices, path)
     meta["ways_without_located_segment"] = edges.ways_without_located_segment
     net = _osm_network(ways, edges, rules, profile, split_at_vertices, meta)
     net.meta["load_s"] = time.perf_counter() - t0
     return net
+
+
+def _check_osm_file(path: str | Path) -> str | None:
+    """The osmium format of ``path`` from its content: ``"pbf"``, ``"osm"`` (XML) or
+    compressed XML (``"osm.gz"``, ``"osm.bz2"``);
+    ``None`` for a vector layer (GeoPackage, GeoParquet, ...) misnamed ``.osm.pbf``, which
+    :func:`~hexaccess.network.read_roads` reads. Missing, directory, empty, truncated or
+    other content: an error naming the file and what it is."""
+    p = Path(path)
+    if p.is_dir():
+        raise InputFileError(
+            f"OSM file {p} is a directory, not a file; give the .osm.pbf file inside it"
+        )
+    if not p.exists():
+        raise InputFileError(f"OSM file not found: {p}")
+    check_input_file(p, "OSM file")
+    fmt = sniff_format(p)
+    if fmt == "pbf":
+        check_input_file(p, "OSM file", kinds=("pbf",))
+        return "pbf"
+    with open(p, "rb") as fh:
+        head = fh.read(512).lstrip(b"\xef\xbb\xbf \t\r\n")
+    if fmt == "text" and head.startswith((b"<?xml", b"<osm")):
+        return "osm"
+    if fmt == "gzip" or head.startswith(b"BZh"):  # compressed OSM XML (.osm.gz, .osm.bz2)
+        return "osm.gz" if fmt == "gzip" else "osm.bz2"
+    if fmt in ("gpkg", "parquet", "shp", "zip", "json"):
+        return None
+    raise RoadDataError(
+        f"OSM file {p} is {FORMAT_NAMES.get(fmt, fmt)} by its content, not an "
+        "OpenStreetMap .osm.pbf (or .osm XML) file; download the extract again (e.g. from "
+        "download.geofabrik.de) or give a GeoPackage/Shapefile of roads"
+    )
 
 
 # ======================================================================== rules
@@ -164,23 +206,31 @@ class _WayTable:
         self.way_oneway.append(oneway)
 
 
-def _scan_ways(path: str, rules: _OsmRules) -> _WayTable:
-    """One pass over the ways with ``highway`` or ``route`` tags (node locations on)."""
+def _scan_ways(path: str, rules: _OsmRules, osm_format: str = "pbf") -> _WayTable:
+    """One pass over the ways with ``highway`` or ``route`` tags (node locations on).
+    The format is the sniffed one, not the extension's; a read error (a file cut short
+    inside a block, corrupt data) names the file."""
     import osmium
 
     table = _WayTable()
     fp = (
-        osmium.FileProcessor(path)
+        osmium.FileProcessor(osmium.io.File(path, osm_format))
         .with_locations()
         .with_filter(osmium.filter.EntityFilter(osmium.osm.WAY))
         .with_filter(osmium.filter.KeyFilter("highway", "route"))
     )
-    for w in fp:
-        kept = _way_class(w.tags, rules, table)
-        if kept is None:
-            continue
-        cls, is_ferry = kept
-        table.add(w, cls, is_ferry, _way_direction(w.tags, is_ferry, rules, table))
+    try:
+        for w in fp:
+            kept = _way_class(w.tags, rules, table)
+            if kept is None:
+                continue
+            cls, is_ferry = kept
+            table.add(w, cls, is_ferry, _way_direction(w.tags, is_ferry, rules, table))
+    except RuntimeError as e:  # osmium: "PBF error: unexpected EOF", XML errors, ...
+        raise RoadDataError(
+            f"OSM file {path} is truncated or corrupt ({' '.join(str(e).split())}); download "
+            "the extract again"
+        ) from None
     return table
 
 

@@ -20,7 +20,8 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from hexaccess.errors import GeoParquetError, RoadDataError
+from hexaccess._files import FORMAT_NAMES, check_input_file, sniff_format
+from hexaccess.errors import GeoParquetError, InputFileError, RoadDataError
 from hexaccess.geoparquet import geoparquet_fields, read_geoparquet
 from hexaccess.network._attributes import (
     _class_keys,
@@ -129,11 +130,20 @@ def read_roads(
     """
     t0 = time.perf_counter()
     profile = load_profile(profile)
-    source = _road_source(path, layer)
     if not np.isfinite(snap_m) or snap_m <= 0:
         raise RoadDataError(f"snap_m must be > 0, got {snap_m}")
+    source = _road_source(path, layer)
+    if isinstance(source, _FileSource) and source.format == "pbf":
+        return _read_pbf_instead(
+            source, profile, class_column, crs, oneway_column, split_at_vertices
+        )
     columns = _choose_columns(source.fields(), profile, class_column, oneway_column, source.where)
     features = source.read(columns.to_read)
+    if features.rows == 0:
+        raise RoadDataError(
+            f"{source.where}: the road layer has no features (0 rows); give a layer with "
+            "road lines" + (" (or another layer=...)" if isinstance(source, _FileSource) else "")
+        )
     t_read = time.perf_counter() - t0
     src_crs = _parse_crs(crs if crs is not None else features.crs, source.where)
     lines = _to_metric(_line_parts(features.geometries(), source.where), src_crs, source.where)
@@ -155,9 +165,34 @@ def read_roads(
         "split_at_vertices": bool(split_at_vertices),
     }
     net = _network(edges, attrs, lines, columns, profile, snap_m, split_at_vertices, meta)
+    if net.num_edges == 0:
+        raise _no_usable_lines(source.where, profile, columns, attrs, features.rows, snap_m)
     net.meta["read_s"] = t_read
     net.meta["load_s"] = time.perf_counter() - t0
     return net
+
+
+def _no_usable_lines(
+    where: str,
+    profile: SpeedProfile,
+    columns: _Columns,
+    attrs: _PartAttributes,
+    rows: int,
+    snap_m: float,
+) -> RoadDataError:
+    """The error for a road layer that gives no edge: every line excluded by the
+    profile, or every line shorter than ``snap_m``."""
+    if attrs.excluded.all():
+        why = (
+            f"all {rows} rows are classes its [exclude] {columns.class_column} lists "
+            f"({attrs.excluded_meta}); give roads this mode may use, or another profile "
+            "(--mode / --profile)"
+        )
+    else:
+        why = f"every line kept is shorter than snap_m = {snap_m} m (coordinates in km?)"
+    return RoadDataError(
+        f"{where}: no line usable by profile {profile.name!r} (mode {profile.mode!r}): {why}"
+    )
 
 
 # ====================================================================== sources
@@ -189,6 +224,7 @@ class _FileSource:
     def __init__(self, path: str | os.PathLike[str], layer: str | int | None) -> None:
         import pyogrio
 
+        self.path, self.format = _check_road_file(path)
         self.name = str(path)
         self.layer = layer
         self.where = f"{self.name}" + (f" (layer {layer!r})" if layer is not None else "")
@@ -197,12 +233,10 @@ class _FileSource:
         # for the NLS file, more than reading its data), so a shapefile is opened once,
         # reading all its (dBase, cheap) columns; other formats are inspected first so
         # that only the needed columns of possibly wide layers are read.
-        self.one_pass = low.endswith((".shp", ".dbf", ".shz", ".shp.zip"))
+        self.one_pass = low.endswith((".shp", ".dbf", ".shz", ".shp.zip")) or self.format == "shp"
         # pip wheels of pyogrio have no Parquet driver: read GeoParquet with pyarrow
         # instead (schema first, then only the needed columns).
-        self.via_arrow = low.endswith((".parquet", ".geoparquet")) and (
-            "Parquet" not in pyogrio.list_drivers()
-        )
+        self.via_arrow = self.format == "parquet" and "Parquet" not in pyogrio.list_drivers()
         self._whole: tuple[Any, ...] | None = None
 
     def fields(self) -> list[str]:
@@ -218,7 +252,27 @@ class _FileSource:
                 return [str(f) for f in self._whole[0]["fields"]]
             return [str(f) for f in pyogrio.read_info(self.name, layer=self.layer)["fields"]]
         except Exception as e:  # pyogrio raises DataSourceError / DataLayerError
-            raise RoadDataError(f"{self.where}: cannot open road layer: {e}") from e
+            raise self._cannot_open(e) from e
+
+    def _cannot_open(self, e: Exception) -> RoadDataError:
+        """The error for a layer GDAL (or pyarrow) cannot open or read: what the file is
+        by its content, the reader's words, the layers when a layer was asked for."""
+        import pyogrio
+
+        what = FORMAT_NAMES.get(self.format, self.format)
+        layers = ""
+        if self.layer is not None:
+            try:
+                names = [str(n) for n in pyogrio.list_layers(self.name)[:, 0]]
+                layers = f"; its layers are {names}"
+            except Exception:  # the file itself is unreadable
+                layers = ""
+        said = " ".join(str(e).split()).split("; It might help", 1)[0]
+        return RoadDataError(
+            f"{self.where}: cannot open road layer ({what} by its content): {said}{layers}; "
+            "the file is corrupt, truncated or not a road layer: export it again "
+            "(GeoPackage, Shapefile, GeoParquet or .osm.pbf)"
+        )
 
     def read(self, columns: list[str]) -> _Features:
         """The rows with only ``columns`` (all must exist)."""
@@ -232,9 +286,12 @@ class _FileSource:
         elif self._whole is not None:
             meta_in, _, wkb, field_data = self._whole
         else:
-            meta_in, _, wkb, field_data = pyogrio.raw.read(
-                self.name, layer=self.layer, columns=columns
-            )
+            try:
+                meta_in, _, wkb, field_data = pyogrio.raw.read(
+                    self.name, layer=self.layer, columns=columns
+                )
+            except Exception as e:  # a file that opens but whose data is corrupt
+                raise self._cannot_open(e) from e
         data = dict(zip([str(c) for c in meta_in["fields"]], field_data, strict=True))
         return _Features({c: data[c] for c in columns}, meta_in.get("crs"), wkb=wkb)
 
@@ -264,6 +321,71 @@ class _FrameSource:
         data = {c: _frame_values(self.frame[by_name[c]]) for c in columns}
         geoms = np.asarray(self.frame.geometry.array, dtype=object)
         return _Features(data, self.frame.crs, geoms=geoms)
+
+
+#: Extensions of road files looked for inside a directory given as the road file.
+_ROAD_SUFFIXES = (".gpkg", ".shp", ".parquet", ".geoparquet", ".pbf", ".geojson", ".fgb")
+
+
+def _check_road_file(path: str | os.PathLike[str]) -> tuple[Path, str]:
+    """The road file checked (exists, a file, readable, not empty, not truncated) and its
+    format sniffed from the content. A directory is refused naming the road files in it
+    (an ESRI File Geodatabase, ``*.gdb``, is a directory and is left to GDAL, as are GDAL
+    virtual paths such as ``/vsizip/roads.zip/roads.shp``)."""
+    p = Path(path)
+    if str(path).startswith("/vsi"):  # a GDAL virtual path (/vsizip/..., /vsicurl/...)
+        return p, "vsi"
+    if p.is_dir() and p.suffix.lower() == ".gdb":
+        return p, "gdb"
+    if p.is_dir():
+        inside = sorted(c.name for c in p.iterdir() if c.name.lower().endswith(_ROAD_SUFFIXES))
+        raise InputFileError(
+            f"road file {p} is a directory, not a file; give the road file inside it"
+            + (f" (it holds {inside[:5]})" if inside else " (it holds no road file)")
+        )
+    p = check_input_file(p, "road file")
+    fmt = sniff_format(p)
+    if fmt in ("tiff", "empty"):
+        raise RoadDataError(
+            f"road file {p} is {FORMAT_NAMES[fmt]} by its content, not road lines; give a "
+            "GeoPackage, Shapefile, GeoParquet or .osm.pbf of roads"
+        )
+    if fmt in ("gpkg", "parquet", "zip", "pbf"):
+        check_input_file(p, "road file", kinds=(fmt,))  # truncated files named as such
+    return p, fmt
+
+
+def _read_pbf_instead(
+    source: _FileSource,
+    profile: SpeedProfile,
+    class_column: str | None,
+    crs: Any,
+    oneway_column: str | None,
+    split_at_vertices: bool,
+) -> RoadNetwork:
+    """A file that is OpenStreetMap PBF by its content, whatever its name, is read as
+    OSM (:func:`~hexaccess.network.read_osm_pbf`); options that apply only to vector
+    layers are an error rather than ignored."""
+    from hexaccess.network.osm import read_osm_pbf
+
+    given = {
+        k: v
+        for k, v in (
+            ("layer", source.layer),
+            ("crs", crs),
+            ("oneway_column", oneway_column),
+        )
+        if v is not None
+    }
+    if class_column not in (None, "highway"):
+        given["class_column"] = class_column
+    if given:
+        raise RoadDataError(
+            f"{source.name} is an OpenStreetMap .osm.pbf file by its content; {sorted(given)} "
+            "apply to vector layers only (OSM uses the highway tag, WGS84 and the oneway "
+            "tags of the profile's [osm] table): leave them out"
+        )
+    return read_osm_pbf(source.path, profile, split_at_vertices=split_at_vertices)
 
 
 def _frame_values(column: pd.Series) -> np.ndarray:

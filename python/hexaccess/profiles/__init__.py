@@ -32,6 +32,7 @@ TOML layout (all keys required unless marked optional)::
     speed_kmh = 30
     detour_factor = 1.3               # network distance / straight-line distance
     max_distance_m = 20000            # farther points are reported as not connected
+    warn_distance_m = 5000            # optional (default 5000): longer legs are warned about
 
     [osm]                             # optional; OpenStreetMap tag handling
     oneway_tags = ["oneway"]          # first tag present decides
@@ -48,12 +49,25 @@ terminal time               0-1800 s
 urban slowdown factors      in (0, 1]; thresholds finite, > 0, strictly increasing
 access detour factor        1-3
 max access distance         (0, 200 000] m
+access warning distance     (0, 200 000] m
 ==========================  =====================================================
+
+Every table is checked for unknown keys (a typo such as ``boarding_time_s`` would
+otherwise leave the default in force without a word); the error names the key, the file
+and the nearest known key. The file must be UTF-8 (as TOML requires).
+
+Access legs: a point (cell centre or office) joins its nearest road node by a straight
+line times ``detour_factor``, at ``speed_kmh``. Legs longer than ``warn_distance_m``
+(default :data:`DEFAULT_WARN_ACCESS_DISTANCE_M`, 5 km) are warned about, naming the
+office or the cells and the distance; beyond ``max_distance_m`` an office is an error
+and a cell is counted unreachable. A ``warn_distance_m`` at or above ``max_distance_m``
+never warns.
 """
 
 from __future__ import annotations
 
 import math
+import os
 import re
 import sys
 from collections.abc import Mapping
@@ -62,6 +76,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from hexaccess._files import FORMAT_NAMES, check_input_file, sniff_format
 from hexaccess.errors import InputFileError, ProfileError, UnknownNameError
 
 if sys.version_info >= (3, 11):
@@ -91,6 +106,8 @@ FERRY_BOARDING_BOUNDS_S = (0.0, 7200.0)
 TERMINAL_BOUNDS_S = (0.0, 1800.0)
 DETOUR_BOUNDS = (1.0, 3.0)
 MAX_ACCESS_BOUNDS_M = (0.0, 200_000.0)  # low bound exclusive
+#: Default of ``[access] warn_distance_m``: access legs longer than this warn (metres).
+DEFAULT_WARN_ACCESS_DISTANCE_M = 5_000.0
 
 _DEFAULT_OSM_ONEWAY_TAGS = ("oneway",)
 _DEFAULT_OSM_ACCESS_TAGS = ("access",)
@@ -136,6 +153,7 @@ class SpeedProfile:
     access_detour_factor: float
     max_access_distance_m: float
     respect_oneway: bool = True
+    warn_access_distance_m: float = DEFAULT_WARN_ACCESS_DISTANCE_M
     exclude: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     osm_oneway_tags: tuple[str, ...] = _DEFAULT_OSM_ONEWAY_TAGS
     osm_access_tags: tuple[str, ...] = _DEFAULT_OSM_ACCESS_TAGS
@@ -209,6 +227,7 @@ class SpeedProfile:
                 "speed_kmh": self.access_speed_kmh,
                 "detour_factor": self.access_detour_factor,
                 "max_distance_m": self.max_access_distance_m,
+                "warn_distance_m": self.warn_access_distance_m,
             },
             "osm": {
                 "oneway_tags": list(self.osm_oneway_tags),
@@ -280,6 +299,7 @@ _FIELD_TO_PATH: dict[str, tuple[str, ...]] = {
     "access_speed_kmh": ("access", "speed_kmh"),
     "access_detour_factor": ("access", "detour_factor"),
     "max_access_distance_m": ("access", "max_distance_m"),
+    "warn_access_distance_m": ("access", "warn_distance_m"),
     "osm_oneway_tags": ("osm", "oneway_tags"),
     "osm_access_tags": ("osm", "access_tags"),
 }
@@ -309,15 +329,23 @@ def _number(source: str, key: str, value: Any) -> float:
 
 def _in_range(source: str, key: str, v: float, lo: float, hi: float, unit: str) -> None:
     if not lo <= v <= hi:
-        raise _err(source, key, f"{v} {unit} is outside the allowed range [{lo}, {hi}] {unit}")
+        hint = ""
+        if v <= 0 and key.startswith("speeds_kmh."):
+            hint = (
+                "; a class this mode may not use goes under [exclude] <column> = [...], not speed 0"
+            )
+        raise _err(
+            source, key, f"{v} {unit} is outside the allowed range [{lo}, {hi}] {unit}{hint}"
+        )
 
 
 def _validate(p: SpeedProfile) -> None:
     src = p.source
     if not isinstance(p.name, str) or not p.name:
-        raise _err(src, "name", "must be a non-empty string")
+        raise _err(src, "name", f"must be a non-empty string, got {p.name!r}")
     if p.mode not in MODES:
-        raise _err(src, "mode", f"must be one of {MODES}, got {p.mode!r}")
+        near = _near(str(p.mode).lower(), MODES) if isinstance(p.mode, str) else ""
+        raise _err(src, "mode", f"must be one of {MODES}, got {p.mode!r}{near}")
     lo, hi = SPEED_BOUNDS_KMH[p.mode]
     if not p.class_speeds_kmh:
         raise _err(src, "speeds_kmh", "needs at least one class table, e.g. [speeds_kmh.highway]")
@@ -330,20 +358,34 @@ def _validate(p: SpeedProfile) -> None:
     _in_range(src, "ferry.speed_kmh", p.ferry_speed_kmh, *FERRY_SPEED_BOUNDS_KMH, "km/h")
     _in_range(src, "ferry.boarding_s", p.ferry_boarding_s, *FERRY_BOARDING_BOUNDS_S, "s")
     _in_range(src, "terminal_time_s", p.terminal_time_s, *TERMINAL_BOUNDS_S, "s")
-    _in_range(src, "access.speed_kmh", p.access_speed_kmh, lo, hi, "km/h")
-    _in_range(src, "access.detour_factor", p.access_detour_factor, *DETOUR_BOUNDS, "")
-    if not MAX_ACCESS_BOUNDS_M[0] < p.max_access_distance_m <= MAX_ACCESS_BOUNDS_M[1]:
-        raise _err(
-            src,
-            "access.max_distance_m",
-            f"{p.max_access_distance_m} m is outside (0, {MAX_ACCESS_BOUNDS_M[1]:.0f}] m",
-        )
+    _validate_access(p, lo, hi)
     for col, vals in p.exclude.items():
         both = sorted(set(vals) & set(p.class_speeds_kmh.get(col, {})))
         if both:
             raise _err(
                 src, f"exclude.{col}", f"classes {both} also have a speed in speeds_kmh.{col}"
             )
+    _validate_slowdown(p)
+
+
+def _validate_access(p: SpeedProfile, lo: float, hi: float) -> None:
+    """The ``[access]`` leg: speed (the mode's bounds), detour factor and distances."""
+    src = p.source
+    _in_range(src, "access.speed_kmh", p.access_speed_kmh, lo, hi, "km/h")
+    _in_range(src, "access.detour_factor", p.access_detour_factor, *DETOUR_BOUNDS, "")
+    top = MAX_ACCESS_BOUNDS_M[1]
+    for key, v in (
+        ("access.max_distance_m", p.max_access_distance_m),
+        ("access.warn_distance_m", p.warn_access_distance_m),
+    ):
+        v = _number(src, key, v)
+        if not MAX_ACCESS_BOUNDS_M[0] < v <= top:
+            raise _err(src, key, f"{v} m is outside (0, {top:.0f}] m")
+
+
+def _validate_slowdown(p: SpeedProfile) -> None:
+    """``[urban_slowdown]``: thresholds increasing and > 0, one more factor, in (0, 1]."""
+    src = p.source
     th, fa = p.urban_density_thresholds, p.urban_factors
     kt = "urban_slowdown.density_thresholds_per_km2"
     for i, t in enumerate(th):
@@ -360,6 +402,65 @@ def _validate(p: SpeedProfile) -> None:
     for i, f in enumerate(fa):
         if not (math.isfinite(f) and 0 < f <= 1):
             raise _err(src, "urban_slowdown.factors", f"factor {i} = {f} must be in (0, 1]")
+
+
+def _near(word: str, known: Any) -> str:
+    """`` (did you mean 'x'?)`` for the closest of ``known``, or ``""``."""
+    import difflib
+
+    match = difflib.get_close_matches(word, [str(k) for k in known], n=1, cutoff=0.6)
+    return f" (did you mean {match[0]!r}?)" if match else ""
+
+
+#: The keys each table of a profile may hold (``""``: the top level). The class tables
+#: (``speeds_kmh.*``), ``exclude`` and ``ferry.detect`` are keyed by the data's columns
+#: and values, so any key is allowed there.
+_KNOWN_KEYS: dict[str, tuple[str, ...]] = {
+    "": (
+        "name",
+        "mode",
+        "description",
+        "terminal_time_s",
+        "respect_oneway",
+        "speeds_kmh",
+        "ferry",
+        "exclude",
+        "urban_slowdown",
+        "access",
+        "osm",
+    ),
+    "ferry": ("speed_kmh", "boarding_s", "detect"),
+    "urban_slowdown": ("density_thresholds_per_km2", "factors"),
+    "access": ("speed_kmh", "detour_factor", "max_distance_m", "warn_distance_m"),
+    "osm": ("oneway_tags", "access_tags"),
+}
+_TABLES = ("speeds_kmh", "exclude", "ferry", "urban_slowdown", "access", "osm")
+
+
+def _check_keys(data: Mapping[str, Any], source: str) -> None:
+    """Every table is a table and holds only known keys: a misspelt key would otherwise
+    be ignored and its default used without a word."""
+    if not isinstance(data, Mapping):
+        raise ProfileError(f"{source}: a profile is a TOML table of keys, got {data!r}")
+    for name in _TABLES:
+        if name in data and not isinstance(data[name], Mapping):
+            raise _err(
+                source, name, f"must be a table ([{name}] with keys below it), got {data[name]!r}"
+            )
+    for table, known in _KNOWN_KEYS.items():
+        node = data if not table else data.get(table, {})
+        extra = sorted(str(k) for k in node if k not in known)
+        if not extra:
+            continue
+        full = [f"{table}.{k}" if table else k for k in extra]
+        also = f" (also unknown: {full[1:]})" if len(full) > 1 else ""
+        where = f"[{table}]" if table else "the top level"
+        raise _err(
+            source,
+            full[0],
+            f"unknown key{_near(extra[0], known)}{also}; {where} knows {sorted(known)} "
+            "(see the hexaccess.profiles module docs for the layout)",
+        )
 
 
 def _get(data: Mapping[str, Any], path: tuple[str, ...], source: str, default: Any = ...) -> Any:
@@ -385,30 +486,52 @@ def _value_lists(
     for col, vals in raw.items():
         if not isinstance(vals, (list, tuple)):
             raise _err(source, f"{key}.{col}", f"expected a list of values, got {vals!r}")
+        bad = [v for v in vals if isinstance(v, (list, tuple, Mapping))]
+        if bad:
+            raise _err(source, f"{key}.{col}", f"expected plain values, got {bad[0]!r}")
         out[str(col)] = tuple(_class_key(v) for v in vals)
     return out
 
 
-def _from_dict(data: Mapping[str, Any], source: str) -> SpeedProfile:
-    known_top = {
-        "name",
-        "mode",
-        "description",
-        "terminal_time_s",
-        "respect_oneway",
-        "speeds_kmh",
-        "ferry",
-        "exclude",
-        "urban_slowdown",
-        "access",
-        "osm",
-    }
-    extra = set(data) - known_top
-    if extra:
-        raise _err(source, sorted(extra)[0], f"unknown key; known keys: {sorted(known_top)}")
+def _class_speed_tables(data: Mapping[str, Any], source: str) -> dict[str, dict[str, float]]:
+    """``[speeds_kmh.<column>]`` tables: class value -> km/h (numbers only)."""
+    speeds_raw = _get(data, ("speeds_kmh",), source)
+    if not isinstance(speeds_raw, Mapping):
+        raise _err(source, "speeds_kmh", "must be a table of class tables")
+    speeds: dict[str, dict[str, float]] = {}
+    for scheme, table in speeds_raw.items():
+        if not isinstance(table, Mapping):
+            raise _err(
+                source,
+                f"speeds_kmh.{scheme}",
+                f"must be a table {{class = km/h}} ([speeds_kmh.{scheme}]), got {table!r}",
+            )
+        speeds[str(scheme)] = {
+            _class_key(k): _number(source, f"speeds_kmh.{scheme}.{k}", v) for k, v in table.items()
+        }
+    return speeds
 
-    def num(*path: str) -> float:
-        return _number(source, ".".join(path), _get(data, path, source))
+
+def _number_list(data: Mapping[str, Any], path: tuple[str, ...], source: str) -> tuple[float, ...]:
+    key = ".".join(path)
+    seq = _get(data, path, source)
+    if not isinstance(seq, (list, tuple)):
+        raise _err(source, key, f"expected a list of numbers, got {seq!r}")
+    return tuple(_number(source, key, v) for v in seq)
+
+
+def _text(data: Mapping[str, Any], key: str, source: str, default: Any = ...) -> Any:
+    v = _get(data, (key,), source, default)
+    if not isinstance(v, str):
+        raise _err(source, key, f"expected a string (in quotes), got {v!r}")
+    return v
+
+
+def _from_dict(data: Mapping[str, Any], source: str) -> SpeedProfile:
+    _check_keys(data, source)
+
+    def num(*path: str, default: Any = ...) -> float:
+        return _number(source, ".".join(path), _get(data, path, source, default))
 
     def str_list(*path: str, default: Any = ...) -> tuple[str, ...]:
         v = _get(data, path, source, default)
@@ -418,50 +541,30 @@ def _from_dict(data: Mapping[str, Any], source: str) -> SpeedProfile:
             raise _err(source, ".".join(path), f"expected a list of strings, got {v!r}")
         return tuple(v)
 
-    speeds_raw = _get(data, ("speeds_kmh",), source)
-    if not isinstance(speeds_raw, Mapping):
-        raise _err(source, "speeds_kmh", "must be a table of class tables")
-    speeds: dict[str, dict[str, float]] = {}
-    for scheme, table in speeds_raw.items():
-        if not isinstance(table, Mapping):
-            raise _err(source, f"speeds_kmh.{scheme}", "must be a table {class = km/h}")
-        speeds[str(scheme)] = {
-            _class_key(k): _number(source, f"speeds_kmh.{scheme}.{k}", v) for k, v in table.items()
-        }
-    detect = _value_lists(data, ("ferry", "detect"), source)
-    exclude = _value_lists(data, ("exclude",), source)
-    thresholds = _get(data, ("urban_slowdown", "density_thresholds_per_km2"), source)
-    factors = _get(data, ("urban_slowdown", "factors"), source)
-    for key, seq in (
-        ("urban_slowdown.density_thresholds_per_km2", thresholds),
-        ("urban_slowdown.factors", factors),
-    ):
-        if not isinstance(seq, (list, tuple)):
-            raise _err(source, key, f"expected a list of numbers, got {seq!r}")
     oneway = _get(data, ("respect_oneway",), source, True)
     if not isinstance(oneway, bool):
         raise _err(source, "respect_oneway", f"expected true or false, got {oneway!r}")
-    name = _get(data, ("name",), source)
-    mode = _get(data, ("mode",), source)
-    description = _get(data, ("description",), source, "")
     return SpeedProfile(
-        name=name,
-        mode=mode,
-        description=str(description),
-        class_speeds_kmh=speeds,
+        name=_get(data, ("name",), source),
+        mode=_get(data, ("mode",), source),
+        description=_text(data, "description", source, ""),
+        class_speeds_kmh=_class_speed_tables(data, source),
         ferry_speed_kmh=num("ferry", "speed_kmh"),
         ferry_boarding_s=num("ferry", "boarding_s"),
-        ferry_detect=detect,
-        urban_density_thresholds=tuple(
-            _number(source, "urban_slowdown.density_thresholds_per_km2", t) for t in thresholds
+        ferry_detect=_value_lists(data, ("ferry", "detect"), source),
+        urban_density_thresholds=_number_list(
+            data, ("urban_slowdown", "density_thresholds_per_km2"), source
         ),
-        urban_factors=tuple(_number(source, "urban_slowdown.factors", f) for f in factors),
+        urban_factors=_number_list(data, ("urban_slowdown", "factors"), source),
         terminal_time_s=num("terminal_time_s"),
         access_speed_kmh=num("access", "speed_kmh"),
         access_detour_factor=num("access", "detour_factor"),
         max_access_distance_m=num("access", "max_distance_m"),
+        warn_access_distance_m=num(
+            "access", "warn_distance_m", default=DEFAULT_WARN_ACCESS_DISTANCE_M
+        ),
         respect_oneway=oneway,
-        exclude=exclude,
+        exclude=_value_lists(data, ("exclude",), source),
         osm_oneway_tags=str_list("osm", "oneway_tags", default=list(_DEFAULT_OSM_ONEWAY_TAGS)),
         osm_access_tags=str_list("osm", "access_tags", default=list(_DEFAULT_OSM_ACCESS_TAGS)),
         source=source,
@@ -472,7 +575,9 @@ def _from_dict(data: Mapping[str, Any], source: str) -> SpeedProfile:
 def load_profile(path_or_name: str | Path | SpeedProfile) -> SpeedProfile:
     """Load a profile: a packaged name (``car_fi``, ``walk``, ``bike``) or a TOML path.
 
-    A :class:`SpeedProfile` passes through unchanged.
+    A :class:`SpeedProfile` passes through unchanged. A path must be a readable UTF-8
+    TOML file (a directory, an empty file, another format or another text encoding is
+    an error naming the file and the fix).
     """
     if isinstance(path_or_name, SpeedProfile):
         return path_or_name
@@ -482,19 +587,50 @@ def load_profile(path_or_name: str | Path | SpeedProfile) -> SpeedProfile:
         text = res.read_text(encoding="utf-8")
         source = str(res)
     else:
+        if not isinstance(path_or_name, (str, os.PathLike)):
+            raise ProfileError(
+                f"a speed profile is a packaged name {PACKAGED_PROFILES}, a TOML path or a "
+                f"SpeedProfile; got {type(path_or_name).__name__}"
+            )
         p = Path(path_or_name)
-        if not p.is_file():
+        if not p.exists():
             raise InputFileError(
                 f"speed profile {str(path_or_name)!r} is neither a packaged profile "
                 f"{PACKAGED_PROFILES} nor an existing TOML file"
+                f"{_near(str(path_or_name), PACKAGED_PROFILES)}"
             )
-        text = p.read_text(encoding="utf-8")
         source = str(p)
+        text = _profile_text(check_input_file(p, "speed profile"), source)
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as e:
         raise ProfileError(f"{source}: invalid TOML: {e}") from e
     return _from_dict(data, source)
+
+
+def _profile_text(path: Path, source: str) -> str:
+    """The text of a profile file: UTF-8 (a BOM is dropped); any other content is an
+    error naming what the file is and the fix."""
+    raw = path.read_bytes()
+    if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
+        raise ProfileError(
+            f"{source}: the file is UTF-16 text; TOML files must be UTF-8: save it as UTF-8"
+        )
+    fmt = sniff_format(path)
+    if fmt not in ("text", "csv", "json"):
+        raise ProfileError(
+            f"{source}: is {FORMAT_NAMES.get(fmt, fmt)} by its content, not a TOML text "
+            "file; give a speed profile .toml (see hexaccess.profiles)"
+        )
+    try:
+        return raw.removeprefix(b"\xef\xbb\xbf").decode("utf-8")
+    except UnicodeDecodeError as e:
+        line = raw[: e.start].count(b"\n") + 1
+        raise ProfileError(
+            f"{source}: not UTF-8 text (byte 0x{raw[e.start]:02x} on line {line}, probably "
+            "Latin-1/Windows-1252); TOML files must be UTF-8: save it as UTF-8 (e.g. "
+            "iconv -f latin1 -t utf-8)"
+        ) from None
 
 
 # ------------------------------------------------------------- TOML writing

@@ -87,6 +87,14 @@ class AccessGraph:
         d = diagnostics(self.network, node_weights=people, source_nodes=office_road_nodes)
         comps = d["components"]
         islands = d["islands_without_source"].sort_values("weight", ascending=False)
+        long_cells = long_leg_cells(conn, self.profile)
+        odist = self.office_connection["distance_m"].to_numpy(dtype=float)
+        warn_m = self.profile.warn_access_distance_m
+        long_offices = [
+            {"office": self.offices.names[i], "distance_km": float(odist[i] / 1000)}
+            for i in result.office_indices
+            if odist[i] > warn_m
+        ]
         return {
             "nodes": d["nodes"],
             "edges": d["edges"],
@@ -107,6 +115,12 @@ class AccessGraph:
                 }
                 for i, r in islands.head(top).iterrows()
             ],
+            "access_warn_distance_m": float(warn_m),
+            "cells_with_long_access_legs": int(long_cells.sum()),
+            "population_with_long_access_legs": float(
+                result.cells[column].to_numpy(dtype=float)[long_cells].sum()
+            ),
+            "offices_with_long_access_legs": long_offices,
         }
 
 
@@ -196,16 +210,8 @@ def build_access_graph(
     both = connect_points(network, px, py, profile, node_mask=node_mask)
     cells = both.iloc[:c].reset_index(drop=True)
     offs = both.iloc[c:].reset_index(drop=True)
-    far = ~offs["connected"].to_numpy()
-    if far.any():
-        names = [offices.names[i] for i in np.flatnonzero(far)]
-        dist = offs["distance_m"].to_numpy()[far]
-        detail = ", ".join(f"{n!r} ({d / 1000:.1f} km)" for n, d in zip(names, dist, strict=True))
-        raise AccessibilityInputError(
-            f"{len(names)} office(s) lie farther from every road than the profile's maximum "
-            f"access distance ({profile.max_access_distance_m / 1000:.1f} km): {detail}. "
-            "Check their coordinates and CRS, or raise [access] max_distance_m."
-        )
+    check_office_legs(offs, offices, profile)
+    warn_long_cell_legs(cells, population, profile)
 
     r = network.num_nodes
     cell_node = np.arange(r, r + c, dtype=np.int64)
@@ -235,6 +241,77 @@ def build_access_graph(
         cell_connection=cells,
         office_connection=offs,
         num_road_nodes=r,
+    )
+
+
+def _office_places(offices: Offices, idx: npt.NDArray[np.int64], dist: npt.ArrayLike) -> str:
+    """``'Name' (lon .., lat ..: 20.3 km)`` for the first five offices of ``idx``."""
+    d = np.asarray(dist, dtype=float)
+    parts = [
+        f"{offices.names[i]!r} (lon {offices.lon[i]:.4f}, lat {offices.lat[i]:.4f}: "
+        f"{d[k] / 1000:.1f} km)"
+        for k, i in enumerate(idx[:5])
+    ]
+    more = f" and {idx.size - 5} more" if idx.size > 5 else ""
+    return ", ".join(parts) + more
+
+
+def check_office_legs(connection: pd.DataFrame, offices: Offices, profile: SpeedProfile) -> None:
+    """Offices farther from every road than ``[access] max_distance_m`` are an error;
+    those farther than ``[access] warn_distance_m`` (but within the maximum) are warned
+    about, by name, position and distance: their access leg is a long straight line
+    (an office at sea, a wrong coordinate) that no road confirms."""
+    dist = connection["distance_m"].to_numpy(dtype=float)
+    far = np.flatnonzero(~connection["connected"].to_numpy())
+    if far.size:
+        raise AccessibilityInputError(
+            f"{far.size} office(s) lie farther from every road than the profile's maximum "
+            f"access distance ({profile.max_access_distance_m / 1000:.1f} km): "
+            f"{_office_places(offices, far, dist[far])}. Check their coordinates and CRS, "
+            f"or raise [access] max_distance_m in the profile ({profile.source})."
+        )
+    warn_m = profile.warn_access_distance_m
+    long_leg = np.flatnonzero(dist > warn_m)
+    if long_leg.size:
+        warnings.warn(
+            f"{long_leg.size} office(s) join the road network by an access leg longer than "
+            f"[access] warn_distance_m = {warn_m / 1000:.1f} km: "
+            f"{_office_places(offices, long_leg, dist[long_leg])}; the leg is a straight "
+            f"line x {profile.access_detour_factor} at {profile.access_speed_kmh} km/h. Check "
+            "their coordinates (at sea? another place?), or raise warn_distance_m in the "
+            f"profile ({profile.source}) if the legs are real",
+            stacklevel=3,
+        )
+
+
+def long_leg_cells(connection: pd.DataFrame, profile: SpeedProfile) -> npt.NDArray[np.bool_]:
+    """Mask of the cells joined to a road by a leg longer than ``warn_distance_m``
+    (cells beyond ``max_distance_m`` are not joined: they are unreachable)."""
+    dist = connection["distance_m"].to_numpy(dtype=float)
+    return connection["connected"].to_numpy() & (dist > profile.warn_access_distance_m)
+
+
+def warn_long_cell_legs(
+    connection: pd.DataFrame, population: PopulationGrid, profile: SpeedProfile
+) -> None:
+    """One warning for the populated cells joined by legs longer than
+    ``[access] warn_distance_m``: how many, their people and the longest leg's cell."""
+    long_leg = long_leg_cells(connection, profile)
+    if not long_leg.any():
+        return
+    dist = connection["distance_m"].to_numpy(dtype=float)
+    col = population.columns[0]
+    people = float(population.frame[col].to_numpy(dtype=float)[long_leg].sum())
+    worst = int(np.flatnonzero(long_leg)[np.argmax(dist[long_leg])])
+    cell = cell_to_str(population.cells[worst : worst + 1])[0]
+    warnings.warn(
+        f"{int(long_leg.sum())} populated cells ({people:,.0f} people in {col!r}) join the "
+        f"road network by access legs longer than [access] warn_distance_m = "
+        f"{profile.warn_access_distance_m / 1000:.1f} km (longest: cell {cell}, "
+        f"{dist[worst] / 1000:.1f} km); their times assume a straight line x "
+        f"{profile.access_detour_factor} at {profile.access_speed_kmh} km/h. Check the road "
+        f"coverage there, or raise warn_distance_m in the profile ({profile.source})",
+        stacklevel=3,
     )
 
 
