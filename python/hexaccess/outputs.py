@@ -332,11 +332,16 @@ def _first_file_ancestor(path: Path) -> Path | None:
 
 
 def _check_target_contents(path: Path, overwrite: bool) -> None:
-    """Refuse a non-empty directory without our manifest unless ``overwrite``."""
-    if not path.is_dir() or overwrite:
+    """Refuse a non-empty directory that is not wholly a hexaccess output unless
+    ``overwrite``; refuse, even with ``overwrite``, a directory whose replacement would
+    destroy what no output option should (:func:`_refuse_protected`)."""
+    if not path.is_dir():
         return
     entries = sorted(os.listdir(path))
-    if not entries or _is_hexaccess_output(path):
+    if not entries or _is_hexaccess_output(path, entries):
+        return
+    _refuse_protected(path)
+    if overwrite:
         return
     shown = ", ".join(entries[:3]) + (", ..." if len(entries) > 3 else "")
     raise OutputError(
@@ -345,11 +350,43 @@ def _check_target_contents(path: Path, overwrite: bool) -> None:
     )
 
 
-def _is_hexaccess_output(path: Path) -> bool:
+def _refuse_protected(path: Path) -> None:
+    """``--overwrite`` deletes the whole directory: never for a file-system root or
+    mount point, a shared directory with the sticky bit (``/tmp``), the home directory,
+    or the working directory and its ancestors (a typo such as ``--out .`` or
+    ``--out ..``). Such a target is refused with the reason; the user names a new
+    sub-directory instead."""
+    resolved = path.resolve()
+    reasons = []
+    if resolved == Path(resolved.anchor) or os.path.ismount(resolved):
+        reasons.append("a file-system root or mount point")
+    if resolved.stat().st_mode & stat.S_ISVTX:
+        reasons.append("a shared directory (sticky bit, like /tmp)")
+    home = Path.home().resolve() if "HOME" in os.environ else None
+    if home is not None and resolved == home:
+        reasons.append("the home directory")
+    cwd = Path.cwd().resolve()
+    if resolved == cwd or resolved in cwd.parents:
+        reasons.append("the working directory or one of its parents")
+    if reasons:
+        raise OutputError(
+            f"{path} is {' and '.join(reasons)}: an output replaces its whole directory, so "
+            "hexaccess never writes one there, even with --overwrite; give a new "
+            f"sub-directory, e.g. {path / 'hexaccess-out'}"
+        )
+
+
+def _is_hexaccess_output(path: Path, entries: list[str]) -> bool:
+    """The directory is one hexaccess result: our manifest, and nothing beside the files
+    it lists (a user's file added later makes it foreign again)."""
     try:
-        return read_manifest(path) is not None
+        manifest = read_manifest(path)
     except CorruptOutputError:
         return False
+    if manifest is None:
+        return False
+    listed = {str(f.get("path", "")).split("/")[0] for f in manifest.get("files", [])}
+    return set(entries) <= listed | {MANIFEST_NAME}
 
 
 def _leftover_pattern(target: Path) -> re.Pattern[str]:

@@ -472,3 +472,42 @@ def test_the_driver_reports_output_errors_with_exit_code_2(tmp_path: Path) -> No
     assert proc.returncode == 2
     assert err.startswith("error: ") and "is a file" in err
     assert issubclass(OutputError, HexaccessError)
+
+
+# ------------------------------------------------- directories --overwrite never replaces
+def test_overwrite_never_replaces_a_shared_sticky_directory(tmp_path: Path) -> None:
+    """Like /tmp: replacing it would delete every user's files (this happened once)."""
+    shared = tmp_path / "scratch"
+    shared.mkdir()
+    shared.chmod(0o1777)
+    (shared / "someone-elses.txt").write_text("keep")
+    with pytest.raises(OutputError, match="sticky bit"):
+        prepare_output(shared, overwrite=True)
+    assert (shared / "someone-elses.txt").read_text() == "keep"
+
+
+def test_overwrite_never_replaces_the_working_directory_or_its_parents(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    project = tmp_path / "project"
+    (project / "inputs").mkdir(parents=True)
+    (project / "inputs" / "pop.csv").write_text("x")
+    monkeypatch.chdir(project / "inputs")
+    for target in (project / "inputs", project, Path(".")):
+        with pytest.raises(OutputError, match="working directory"):
+            prepare_output(target, overwrite=True)
+    assert (project / "inputs" / "pop.csv").exists()
+    with prepare_output(project / "inputs" / "out", overwrite=True) as out:
+        out.file("a.txt").write_text("fine")
+        out.commit()
+
+
+def test_a_result_with_a_users_file_added_is_no_longer_ours(tmp_path: Path) -> None:
+    target = tmp_path / "out"
+    with prepare_output(target) as out:
+        out.file("bands.csv").write_text("1")
+        out.commit()
+    (target / "my-notes.txt").write_text("mine")
+    with pytest.raises(OutputError, match="--overwrite"):
+        prepare_output(target)
+    assert (target / "my-notes.txt").exists()
