@@ -525,3 +525,44 @@ def test_candidate_sites_merge_fixed_sites_and_forbid(tmp_path):
         candidate_sites(cand, forbidden=pd.DataFrame({"name": ["q"]}))
     with pytest.raises(ValueError, match="h3:RES or h3:RES:MIN_PEOPLE"):
         candidate_sites("h3:x")
+
+
+# ---------------------------------------------------------------------- proof, capacities
+def test_a_result_that_breaks_its_constraints_is_never_called_optimal():
+    from hexaccess.optimise.problem import Constraints, prepare
+    from hexaccess.optimise.result import Solution, build_result
+    from hexaccess.optimise.solve import _finish
+
+    t = np.array([[12.0, 13.0], [4.0, 4.0], [19.0, 19.0]])
+    mat = CoverageMatrix.from_dense(t, [4.0, 10.0], cutoff_s=CUTOFF)
+    problem = prepare(mat, "mean-time", Constraints(fixed=[], capacity=[5.0, 7.0, 10.0]),
+                      total=2, add=None, threshold_min=None, threshold_km=None,
+                      cover_pct=99.0, column=None)  # fmt: skip
+    # A doctored "optimal" answer: site 1 holds all 14 people (capacity 7).
+    entry = np.flatnonzero(np.repeat(np.arange(3), 2) == 1)
+    assignment = (np.array([1, 1]), np.array([0, 1]), np.ones(2), entry)
+    open_ = np.array([False, True, True])
+    found = Solution(open_, 0.06, 0.06, "Optimal", "mip", assignment)
+    result = build_result(problem, found, "mip", 0.0, problem.base_details())
+    assert result.proof == "optimal"  # by its bound alone
+    with pytest.warns(UserWarning, match="breaks its constraints"):
+        result = _finish(problem, result)
+    assert result.proof == "none"
+    assert result.status.startswith("constraints violated: 1 site(s) hold more people")
+
+
+def test_proof_and_capacity_figures_in_the_summary():
+    mat, _t, w = _instance(11, m=10, n=120)
+    heur = optimise(mat, "mean-time", total=4, fixed=[], method="heuristic")
+    exact = optimise(mat, "mean-time", total=4, fixed=[], method="mip")
+    assert (heur.proof, heur.bound, heur.gap) == ("none", None, None)
+    assert exact.proof == "optimal" and exact.summary()["proof"] == "optimal"
+    assert not exact.capacity_aware and "capacity_free" not in exact.summary()
+    cap = np.full(10, w.sum() / 5.0)  # 4 sites hold 80 % of the people at most
+    with pytest.warns(UserWarning, match="leave"):
+        r = optimise(mat, "mean-time", total=4, fixed=[], capacity=cap, method="mip")
+    s = r.summary()
+    assert s["capacity_aware"] and r.over_capacity_population >= 0.2 * w.sum() - 1e-6
+    assert r.unserved_population == pytest.approx(w.sum() - r.sites["catchment_population"].sum())
+    assert s["capacity_free"]["unserved_population"] <= r.unserved_population
+    assert r.sites["capacity"].tolist() == cap[r.chosen].tolist()

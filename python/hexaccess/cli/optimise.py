@@ -10,11 +10,16 @@ municipalities), ``--total N`` or ``--add K``, ``--objective mean-time|coverage|
 
 Writes (a contract: add, never rename):
 
-* ``DIR/chosen.csv``: ``name, municipality, lon, lat, fixed, catchment_population``;
-* ``DIR/summary.json``: ``objective``, ``bound``, ``gap`` (a fraction), ``solve_seconds``,
-  the optimisation details, and the accessibility summary of the chosen network computed
-  by the engine (:meth:`hexaccess.accessibility.AccessibilityResult.summary`);
-* ``DIR/bands.csv`` of the chosen network (as ``hexaccess run``);
+* ``DIR/chosen.csv``: ``name, municipality, lon, lat, fixed, catchment_population``
+  (with ``--capacity``: the people assigned within the capacities, then ``capacity``);
+* ``DIR/summary.json``: ``objective``, ``proof`` (``optimal``, ``bounded`` or ``none``),
+  ``bound``, ``gap`` (a fraction), ``solve_seconds``, ``capacities`` (whether they apply;
+  with ``--capacity`` the note that bands and the accessibility figures ignore them),
+  the optimisation details (capacity-aware with ``--capacity``, plus ``capacity_free``),
+  and the accessibility summary of the chosen network computed by the engine
+  (:meth:`hexaccess.accessibility.AccessibilityResult.summary`);
+* ``DIR/bands.csv`` of the chosen network (as ``hexaccess run``; everyone at the nearest
+  chosen office, **capacities ignored**);
 * with ``--curve 18:250[:STEP]``: ``DIR/curve.csv`` and ``DIR/curve.png`` (best
   coverage within ``--threshold`` and best mean time per number of offices);
 * with ``--matrix DIR2``: the coverage matrix is loaded from ``DIR2`` when present and
@@ -41,7 +46,13 @@ import pandas as pd
 from hexaccess import defaults
 from hexaccess.cli._errors import reports_errors
 from hexaccess.cli._options import Progress, add_input_arguments, study_from_args
-from hexaccess.errors import ScenarioError
+from hexaccess.errors import (
+    InfeasibleError,
+    InputError,
+    OfficeInputError,
+    OutputError,
+    ScenarioError,
+)
 from hexaccess.offices import Offices
 from hexaccess.optimise import (
     Constraints,
@@ -54,6 +65,8 @@ from hexaccess.optimise import (
     optimise,
     plot_coverage_curve,
 )
+from hexaccess.optimise.curve import check_totals, site_limits
+from hexaccess.optimise.problem import check_candidate_count, check_threads
 from hexaccess.outputs import prepare_output
 from hexaccess.study import solve
 
@@ -98,8 +111,8 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     p.add_argument(
         "--cover-pct",
         type=float,
-        default=defaults.COVER_PCT,
-        help="cover: share of people within --threshold to reach (default 99)",
+        default=None,
+        help=f"cover: share of people within --threshold to reach (default {defaults.COVER_PCT:g})",
     )
     p.add_argument(
         "--cutoff",
@@ -129,7 +142,13 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
         help="respect the candidates' capacity column (people per office)",
     )
     p.add_argument("--curve", default=None, help="coverage curve N0:N1[:STEP], e.g. 18:250:8")
-    p.add_argument("--threads", type=int, default=None)
+    p.add_argument(
+        "--threads",
+        type=int,
+        default=None,
+        help="threads of the coverage-matrix searches and of HiGHS (at most 64, or the core "
+        "count when larger; default: every core)",
+    )
     return p
 
 
@@ -171,12 +190,52 @@ def _curve_threshold(args: argparse.Namespace) -> float:
     return 60.0 if args.threshold is None else float(args.threshold)
 
 
-def _check_arguments(args: argparse.Namespace) -> list[int] | None:
-    """Check what needs no input file (``--cutoff``, ``--curve``, ``--threshold``);
-    returns the ``--curve`` office counts."""
+def _check_sizes(args: argparse.Namespace) -> None:
+    """The options that only some objectives use: an option that does not apply is an
+    error saying why (never silently ignored)."""
+    if args.objective == "cover":
+        for flag, value in (("--total", args.total), ("--add", args.add)):
+            if value is not None:
+                raise ScenarioError(
+                    f"{flag} {value} does not apply to --objective cover, which finds the "
+                    "fewest offices reaching --cover-pct; drop it, or choose --objective "
+                    "mean-time or coverage"
+                )
+        if args.capacity:
+            raise ScenarioError(
+                "--capacity applies to --objective mean-time and coverage, not cover (the "
+                "fewest offices); drop --capacity or choose another objective"
+            )
+    else:
+        if args.total is None and args.add is None:
+            raise ScenarioError("give --total N or --add K")
+        if args.cover_pct is not None:
+            raise ScenarioError(
+                f"--cover-pct {args.cover_pct:g} applies only to --objective cover; drop it "
+                f"(--objective is {args.objective})"
+            )
+        if args.total is not None and args.total < 1:
+            raise ScenarioError(f"--total {args.total}: give the number of offices, >= 1")
+        if args.add is not None and args.add < 0:
+            raise ScenarioError(f"--add {args.add}: give the offices to add, >= 0")
+    pct = defaults.COVER_PCT if args.cover_pct is None else args.cover_pct
+    if not 0 < pct <= 100:
+        raise ScenarioError(f"--cover-pct {pct:g}: give a share in (0, 100] per cent")
+
+
+def _check_thresholds(args: argparse.Namespace, counts: list[int] | None) -> None:
+    """``--cutoff``, ``--threshold`` and ``--threshold-km`` (one of the two thresholds)."""
     if not (math.isfinite(args.cutoff) and args.cutoff > 0):
         raise ScenarioError(f"--cutoff {args.cutoff:g}: give the matrix cutoff in minutes, > 0")
-    counts = _parse_curve(args.curve) if args.curve else None
+    if args.threshold is not None and args.threshold_km is not None:
+        raise ScenarioError(
+            f"--threshold {args.threshold:g} and --threshold-km {args.threshold_km:g}: give "
+            "one (minutes, or km along the fastest path), not both"
+        )
+    if args.threshold_km is not None and not (
+        math.isfinite(args.threshold_km) and args.threshold_km > 0
+    ):
+        raise ScenarioError(f"--threshold-km {args.threshold_km:g}: give a distance in km, > 0")
     minutes = [_threshold(args)]
     if counts is not None and args.threshold_km is None:
         minutes.append(_curve_threshold(args))
@@ -187,7 +246,42 @@ def _check_arguments(args: argparse.Namespace) -> list[int] | None:
                 f"--threshold {t:g}{default} must be > 0 and at most --cutoff {args.cutoff:g} "
                 "(minutes)"
             )
-    return counts
+
+
+def _solver(args: argparse.Namespace) -> SolverOptions:
+    """The solver options, checked before any input is read (each error names its flag)."""
+    if not args.time_limit > 0:  # also NaN
+        raise ScenarioError(f"--time-limit {args.time_limit:g}: give seconds > 0")
+    for flag, value in (("--seed", args.seed), ("--restarts", args.restarts)):
+        if value < 0:
+            raise ScenarioError(f"{flag} {value}: give a whole number >= 0")
+    try:
+        check_threads(args.threads, "--threads")
+    except InputError as exc:
+        raise ScenarioError(str(exc)) from None
+    return SolverOptions(
+        method=args.method,
+        time_limit_s=args.time_limit,
+        seed=args.seed,
+        restarts=args.restarts,
+        threads=args.threads,
+    )
+
+
+def _check_arguments(args: argparse.Namespace) -> tuple[list[int] | None, SolverOptions]:
+    """Check what needs no input file (sizes, thresholds, ``--curve``, the solver options,
+    ``--threads``, a ``--matrix`` that is a file); returns the ``--curve`` office counts
+    and the solver options."""
+    _check_sizes(args)
+    counts = _parse_curve(args.curve) if args.curve else None
+    _check_thresholds(args, counts)
+    solver = _solver(args)
+    if args.matrix is not None and args.matrix.exists() and not args.matrix.is_dir():
+        raise OutputError(
+            f"--matrix {args.matrix} is a file, not a directory; give a directory for the "
+            "coverage-matrix cache (a new one, or one written before), or remove the file"
+        )
+    return counts, solver
 
 
 def _study(args: argparse.Namespace, bar: Progress) -> tuple[Any, Any, np.ndarray]:
@@ -217,36 +311,78 @@ def _matrix_key(args: argparse.Namespace, study: Any) -> dict[str, Any]:
     )
 
 
-def _options(
+def _sources(args: argparse.Namespace) -> str:
+    """The files the candidate table comes from, for messages."""
+    given = f"--candidates {args.candidates}"
+    return given + (f" (and --fixed {args.fixed})" if args.fixed else "")
+
+
+def _check_columns(args: argparse.Namespace, cand: pd.DataFrame) -> None:
+    """``--capacity`` and ``--one-per-region`` need their candidate column filled in."""
+    if args.capacity and ("capacity" not in cand.columns or cand["capacity"].isna().all()):
+        raise OfficeInputError(
+            f"--capacity: the candidates of {_sources(args)} have no 'capacity' column (or "
+            "it is empty for every site), so no capacity would apply; add a 'capacity' "
+            "column (people per office; empty = unlimited) or drop --capacity"
+        )
+    if args.one_per_region and ("region" not in cand.columns or cand["region"].isna().all()):
+        raise OfficeInputError(
+            f"--one-per-region: the candidates of {_sources(args)} have no 'region' column "
+            "(or it is empty for every site); add one, or give --municipalities with a "
+            "'region' column and candidates with a 'municipality' column"
+        )
+
+
+def _constraints(
     args: argparse.Namespace, cand: pd.DataFrame, forbidden: np.ndarray
-) -> tuple[Constraints, SolverOptions]:
-    """The same constraints and solver options for the main run and the curve."""
-    constraints = Constraints(
+) -> Constraints:
+    """The same constraints for the main run and the curve."""
+    return Constraints(
         fixed=cand["fixed"].to_numpy(dtype=bool),
         forbidden=forbidden,
         capacity=True if args.capacity else None,
         regions="region" if args.one_per_region else None,
         one_per_region=args.one_per_region,
     )
-    solver = SolverOptions(
-        method=args.method,
-        time_limit_s=args.time_limit,
-        seed=args.seed,
-        restarts=args.restarts,
-        threads=args.threads,
-    )
-    return constraints, solver
+
+
+def _check_candidates(
+    args: argparse.Namespace, cand: pd.DataFrame, constraints: Constraints, counts: Any
+) -> None:
+    """Before the coverage matrix is computed: the candidate count, and the office
+    counts of ``--total``/``--add`` and ``--curve`` against the fixed sites, the regions
+    and the allowed candidates."""
+    check_candidate_count(len(cand), f"the candidates of {_sources(args)}")
+    least, most, why = site_limits(cand, constraints)
+    if args.objective != "cover":
+        nfixed = int(cand["fixed"].sum())
+        p = args.total if args.total is not None else nfixed + args.add
+        flag = f"--total {args.total}" if args.total is not None else f"--add {args.add}"
+        if p < least:
+            raise InfeasibleError(
+                f"{flag}: {p} offices cannot hold the {why} (at least {least} needed)"
+            )
+        if p > most:
+            raise InfeasibleError(
+                f"{flag}: {p} offices asked but only {most} candidates of {_sources(args)} "
+                "are allowed (not forbidden)"
+            )
+        if args.add == 0 and nfixed == 0:
+            raise ScenarioError("--add 0 without fixed sites opens nothing; give --add >= 1")
+    if counts is not None:
+        check_totals(cand, counts, constraints, what=f"--curve {args.curve}")
 
 
 def _solve(args, matrix, counts, constraints, solver):
+    """The main optimisation and the ``--curve`` (None without it)."""
     result = optimise(
         matrix,
         args.objective,
-        total=args.total,
-        add=args.add,
+        total=None if args.objective == "cover" else args.total,
+        add=None if args.objective == "cover" else args.add,
         threshold_min=_threshold(args),
         threshold_km=args.threshold_km,
-        cover_pct=args.cover_pct,
+        cover_pct=defaults.COVER_PCT if args.cover_pct is None else args.cover_pct,
         constraints=constraints,
         solver=solver,
     )
@@ -263,12 +399,35 @@ def _solve(args, matrix, counts, constraints, solver):
     return result, curve
 
 
+#: summary.json's note on which figures respect the capacities (with ``--capacity``).
+BANDS_IGNORE_CAPACITIES = (
+    "bands.csv and the accessibility figures at the top level of summary.json "
+    "(mean_time_min, coverage_pct, population_unreachable, ...) put every person at the "
+    "nearest chosen office: they ignore the capacities. The capacity-aware figures are in "
+    "'optimisation' (matrix_mean_time_min, unserved_population, over_capacity_population, "
+    "covered_population) and chosen.csv's catchment_population; 'optimisation' -> "
+    "'capacity_free' has the same figures without capacities"
+)
+
+
 def _summary(result: Any, matrix: Any, access_summary: dict[str, Any]) -> dict[str, Any]:
+    """summary.json: the optimisation's figures, the matrix and the engine's accessibility
+    summary of the chosen network (capacity-free; labelled so with capacities)."""
+    capacities = {"applied": result.capacity_aware}
+    if result.capacity_aware:
+        capacities.update(
+            bands_ignore_capacities=True,
+            note=BANDS_IGNORE_CAPACITIES,
+            unserved_population=result.unserved_population,
+            over_capacity_population=result.over_capacity_population,
+        )
     return {
         "objective": result.objective,
+        "proof": result.proof,
         "bound": result.bound,
         "gap": result.gap,
         "solve_seconds": result.solve_seconds,
+        "capacities": capacities,
         "optimisation": result.summary(),
         "matrix": {
             "candidates": matrix.num_candidates,
@@ -283,7 +442,10 @@ def _summary(result: Any, matrix: Any, access_summary: dict[str, Any]) -> dict[s
 
 
 def _write(target: Any, args, result, curve, summary, access_result) -> None:
-    result.sites[CHOSEN_COLUMNS].to_csv(target.file("chosen.csv"), index=False)
+    """chosen.csv (with ``capacity`` after the contract's columns when capacities apply),
+    summary.json, bands.csv, and the curve's files."""
+    columns = CHOSEN_COLUMNS + (["capacity"] if result.capacity_aware else [])
+    result.sites[columns].to_csv(target.file("chosen.csv"), index=False)
     target.file("summary.json").write_text(json.dumps(summary, indent=2, default=str) + "\n")
     access_result.bands().to_csv(target.file("bands.csv"), index=False)
     if curve is not None:
@@ -293,7 +455,16 @@ def _write(target: Any, args, result, curve, summary, access_result) -> None:
         )
 
 
+#: How the CLI states a result's proof.
+PROOF_TEXT = {
+    "optimal": "proven optimal",
+    "bounded": "not proven optimal: bounded",
+    "none": "not proven optimal: no bound (heuristic answer)",
+}
+
+
 def _print(args, result, matrix, summary, curve) -> None:
+    """The run in a few lines: objective, proof, bound and gap, the network's figures."""
     gap = "n/a" if result.gap is None else f"{100 * result.gap:.4f} %"
     bound = result.bound if result.bound is None else f"{result.bound:,.4f}"
     print(
@@ -301,10 +472,18 @@ def _print(args, result, matrix, summary, curve) -> None:
         f"{matrix.num_candidates} candidates; objective {result.objective:,.4f}, bound "
         f"{bound}, gap {gap}; solved in {result.solve_seconds:.2f} s ({result.status})"
     )
+    print(f"proof: {result.proof} ({PROOF_TEXT[result.proof]})")
     print(
         f"mean {summary['mean_time_min']:.1f} min; within 60 min "
         f"{summary['coverage_pct']['60']:.2f} %"
+        + ("; both ignore capacities" if result.capacity_aware else "")
     )
+    if result.capacity_aware:
+        print(
+            f"with capacities: mean {result.mean_time_min:.1f} min (matrix), "
+            f"{result.unserved_population:,.0f} people unserved, of whom "
+            f"{result.over_capacity_population:,.0f} over capacity"
+        )
     if curve is not None:
         print(curve.to_string(index=False))
     print(f"wrote chosen.csv, summary.json, bands.csv in {args.out}")
@@ -331,21 +510,22 @@ def run(args: argparse.Namespace) -> int:
     """Run ``hexaccess optimise``; returns the exit code (2 on input errors). The output
     directory is checked and locked first; everything is written atomically."""
     say = (lambda *_: None) if args.quiet else (lambda msg: print(msg, file=sys.stderr))
-    if args.objective != "cover" and args.total is None and args.add is None:
-        raise ScenarioError("give --total N or --add K")
     t0 = time.perf_counter()
-    counts = _check_arguments(args)  # before the slow reads
+    counts, solver = _check_arguments(args)  # before the slow reads
     with prepare_output(args.out, overwrite=args.overwrite, kind="optimise") as target:
         bar = Progress(4, args.quiet)
         try:
             study, cand, forbidden = _study(args, bar)
+            _check_columns(args, cand)
+            constraints = _constraints(args, cand, forbidden)
+            _check_candidates(args, cand, constraints, counts)  # before the matrix
             key = _matrix_key(args, study)
         finally:
             bar.close()
         matrix = _matrix(args, study, key, say)
-        result, curve = _solve(args, matrix, counts, *_options(args, cand, forbidden))
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
+            result, curve = _solve(args, matrix, counts, constraints, solver)
             access_result = solve(study.access, offices=result.chosen, provenance_info=key)
         for w in caught:
             say(f"warning: {w.message}")

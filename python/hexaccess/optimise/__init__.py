@@ -22,11 +22,16 @@ Solvers (``SolverOptions.method``):
 * ``heuristic``: greedy addition, then best-improvement swap local search (Teitz–Bart
   interchange evaluated with the Resende–Werneck gain/loss/extra bookkeeping, Numba
   kernels in :mod:`hexaccess.optimise._kernels`); optional random restarts seeded by
-  ``seed``. Deterministic for a given seed. **With capacities the heuristic is
-  approximate**: it chooses sites ignoring capacity and then assigns people to the chosen
-  sites optimally under the capacities (a transportation LP solved by HiGHS), so the
-  reported objective is feasible and exact *for those sites*, but other sites could do
-  better — only the MIP is exact.
+  ``seed``. Deterministic for a given seed. Set cover adds redundancy elimination,
+  drop-add moves (close a site, repair with swaps) and kicks of an iterated local search
+  (it reached HiGHS's optimum on 400 of 400 random instances of 10–30 sites and 50–300
+  cells). **With capacities** the sites of the uncapacitated heuristic and of a
+  capacity-aware greedy are improved by swaps each valued by the exact assignment LP
+  (:class:`~hexaccess.optimise.mip.TransportLP`, HiGHS) within a work budget; the people
+  are then assigned to the chosen sites optimally under the capacities, so the reported
+  objective is feasible and exact *for those sites* (on 80 random instances of 10–30
+  sites and 50–300 cells it reached the MIP's optimum on 75, worst 10.6 % below it on
+  coverage, 0.05 % on mean time); only the MIP proves it.
 * ``mip``: the exact integer programme solved by HiGHS (``highspy``) within a time limit;
   reports the best bound (LP relaxation / branch-and-bound dual bound) and the gap.
 * ``auto`` (default): the heuristic, then the MIP warm-started with the heuristic's
@@ -39,6 +44,19 @@ Objective units: ``mean-time`` in minutes (population-weighted over *all* people
 at the cutoff), ``coverage`` in people covered, ``cover`` in offices. ``gap`` is
 ``|objective − bound| / |objective|`` (a fraction), ``None`` when no bound is known.
 Times come from the matrix, floored to its time unit (1 s by default).
+
+Every result states what proves it (``OptimiseResult.proof``): ``'optimal'`` (a bound
+within a relative gap of 1e-6), ``'bounded'`` (a bound and its ``gap``) or ``'none'``
+(no bound: ``method='heuristic'``, or ``auto`` when the MIP is skipped above
+``mip_max_size`` and no Lagrangian bound applies). A result whose sites break a
+constraint is never called optimal.
+
+Capacities: people the capacities leave over are unserved; ``unserved_population``,
+``mean_time_min``, ``covered_population`` and the catchments are those of the capacitated
+assignment (what the objective counts), with a warning saying how many people are left
+over (``over_capacity_population``), and ``capacity_free`` gives the same figures with
+everyone at the nearest chosen site. Limits: at most 65,535 candidates
+(``problem.MAX_CANDIDATES``) and 64 threads (or the core count when larger).
 
 The package, module by module (the public names are all re-exported here):
 

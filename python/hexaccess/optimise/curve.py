@@ -9,11 +9,18 @@ from typing import Any
 
 import pandas as pd
 
+from hexaccess.errors import InfeasibleError, InputError
 from hexaccess.optimise.matrix import CoverageMatrix
-from hexaccess.optimise.problem import Constraints, SolverOptions, resolve_options
+from hexaccess.optimise.problem import (
+    Constraints,
+    SolverOptions,
+    _whole,
+    resolve_options,
+    site_rules,
+)
 from hexaccess.optimise.solve import optimise
 
-__all__ = ["coverage_curve", "plot_coverage_curve"]
+__all__ = ["check_totals", "coverage_curve", "plot_coverage_curve", "site_limits"]
 
 
 def coverage_curve(
@@ -35,12 +42,16 @@ def coverage_curve(
     HiGHS bounds at more cost). ``**legacy``: the fields of both objects as keywords
     (``fixed=``, ``one_per_region=``, ``restarts=``, ...), deprecated, kept for one
     release. Columns: ``offices``, ``coverage_pct``, ``coverage_bound_pct``,
-    ``mean_time_min``, ``mean_time_bound_min``.
+    ``mean_time_min``, ``mean_time_bound_min``, ``coverage_proof``, ``mean_time_proof``
+    (``'optimal'``, ``'bounded'`` or ``'none'``: the heuristic default proves nothing).
+    Totals that cannot hold the fixed sites (and one per region) or exceed the allowed
+    candidates are refused at once, all named (:func:`check_totals`).
     """
     constraints, solver = resolve_options(
         "coverage_curve", constraints, solver, legacy,
         default_solver=SolverOptions(method="heuristic"),
     )  # fmt: skip
+    check_totals(matrix, totals, constraints)
     within = (
         {"threshold_min": threshold_min} if threshold_km is None else {"threshold_km": threshold_km}
     )
@@ -57,9 +68,81 @@ def coverage_curve(
                 "coverage_bound_pct": None if cov.bound is None else 100.0 * cov.bound / tot,
                 "mean_time_min": med.objective,
                 "mean_time_bound_min": med.bound,
+                "coverage_proof": cov.proof,
+                "mean_time_proof": med.proof,
             }
         )
     return pd.DataFrame(rows)
+
+
+class _CandidateTable:
+    """What the site rules read of a :class:`CoverageMatrix` (its candidate table), so the
+    office counts can be checked before the matrix is computed."""
+
+    def __init__(self, frame: pd.DataFrame) -> None:
+        self.candidates = frame.reset_index(drop=True)
+
+    @property
+    def num_candidates(self) -> int:
+        """Number of candidate sites."""
+        return len(self.candidates)
+
+    def candidate_index(self, names: Sequence[str]) -> Any:
+        """Indices of candidates by name (as :meth:`CoverageMatrix.candidate_index`)."""
+        return CoverageMatrix.candidate_index(self, names)  # type: ignore[arg-type]
+
+
+def site_limits(
+    matrix: CoverageMatrix | pd.DataFrame, constraints: Constraints
+) -> tuple[int, int, str]:
+    """``(least, most, why)``: the fewest sites the constraints allow (the fixed ones and
+    one per required region), the most (the allowed candidates) and what ``least`` holds;
+    ``matrix`` may be the candidate table alone."""
+    source = matrix if isinstance(matrix, CoverageMatrix) else _CandidateTable(matrix)
+    rules = site_rules(source, constraints)  # type: ignore[arg-type]
+    why = f"{int(rules.fixed.sum())} fixed site(s)" + (
+        " and one per region" if rules.use_regions else ""
+    )
+    return rules.min_sites(), int(rules.allowed.sum()), why
+
+
+def check_totals(
+    matrix: CoverageMatrix | pd.DataFrame,
+    totals: Sequence[int],
+    constraints: Constraints,
+    what: str = "",
+) -> None:
+    """Refuse curve totals that are not whole numbers, or that cannot hold the fixed sites
+    (and one per region) or exceed the allowed candidates, all named at once before any
+    solve (``what``: how the caller calls the totals, e.g. ``'--curve 1:50'``)."""
+    name = what or f"coverage_curve totals {list(totals)}"
+    if len(totals) == 0:
+        raise InputError(f"{name}: give at least one number of offices")
+    counts = []
+    for n in totals:
+        try:
+            counts.append(_whole(n, "a coverage-curve total", 1))
+        except InputError as exc:
+            raise InputError(f"{name}: {exc}") from None
+    least, most, need = site_limits(matrix, constraints)
+    least = max(least, 1)
+    low = [n for n in counts if n < least]
+    high = [n for n in counts if n > most]
+    if low or high:
+        why = []
+        if low:
+            why.append(f"{_few(low)} cannot hold the {need} (at least {least} needed)")
+        if high:
+            why.append(f"{_few(high)} exceed the {most} allowed (not forbidden) candidates")
+        raise InfeasibleError(
+            f"{name}: the number(s) of offices {'; '.join(why)}; give counts from {least} to {most}"
+        )
+
+
+def _few(values: list[int]) -> str:
+    """A short list of office counts for a message."""
+    shown = ", ".join(str(v) for v in values[:5])
+    return shown + (f" ... ({len(values)} in all)" if len(values) > 5 else "")
 
 
 def plot_coverage_curve(

@@ -27,6 +27,7 @@ from hexaccess.optimise.problem import CostModel, SiteRules
 __all__ = [
     "MipOutcome",
     "PMedianPairs",
+    "TransportLP",
     "mip_capacitated",
     "mip_coverage",
     "mip_pmedian",
@@ -337,10 +338,13 @@ def mip_capacitated(
     start: npt.NDArray[np.bool_] | None,
     fix_open: bool,
     max_size: int,
+    floor: tuple[npt.NDArray[np.bool_], float] | None = None,
     **kw: Any,
 ) -> tuple[MipOutcome | None, npt.NDArray[np.bool_] | None, Any, int]:
     """Capacitated assignment MIP (``fix_open``: the transportation LP for given sites).
-    Returns (outcome, open mask, (pair candidate, pair cell, z), size)."""
+    ``floor = (mask, people)``: the pairs of the model entries in ``mask`` must carry at
+    least ``people`` (the coverage kept while the report assigns by time). Returns
+    (outcome, open mask, (pair candidate, pair cell, z, matrix entry), size)."""
     cand_ok = (start if fix_open else rules.allowed).astype(bool)
     sites = np.flatnonzero(cand_ok)
     col_of = _column_of(model.num_candidates, sites)
@@ -377,6 +381,14 @@ def mip_capacitated(
         lo.append(np.full(capped.size, -np.inf))
         hi.append(np.zeros(capped.size))
         nrow += capped.size
+    if floor is not None:
+        sel = floor[0][keep]
+        ri.append(np.full(int(sel.sum()), nrow))
+        ci.append(zcol[sel])
+        vv.append(model.w[pi][sel])
+        lo.append([float(floor[1])])
+        hi.append([np.inf])
+        nrow += 1
     col_lo = np.zeros(ncol)
     col_lo[col_of[np.flatnonzero(rules.fixed & cand_ok)]] = 1.0
     if fix_open:
@@ -392,8 +404,107 @@ def mip_capacitated(
         rules, sites, (ri, ci, vv, nrow, ncol), cost, lo, hi, offset, None, kw, col_lo,
         integer=not fix_open,
     )  # fmt: skip
-    assignment = None if out.x is None else (pj, pi, out.x[ns : ns + npairs])
+    entry = None if model.entry is None else model.entry[keep]
+    assignment = None if out.x is None else (pj, pi, out.x[ns : ns + npairs], entry)
     return out, is_open, assignment, npairs
+
+
+class TransportLP:
+    """The capacitated assignment of given open sites as one HiGHS LP, re-solved warm for
+    each open set the capacitated heuristic tries (only the bounds of the changed sites'
+    columns move, so the dual simplex restarts from the previous basis).
+
+    Columns: ``z_ij`` (share of cell ``i`` at site ``j``, upper bound 1 when ``j`` is open,
+    else 0) for every allowed site's pair, ``u_i`` (share left over, at the fallback
+    cost). Rows: ``Σ_j z_ij + u_i = 1`` per cell, ``Σ_i w_i z_ij <= cap_j`` per capped
+    site. :meth:`value` is the objective in model units (as :meth:`CostModel.evaluate`
+    without capacities); :attr:`size` the number of pairs.
+    """
+
+    def __init__(
+        self, model: CostModel, rules: SiteRules, cap: npt.NDArray[np.float64], **kw: Any
+    ) -> None:
+        import highspy
+        import scipy.sparse as sp
+
+        keep = rules.allowed[model.ccand] & (model.w[model.ccell] > 0)
+        pj, pi, pc = model.ccand[keep], model.ccell[keep], model.ccost[keep]
+        self.size = int(pj.size)
+        self.pairs = (pj, pi, pc)
+        dem = np.unique(pi)
+        drow = np.full(model.w.size, -1, np.int64)
+        drow[dem] = np.arange(dem.size)
+        nd, npairs = dem.size, self.size
+        self.offset = float(np.sum(model.w * model.pen)) - float(
+            np.sum(model.w[dem] * model.pen[dem])
+        )
+        capped = np.flatnonzero(np.isfinite(cap) & rules.allowed)
+        crow = np.full(model.num_candidates, -1, np.int64)
+        crow[capped] = nd + np.arange(capped.size)
+        sel = crow[pj] >= 0
+        rows = np.concatenate([drow[pi], np.arange(nd), crow[pj][sel]])
+        cols = np.concatenate([np.arange(npairs), npairs + np.arange(nd), np.flatnonzero(sel)])
+        vals = np.concatenate([np.ones(npairs), np.ones(nd), model.w[pi][sel]])
+        a = sp.csc_matrix((vals, (rows, cols)), shape=(nd + capped.size, npairs + nd))
+        a.sort_indices()
+        h = _silent_highs(highspy)
+        h.setOptionValue("time_limit", float(kw.get("time_limit_s", 60.0)))
+        if kw.get("threads") is not None:
+            h.setOptionValue("threads", int(kw["threads"]))
+        lp = highspy.HighsLp()
+        lp.num_col_, lp.num_row_ = int(a.shape[1]), int(a.shape[0])
+        lp.col_cost_ = np.concatenate([model.w[pi] * pc, model.w[dem] * model.pen[dem]])
+        lp.col_lower_ = np.zeros(a.shape[1])
+        lp.col_upper_ = np.concatenate([np.zeros(npairs), np.ones(nd)])
+        lp.row_lower_ = np.concatenate([np.ones(nd), np.full(capped.size, -np.inf)])
+        lp.row_upper_ = np.concatenate([np.ones(nd), cap[capped]])
+        lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
+        lp.a_matrix_.start_ = a.indptr.astype(np.int32)
+        lp.a_matrix_.index_ = a.indices.astype(np.int32)
+        lp.a_matrix_.value_ = a.data.astype(np.float64)
+        lp.a_matrix_.num_col_, lp.a_matrix_.num_row_ = lp.num_col_, lp.num_row_
+        h.passModel(lp)
+        self.h = h
+        # pairs are in by-candidate order: site j's columns are one range
+        self.start = np.searchsorted(pj, np.arange(model.num_candidates + 1)).astype(np.int64)
+        self.dem, self.pen = dem, model.pen
+        self.is_open = np.zeros(model.num_candidates, bool)
+        self.evaluations = 0
+
+    def _set(self, is_open: npt.NDArray[np.bool_]) -> None:
+        """Move the bounds of the sites whose state differs from the last solve."""
+        changed = np.flatnonzero(is_open != self.is_open)
+        if changed.size == 0:
+            return
+        idx = np.concatenate([np.arange(self.start[j], self.start[j + 1]) for j in changed])
+        upper = np.concatenate(
+            [np.full(self.start[j + 1] - self.start[j], float(is_open[j])) for j in changed]
+        )
+        if idx.size:
+            self.h.changeColsBounds(int(idx.size), idx.astype(np.int32), np.zeros(idx.size), upper)
+        self.is_open = is_open.copy()
+
+    def cell_costs(self) -> npt.NDArray[np.float64]:
+        """Per cell, the cost per person of the last solve's assignment (the fallback for
+        the share left over): what a newly opened site would have to beat."""
+        x = np.asarray(self.h.getSolution().col_value, dtype=np.float64)
+        _, pi, pc = self.pairs
+        d = self.pen.astype(np.float64).copy()
+        if x.size != self.size + self.dem.size:
+            return d
+        d[self.dem] = self.pen[self.dem] * np.clip(x[self.size :], 0.0, 1.0)
+        np.add.at(d, pi, np.clip(x[: self.size], 0.0, 1.0) * pc)
+        return d
+
+    def value(self, is_open: npt.NDArray[np.bool_]) -> float:
+        """The least cost of serving the cells from the open sites within their capacities
+        (people left over at the fallback cost), model units; inf if HiGHS fails."""
+        self._set(is_open)
+        self.h.run()
+        self.evaluations += 1
+        if self.h.modelStatusToString(self.h.getModelStatus()) != "Optimal":
+            return float("inf")
+        return float(self.h.getInfo().objective_function_value) + self.offset
 
 
 def _silent_highs(highspy: Any) -> Any:

@@ -18,6 +18,8 @@ from hexaccess.optimise import _kernels as K
 from hexaccess.optimise.matrix import CoverageMatrix
 
 __all__ = [
+    "MAX_CANDIDATES",
+    "MAX_THREADS",
     "METHODS",
     "OBJECTIVES",
     "Constraints",
@@ -25,6 +27,8 @@ __all__ = [
     "Problem",
     "SiteRules",
     "SolverOptions",
+    "check_candidate_count",
+    "check_threads",
     "cost_model",
     "prepare",
     "resolve_options",
@@ -32,6 +36,36 @@ __all__ = [
 
 OBJECTIVES = ("mean-time", "coverage", "cover")
 METHODS = ("auto", "heuristic", "mip")
+#: Most threads a run may ask for: the engine's cap on a parallel search (the Rust core's
+#: ``MAX_THREADS``); HiGHS gets the same.
+MAX_THREADS = 64
+#: Most candidate sites of one optimisation: the swap search keeps a candidates × sites
+#: table, and the coverage matrix runs one search per candidate.
+MAX_CANDIDATES = 65_535
+
+
+def check_threads(value: Any, name: str = "threads") -> int | None:
+    """A thread count: None (the default) or a whole number in 1..:data:`MAX_THREADS`."""
+    if value is None:
+        return None
+    count = _whole(value, name, 1)
+    if count > MAX_THREADS:
+        raise InputError(
+            f"{name} {count} is above the limit of {MAX_THREADS} threads; give at most "
+            f"{MAX_THREADS} (or leave it out to use every core)"
+        )
+    return count
+
+
+def check_candidate_count(count: int, source: str = "the matrix") -> None:
+    """Refuse no candidates, or more than :data:`MAX_CANDIDATES`, naming ``source``."""
+    if count == 0:
+        raise InputError(f"{source} has no candidate sites; give at least one candidate")
+    if count > MAX_CANDIDATES:
+        raise InputError(
+            f"{source} has {count:,} candidate sites, above the limit of {MAX_CANDIDATES:,}; "
+            "use fewer (e.g. h3:RES:MIN_PEOPLE with a coarser RES or a larger MIN_PEOPLE)"
+        )
 
 
 # ---------------------------------------------------------------------- the two objects
@@ -68,7 +102,9 @@ class Constraints:
         ``fixed`` column. A site both fixed and forbidden is an error.
     capacity
         People per site: an array (NaN = unlimited), a candidate column name, or ``True``
-        for the ``capacity`` column. Exact only with the MIP (see :mod:`hexaccess.optimise`).
+        for the ``capacity`` column (which must hold a number for some site). For
+        ``mean-time`` and ``coverage``; exact only with the MIP (see
+        :mod:`hexaccess.optimise`).
     regions, one_per_region
         Region label per candidate (array or column name; default the ``region`` column);
         with ``one_per_region`` every region that has an allowed candidate gets at least
@@ -120,7 +156,8 @@ class SolverOptions:
     seed, restarts
         ``restarts`` extra local searches from random starts drawn with ``seed``.
     threads
-        HiGHS threads (default: its own choice).
+        HiGHS threads (default: its own choice), at most 64 (or the core count when
+        larger).
     """
 
     method: str = "auto"
@@ -140,8 +177,7 @@ class SolverOptions:
             _whole(self.seed, "seed", 0)
         for name in ("restarts", "mip_max_size", "lagrangian_iters"):
             _whole(getattr(self, name), name, 0)
-        if self.threads is not None:
-            _whole(self.threads, "threads", 1)
+        check_threads(self.threads)
         if not self.time_limit_s > 0:
             raise InputError(f"time_limit_s must be > 0 seconds, got {self.time_limit_s}")
         if not self.mip_rel_gap >= 0:
@@ -227,6 +263,8 @@ class CostModel:
     rcost: npt.NDArray[np.float64]
     pen: npt.NDArray[np.float64]
     w: npt.NDArray[np.float64]
+    #: The matrix entry of each by-candidate entry (None for a model built by hand).
+    entry: npt.NDArray[np.int64] | None = None
 
     @property
     def num_candidates(self) -> int:
@@ -282,6 +320,7 @@ def cost_model(
         rcost,
         np.full(n, pen_value),
         np.ascontiguousarray(w, dtype=np.float64),
+        np.flatnonzero(keep).astype(np.int64),
     )
 
 
@@ -355,25 +394,68 @@ def _regions(matrix: CoverageMatrix, regions: Any) -> tuple[npt.NDArray[np.int64
     return codes.astype(np.int64), list(uniques)
 
 
+def _capacity_column(matrix: CoverageMatrix, column: str) -> npt.NDArray[np.float64]:
+    """The candidates' capacity column as floats (empty = NaN = unlimited); a column that
+    is missing, not numeric or empty for every candidate is an error naming it."""
+    cand = matrix.candidates
+    if column not in cand.columns:
+        raise UnknownNameError(
+            f"no candidate column {column!r} for capacities; have {list(cand.columns)}: add "
+            f"a {column!r} column (people per office) to the candidates, or drop the capacities"
+        )
+    values = pd.to_numeric(cand[column], errors="coerce").to_numpy(dtype=np.float64)
+    text = np.flatnonzero(np.isnan(values) & cand[column].notna().to_numpy())
+    if text.size:
+        j = int(text[0])
+        raise InputError(
+            f"capacity column {column!r}: candidate {cand['name'].iloc[j]!r} (row {j}) holds "
+            f"{cand[column].iloc[j]!r}, not a number of people; leave it empty for unlimited"
+        )
+    if np.all(np.isnan(values)):
+        raise InputError(
+            f"capacity column {column!r} is empty for all {len(cand)} candidates, so "
+            "capacities would constrain nothing; fill it in (people per office) or drop "
+            "the capacities"
+        )
+    return values
+
+
 def capacities(matrix: CoverageMatrix, capacity: Any) -> npt.NDArray[np.float64] | None:
-    """People per candidate (NaN = unlimited), or None when no site has a capacity."""
+    """People per candidate (NaN or inf = unlimited), or None without capacities. A column
+    (``True`` = ``'capacity'``) must exist and hold a number for some candidate; values
+    must be >= 0 (the error names the candidate)."""
     if capacity is None or capacity is False:
         return None
     if capacity is True:
         capacity = "capacity"
     if isinstance(capacity, str):
-        if capacity not in matrix.candidates.columns:
-            raise UnknownNameError(
-                f"no candidate column {capacity!r} for capacities; have "
-                f"{list(matrix.candidates.columns)}"
-            )
-        capacity = matrix.candidates[capacity].to_numpy(dtype=np.float64)
-    cap = np.asarray(capacity, dtype=np.float64)
+        cap = _capacity_column(matrix, capacity)
+    else:
+        try:
+            cap = np.asarray(capacity, dtype=np.float64)
+        except (TypeError, ValueError):
+            raise InputError(
+                f"capacity must hold numbers of people (NaN = unlimited), got {capacity!r}"
+            ) from None
     if cap.shape != (matrix.num_candidates,):
-        raise InputError(f"capacity needs one value per candidate ({matrix.num_candidates})")
-    if np.any(cap < 0):
-        raise InputError("capacities must be >= 0 (NaN = unlimited)")
-    return None if np.all(np.isnan(cap)) else cap
+        raise InputError(
+            f"capacity needs one value per candidate ({matrix.num_candidates}), got shape "
+            f"{cap.shape}"
+        )
+    bad = np.flatnonzero(cap < 0)
+    if bad.size:
+        j = int(bad[0])
+        raise InputError(
+            f"capacities must be >= 0 people (NaN = unlimited); candidate "
+            f"{matrix.candidates['name'].iloc[j]!r} (index {j}) has {cap[j]:g}"
+        )
+    if np.all(np.isnan(cap)):
+        warnings.warn(
+            "every capacity is NaN (unlimited): the capacities constrain nothing",
+            stacklevel=3,
+        )
+        return None
+    return cap
 
 
 def site_rules(matrix: CoverageMatrix, constraints: Constraints) -> SiteRules:
@@ -409,6 +491,11 @@ def threshold_units(
     if objective in ("coverage", "cover") and (threshold_min is None) == (threshold_km is None):
         raise InputError(
             f"objective {objective!r} needs threshold_min (minutes) or threshold_km, exactly one"
+        )
+    if threshold_min is not None and threshold_km is not None:
+        raise InputError(
+            f"objective {objective!r}: give threshold_min (minutes) or threshold_km for the "
+            "reported coverage, not both"
         )
     if threshold_km is not None and not threshold_km > 0:
         raise InputError(f"threshold_km must be > 0, got {threshold_km}")
@@ -467,6 +554,8 @@ class Problem:
     km: float | None
     cover_pct: float
     model: CostModel
+    #: ``mean-time`` with ``threshold_km``: the distance within which coverage is reported.
+    report_km: float | None = None
 
     @property
     def total_w(self) -> float:
@@ -478,7 +567,7 @@ class Problem:
         return {
             "time_unit_s": self.matrix.time_unit_s,
             "cutoff_min": self.matrix.cutoff_s / 60,
-            "threshold_km": self.km,
+            "threshold_km": self.km if self.km is not None else self.report_km,
         }
 
 
@@ -498,11 +587,15 @@ def prepare(
     step comes last, so a mistake is reported at once)."""
     if objective not in OBJECTIVES:
         raise InputError(f"objective must be one of {OBJECTIVES}, got {objective!r}")
+    check_candidate_count(matrix.num_candidates)
     w = matrix.weights(column)
     rules = site_rules(matrix, constraints)
     cap = capacities(matrix, constraints.capacity)
     if cap is not None and objective == "cover":
-        raise NotImplementedError("capacities are supported for mean-time and coverage only")
+        raise InputError(
+            "capacities apply to the objectives mean-time and coverage, not cover (the fewest "
+            "sites); drop the capacities or choose another objective"
+        )
     units = threshold_units(matrix, objective, threshold_min, threshold_km)
     p = None
     if objective == "cover":
@@ -513,4 +606,5 @@ def prepare(
     kind = "time" if objective == "mean-time" else "cover"
     km = None if kind == "time" else threshold_km
     model = cost_model(matrix, kind, w, units or 0, km)
-    return Problem(matrix, objective, w, rules, cap, p, units, km, cover_pct, model)
+    report_km = threshold_km if kind == "time" else None
+    return Problem(matrix, objective, w, rules, cap, p, units, km, cover_pct, model, report_km)

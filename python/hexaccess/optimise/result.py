@@ -13,7 +13,19 @@ import pandas as pd
 from hexaccess.optimise.matrix import CoverageMatrix
 from hexaccess.optimise.problem import Problem, within_km
 
-__all__ = ["OptimiseResult", "Solution", "build_result"]
+__all__ = ["CAPACITY_NOTE", "PROOF_GAP", "OptimiseResult", "Solution", "build_result", "proof_of"]
+
+#: A relative gap at most this large counts as proven optimal (HiGHS's default gap).
+PROOF_GAP = 1e-6
+#: Shares of a cell within this of 0 or 1 are LP tolerance noise, snapped in the report.
+_SNAP = 1e-7
+#: How the capacity-aware figures of a result differ from the capacity-free ones.
+CAPACITY_NOTE = (
+    "capacity-aware: matrix_mean_time_min, unserved_population, covered_population and "
+    "catchment_population come from the assignment within the capacities (people left over "
+    "are unserved, at the cutoff); capacity_free: every person at the nearest chosen site, "
+    "capacities ignored"
+)
 
 
 @dataclass
@@ -23,7 +35,17 @@ class OptimiseResult:
 
     ``sites`` lists the chosen candidates: ``candidate`` (index), ``name, municipality,
     lon, lat, fixed, catchment_population`` (people whose nearest chosen site within the
-    cutoff it is; with capacities, the people assigned to it).
+    cutoff it is; with capacities, the people assigned to it; then ``capacity``).
+
+    ``proof`` says what is known of the answer: ``'optimal'`` (a bound proves it within
+    :data:`PROOF_GAP`), ``'bounded'`` (a bound, ``gap`` above that) or ``'none'`` (no
+    bound: a heuristic answer, which may or may not be optimal).
+
+    With capacities (``capacity_aware``) ``mean_time_min``, ``unserved_population`` and
+    ``covered_population`` are those of the capacitated assignment, as the objective
+    counts them: people the capacities leave over are unserved (at the cutoff in the mean
+    time, and ``over_capacity_population`` counts them separately); ``capacity_free`` holds
+    the same figures with every person at the nearest chosen site, capacities ignored.
     """
 
     objective_name: str
@@ -42,6 +64,10 @@ class OptimiseResult:
     threshold_min: float | None
     covered_population: float | None
     details: dict[str, Any] = field(default_factory=dict)
+    proof: str = "none"
+    capacity_aware: bool = False
+    over_capacity_population: float | None = None
+    capacity_free: dict[str, Any] | None = None
 
     @property
     def p(self) -> int:
@@ -49,10 +75,12 @@ class OptimiseResult:
         return int(self.chosen.size)
 
     def summary(self) -> dict[str, Any]:
-        """JSON-ready figures: objective, bound, gap (fraction), solve time, counts."""
+        """JSON-ready figures: objective, proof, bound, gap (fraction), solve time, counts;
+        with capacities, the capacity-free figures labelled as such."""
         out = {
             "objective_name": self.objective_name,
             "objective": self.objective,
+            "proof": self.proof,
             "bound": self.bound,
             "gap": self.gap,
             "solve_seconds": self.solve_seconds,
@@ -70,7 +98,13 @@ class OptimiseResult:
                 if self.covered_population is None
                 else 100.0 * self.covered_population / self.total_population
             ),
+            "unserved_population": self.unserved_population,
+            "capacity_aware": self.capacity_aware,
         }
+        if self.capacity_aware:
+            out["over_capacity_population"] = self.over_capacity_population
+            out["capacity_free"] = self.capacity_free
+            out["capacity_note"] = CAPACITY_NOTE
         out.update(self.details)
         return out
 
@@ -151,6 +185,64 @@ def _sites_frame(
     )
 
 
+def proof_of(value: float, bound: float | None, objective: str) -> tuple[float | None, str]:
+    """``(gap, proof)`` of a reported ``value`` and ``bound`` (``coverage`` is maximised,
+    the others minimised): no bound is ``'none'``, a gap within :data:`PROOF_GAP`
+    ``'optimal'``, else ``'bounded'``."""
+    if bound is None:
+        return None, "none"
+    lead = (value - bound) if objective != "coverage" else (bound - value)
+    gap = max(0.0, lead) / max(abs(value), 1e-12)
+    return gap, "optimal" if gap <= PROOF_GAP else "bounded"
+
+
+@dataclass
+class _Figures:
+    """Per-site catchments and the network's mean time, unserved and covered people."""
+
+    catch: npt.NDArray[np.float64]
+    mean_time_min: float
+    unserved: float
+    covered: float | None
+
+
+def _nearest_figures(
+    problem: Problem, is_open: npt.NDArray[np.bool_], chosen: npt.NDArray[np.int64], km: Any
+) -> _Figures:
+    """Everyone at the nearest chosen site within the cutoff (capacities ignored)."""
+    matrix, w = problem.matrix, problem.w
+    t, who = _nearest_chosen(matrix, chosen)
+    served = who >= 0
+    capped_t = np.where(served, np.minimum(t, matrix.cutoff_units), matrix.cutoff_units)
+    mean_time = float(np.sum(w * capped_t)) * matrix.time_unit_s / float(w.sum()) / 60.0
+    catch = np.bincount(who[served], weights=w[served], minlength=matrix.num_candidates)
+    covered = _covered(problem, is_open, t, served, km)
+    return _Figures(catch, mean_time, float(w[~served].sum()), covered)
+
+
+def _assigned_figures(problem: Problem, assignment: Any, km: Any) -> _Figures:
+    """The capacitated assignment ``(site, cell, share, matrix entry)`` per pair: people
+    left over by the capacities are unserved and count at the cutoff."""
+    matrix, w = problem.matrix, problem.w
+    pj, pi, z, entry = assignment
+    z = np.where(z < _SNAP, 0.0, np.where(z > 1.0 - _SNAP, 1.0, z))  # LP tolerance noise
+    share = w[pi] * z
+    catch = np.bincount(pj, weights=share, minlength=matrix.num_candidates)
+    assigned = np.minimum(np.bincount(pi, weights=share, minlength=matrix.num_cells), w)
+    left = w - assigned
+    left[left < _SNAP * np.maximum(w, 1.0)] = 0.0
+    t = matrix.time[entry].astype(np.float64)
+    units = float(np.sum(share * t) + np.sum(left) * matrix.cutoff_units)
+    mean_time = units * matrix.time_unit_s / float(w.sum()) / 60.0
+    covered = None
+    if problem.threshold_units is not None:
+        covered = float(share[t < problem.threshold_units].sum())
+    elif km is not None:
+        covered = float(share[within_km(matrix, km)[entry]].sum())
+    covered = None if covered is None else round(covered, 6)
+    return _Figures(np.round(catch, 6), mean_time, round(float(left.sum()), 6), covered)
+
+
 def build_result(
     problem: Problem,
     solution: Solution,
@@ -158,28 +250,32 @@ def build_result(
     seconds: float,
     details: dict[str, Any],
 ) -> OptimiseResult:
-    """The result of ``solution`` (objective and bound already in reported units)."""
-    matrix, w, fixed = problem.matrix, problem.w, problem.rules.fixed
+    """The result of ``solution`` (objective and bound already in reported units; with
+    capacities, ``solution.assignment`` is the assignment by time, see
+    :func:`_assigned_figures`)."""
+    matrix, fixed = problem.matrix, problem.rules.fixed
     is_open, value, bound = solution.is_open, solution.value, solution.bound
     assert is_open is not None and value is not None
     chosen = np.flatnonzero(is_open).astype(np.int64)
-    t, who = _nearest_chosen(matrix, chosen)
-    served = who >= 0
-    total = float(w.sum())
-    capped_t = np.where(served, np.minimum(t, matrix.cutoff_units), matrix.cutoff_units)
-    mean_time = float(np.sum(w * capped_t)) * matrix.time_unit_s / total / 60.0
-    if solution.assignment is None:
-        catch = np.bincount(who[served], weights=w[served], minlength=matrix.num_candidates)
-    else:
-        pj, pi, z = solution.assignment
-        catch = np.bincount(pj, weights=w[pi] * z, minlength=matrix.num_candidates)
-    covered = _covered(problem, is_open, t, served, details.get("threshold_km"))
-    gap = None
-    if bound is not None and value is not None:
-        denom = max(abs(value), 1e-12)
-        lead = (value - bound) if problem.objective != "coverage" else (bound - value)
-        gap = max(0.0, lead) / denom
+    km = details.get("threshold_km") or problem.report_km
+    free = _nearest_figures(problem, is_open, chosen, km)
+    figures, capacity_free, over = free, None, None
+    if problem.capacity is not None and solution.assignment is not None:
+        figures = _assigned_figures(problem, solution.assignment, km)
+        if problem.objective == "coverage":
+            figures.covered = value  # what the objective counts (the report keeps it)
+        capacity_free = {
+            "mean_time_min": free.mean_time_min,
+            "unserved_population": free.unserved,
+            "covered_population": free.covered,
+            "catchment_population": free.catch[chosen].tolist(),
+        }
+        over = max(0.0, figures.unserved - free.unserved)
+    gap, proof = proof_of(value, bound, problem.objective)
     units = problem.threshold_units
+    sites = _sites_frame(matrix, chosen, fixed, figures.catch)
+    if problem.capacity is not None:
+        sites["capacity"] = problem.capacity[chosen]
     return OptimiseResult(
         objective_name=problem.objective,
         objective=value,
@@ -190,11 +286,15 @@ def build_result(
         status=solution.status,
         chosen=chosen,
         num_fixed=int((fixed & is_open).sum()),
-        sites=_sites_frame(matrix, chosen, fixed, catch),
-        total_population=total,
-        mean_time_min=mean_time,
-        unserved_population=float(w[~served].sum()),
+        sites=sites,
+        total_population=float(problem.w.sum()),
+        mean_time_min=figures.mean_time_min,
+        unserved_population=figures.unserved,
         threshold_min=None if units is None else units * matrix.time_unit_s / 60.0,
-        covered_population=covered,
+        covered_population=figures.covered,
         details=details,
+        proof=proof,
+        capacity_aware=capacity_free is not None,
+        over_capacity_population=over,
+        capacity_free=capacity_free,
     )

@@ -5,12 +5,18 @@ is reported (see :mod:`hexaccess.optimise` for the objectives, solvers and units
 from __future__ import annotations
 
 import time
+import warnings
 from typing import Any
 
 import numpy as np
 
 from hexaccess.errors import InfeasibleError, InputError
-from hexaccess.optimise.heuristic import cover_heuristic, heuristic
+from hexaccess.optimise.heuristic import (
+    CAPACITY_KICKS,
+    capacitated_heuristic,
+    cover_heuristic,
+    heuristic,
+)
 from hexaccess.optimise.lagrangian import lagrangian_pmedian
 from hexaccess.optimise.matrix import CoverageMatrix
 from hexaccess.optimise.mip import (
@@ -25,8 +31,10 @@ from hexaccess.optimise.problem import (
     Constraints,
     Problem,
     SolverOptions,
+    cost_model,
     prepare,
     resolve_options,
+    within_km,
 )
 from hexaccess.optimise.result import OptimiseResult, Solution, build_result
 
@@ -91,6 +99,15 @@ def optimise(
 
 
 # ---------------------------------------------------------------------- p sites
+def _capacity_kicks(problem: Problem, solver: SolverOptions) -> int:
+    """Kicks of the capacitated heuristic: ``restarts`` when the exact MIP runs next
+    (``auto`` within ``mip_max_size``), else :data:`CAPACITY_KICKS` more."""
+    model, rules = problem.model, problem.rules
+    size = int(np.count_nonzero(rules.allowed[model.ccand] & (model.w[model.ccell] > 0)))
+    mip_next = solver.method == "auto" and size <= solver.mip_max_size
+    return solver.restarts + (0 if mip_next else CAPACITY_KICKS)
+
+
 def _heuristic_step(
     problem: Problem, solver: SolverOptions, details: dict[str, Any], t0: float
 ) -> Solution:
@@ -101,12 +118,23 @@ def _heuristic_step(
     details.update(info)
     found = Solution(is_open, model.evaluate(is_open), None, "heuristic (local optimum)")
     if problem.capacity is not None:
+        is_open, info = capacitated_heuristic(
+            model,
+            rules,
+            problem.p,
+            problem.capacity,
+            is_open,
+            solver.highs(),
+            solver.seed,
+            _capacity_kicks(problem, solver),
+        )
+        details.update(info)
         out, _, found.assignment, _ = mip_capacitated(
             model, rules, problem.p, problem.capacity, is_open, True, np.iinfo(np.int64).max,
             **solver.highs(),
         )  # fmt: skip
-        found.value = out.value
-        found.status = "heuristic sites, optimal capacitated assignment (approximate)"
+        found.is_open, found.value = is_open, out.value
+        found.status = "heuristic sites (capacity-aware swaps), optimal capacitated assignment"
     details["heuristic_seconds"] = time.perf_counter() - t0
     return found
 
@@ -210,7 +238,83 @@ def _optimise_sites(problem: Problem, solver: SolverOptions, t0: float) -> Optim
     else:  # internal objective = uncovered people
         found.value, found.bound = total_w - value, None if bound is None else total_w - bound
     details["method_used"] = found.used
-    return build_result(problem, found, method, time.perf_counter() - t0, details)
+    if problem.capacity is not None and problem.objective == "coverage":
+        _time_assignment(problem, solver, found)
+    result = build_result(problem, found, method, time.perf_counter() - t0, details)
+    return _finish(problem, result)
+
+
+# ---------------------------------------------------------------------- reporting
+def _time_assignment(problem: Problem, solver: SolverOptions, found: Solution) -> None:
+    """Coverage with capacities: replace the assignment by the one of least travel time
+    that keeps the covered people (so the reported mean time and unserved people respect
+    the capacities too); kept as it is if that LP fails."""
+    assert found.is_open is not None and found.value is not None and problem.capacity is not None
+    matrix = problem.matrix
+    model = cost_model(matrix, "time", problem.w)
+    assert model.entry is not None
+    t = matrix.time[model.entry]
+    if problem.threshold_units is not None:
+        covered = t < problem.threshold_units
+    else:
+        covered = within_km(matrix, problem.km or 0.0)[model.entry]
+    floor = found.value * (1.0 - 1e-9) - 1e-9
+    out, _, assignment, _ = mip_capacitated(
+        model, problem.rules, int(found.is_open.sum()), problem.capacity, found.is_open, True,
+        np.iinfo(np.int64).max, (covered, floor), **solver.highs(),
+    )  # fmt: skip
+    if out is not None and out.status == "Optimal" and assignment is not None:
+        found.assignment = assignment
+
+
+def _violations(problem: Problem, result: OptimiseResult) -> list[str]:
+    """The constraints ``result`` breaks (none for a correct solver): site count, fixed,
+    forbidden and region rules, capacities, the cover target."""
+    rules, chosen = problem.rules, result.chosen
+    is_open = np.zeros(problem.matrix.num_candidates, bool)
+    is_open[chosen] = True
+    out = []
+    if problem.p is not None and chosen.size != problem.p:
+        out.append(f"{chosen.size} sites open, {problem.p} asked")
+    if np.any(rules.fixed & ~is_open):
+        out.append("a fixed site is closed")
+    if np.any(is_open & ~rules.allowed):
+        out.append("a forbidden site is open")
+    if rules.use_regions and np.any(rules.required & (rules.region_count(is_open) == 0)):
+        out.append("a region has no site")
+    if problem.capacity is not None:
+        cap = problem.capacity[chosen]
+        load = result.sites["catchment_population"].to_numpy(dtype=float)
+        over = np.isfinite(cap) & (load > cap + 1e-6 * np.maximum(cap, 1.0))
+        if over.any():
+            out.append(f"{int(over.sum())} site(s) hold more people than their capacity")
+    if problem.objective == "cover" and result.covered_population is not None:
+        need = problem.total_w * problem.cover_pct / 100.0
+        if result.covered_population < need - 1e-6 * max(need, 1.0):
+            out.append(f"{result.covered_population:,.0f} people covered, {need:,.0f} asked")
+    return out
+
+
+def _finish(problem: Problem, result: OptimiseResult) -> OptimiseResult:
+    """Check the result against its constraints (a broken one is never called optimal)
+    and say so when capacities leave people over (counted as unserved)."""
+    broken = _violations(problem, result)
+    if broken:
+        result.proof = "none"
+        result.status = "constraints violated: " + "; ".join(broken)
+        warnings.warn(f"the solver's answer breaks its constraints: {result.status}", stacklevel=4)
+    over = result.over_capacity_population
+    if over is not None and over > 1e-6 * max(result.total_population, 1.0):
+        cap = problem.capacity[result.chosen] if problem.capacity is not None else np.zeros(0)
+        held = "unlimited" if np.any(~np.isfinite(cap)) else f"{float(cap.sum()):,.0f}"
+        message = (
+            f"the capacities of the {result.p} chosen sites ({held} people) leave "
+            f"{over:,.0f} of {result.total_population:,.0f} people unserved although a chosen "
+            "site is within the cutoff; they count as unserved (at the cutoff in the mean time)"
+        )
+        result.status = f"{result.status}; over capacity: {over:,.0f} people left unserved"
+        warnings.warn(message, stacklevel=4)
+    return result
 
 
 # ---------------------------------------------------------------------- set cover
@@ -274,4 +378,5 @@ def _optimise_cover(problem: Problem, solver: SolverOptions, t0: float) -> Optim
         raise InfeasibleError("no solution found")
     details["method_used"] = found.used
     details["cover_pct_target"] = problem.cover_pct
-    return build_result(problem, found, solver.method, time.perf_counter() - t0, details)
+    result = build_result(problem, found, solver.method, time.perf_counter() - t0, details)
+    return _finish(problem, result)

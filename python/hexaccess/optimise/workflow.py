@@ -35,6 +35,7 @@ from hexaccess.optimise.cache import (
     prepare_matrix_output,
 )
 from hexaccess.optimise.matrix import CoverageMatrix
+from hexaccess.optimise.problem import check_candidate_count
 from hexaccess.outputs import read_manifest
 
 __all__ = [
@@ -130,6 +131,12 @@ def candidate_sites(
         cand = read_sites(candidates, municipalities)
     if fixed is not None:
         cand = _merge_fixed(cand, read_sites(fixed, municipalities))
+    source = (
+        f"candidates {candidates}"
+        if isinstance(candidates, str | os.PathLike)
+        else ("the candidate table")
+    )
+    check_candidate_count(len(cand), source)
     if municipalities is not None and "municipality" in cand.columns:
         cand = _with_regions(cand, municipalities)
     mask = np.zeros(len(cand), bool)
@@ -162,6 +169,25 @@ def _forbidden_municipalities(
     return cand["municipality"].astype(str).isin(codes).to_numpy()
 
 
+def _read_forbidden(path: str | os.PathLike[str]) -> pd.DataFrame:
+    """The forbidden-sites CSV as text columns; a missing, empty, binary or malformed
+    file, or one that is not UTF-8, is an error naming it."""
+    from hexaccess._files import check_input_file
+
+    p = check_input_file(path, "forbidden sites file", kinds=("csv", "text"))
+    try:
+        return pd.read_csv(p, dtype=str, keep_default_na=False)
+    except UnicodeDecodeError:
+        raise OfficeInputError(
+            f"forbidden sites file {path} is not UTF-8 text; save it as UTF-8 (CSV UTF-8)"
+        ) from None
+    except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
+        raise OfficeInputError(
+            f"forbidden sites file {path} is not a readable CSV ({' '.join(str(exc).split())});"
+            " give a CSV with a 'name' or 'municipality' column"
+        ) from None
+
+
 def forbidden_mask(
     forbidden: str | os.PathLike[str] | pd.DataFrame, cand: pd.DataFrame
 ) -> npt.NDArray[np.bool_]:
@@ -171,7 +197,7 @@ def forbidden_mask(
     if isinstance(forbidden, pd.DataFrame):
         fb, source = forbidden.fillna("").astype(str), "table"
     else:
-        fb, source = pd.read_csv(forbidden, dtype=str, keep_default_na=False), str(forbidden)
+        fb, source = _read_forbidden(forbidden), str(forbidden)
     if not {"name", "municipality"} & set(fb.columns):
         raise OfficeInputError(f"forbidden sites {source} need a 'name' or 'municipality' column")
     mask = np.zeros(len(cand), bool)
