@@ -56,6 +56,107 @@ __all__ = [
 ]
 
 
+# ---------------------------------------------------------------- settings
+# The checks of every figure setting, with the documented limits of hexaccess.defaults:
+# hexaccess.Study / ReportOptions, scenario files and the command line call these with
+# ``where`` = how the user spelled the setting (a keyword, ``FILE: analysis.key`` or an
+# option), so every route refuses the same values with the same message.
+Error = type[Exception]
+
+
+def check_number(value: Any, where: str, error: Error = AnalysisInputError) -> float:
+    """``value`` as a float: a real number (not a bool, not text)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
+        raise error(f"{where} must be a number, got {value!r}")
+    try:
+        return float(value)
+    except OverflowError:  # a whole number too large for a float
+        raise error(f"{where}: {value} is too large for a number of this kind") from None
+
+
+def check_band_minutes(value: Any, where: str, error: Error = AnalysisInputError) -> float:
+    """A band width in minutes: finite, > 0, and wide enough for at most
+    :data:`~hexaccess.defaults.MAX_BANDS` bands within
+    :data:`~hexaccess.defaults.BAND_HORIZON_MINUTES` (at most a week)."""
+    v = check_number(value, where, error)
+    if not (np.isfinite(v) and v > 0):
+        raise error(f"{where} must be > 0: a band width must be > 0 minutes, got {v}")
+    if v < defaults.MIN_BAND_MINUTES:
+        raise error(
+            f"{where}: a band width of {v:g} minutes is below the limit of "
+            f"{defaults.MIN_BAND_MINUTES:g} minutes (at most {defaults.MAX_BANDS:,} bands "
+            f"within {defaults.BAND_HORIZON_MINUTES:g} minutes); give a wider band, e.g. 1 or 10"
+        )
+    if v > defaults.MAX_MINUTES:
+        raise error(
+            f"{where}: a band width of {v:g} minutes is above the limit of "
+            f"{defaults.MAX_MINUTES:g} minutes (a week); give e.g. 10"
+        )
+    return v
+
+
+def check_thresholds(
+    values: Any, where: str, unit: str, error: Error = AnalysisInputError
+) -> list[float]:
+    """Coverage thresholds (``unit`` ``"minutes"`` or ``"km"``): a list of finite numbers
+    > 0, at most :data:`~hexaccess.defaults.MAX_MINUTES` minutes or
+    :data:`~hexaccess.defaults.MAX_KM` km, each listed once."""
+    if isinstance(values, (str, bytes, Mapping)) or not isinstance(values, (Sequence, np.ndarray)):
+        raise error(f"{where} must be a list of numbers, e.g. [30, 60], got {values!r}")
+    out = [check_number(v, f"{where}[{i}]", error) for i, v in enumerate(values)]
+    cap = defaults.MAX_MINUTES if unit == "minutes" else defaults.MAX_KM
+    bad = [v for v in out if not (np.isfinite(v) and 0 < v <= cap)]
+    if bad:
+        raise error(
+            f"{where}: coverage thresholds must be finite and > 0 {unit} (at most {cap:g}), "
+            f"got {bad}"
+        )
+    twice = sorted({v for v in out if out.count(v) > 1})
+    if twice:
+        raise error(f"{where}: threshold(s) {twice} {unit} listed twice; give each once")
+    return out
+
+
+def check_gain_loss_minutes(value: Any, where: str, error: Error = AnalysisInputError) -> float:
+    """The gain/loss threshold of a comparison: finite, >= 0, at most a week."""
+    v = check_number(value, where, error)
+    if not (np.isfinite(v) and 0 <= v <= defaults.MAX_MINUTES):
+        raise error(
+            f"{where}: the gain/loss threshold must be >= 0 minutes and finite (at most "
+            f"{defaults.MAX_MINUTES:g}), got {v}"
+        )
+    return v
+
+
+def check_visits(visits: Any, where: str, error: Error = AnalysisInputError) -> dict[str, float]:
+    """``{agency: visits per person per year}``: non-empty agency names, rates finite,
+    >= 0 and at most :data:`~hexaccess.defaults.MAX_VISITS_PER_PERSON`."""
+    if visits is None:
+        return {}
+    if not isinstance(visits, Mapping):
+        raise error(
+            f"{where} must be a table agency = rate (visits per person per year), e.g. "
+            f"{{ Kela = 0.35 }}; got {visits!r}"
+        )
+    out: dict[str, float] = {}
+    for agency, rate in visits.items():
+        name = agency.strip() if isinstance(agency, str) else ""
+        if not name:
+            raise error(
+                f"{where}: agency name {agency!r} is empty or not text; give e.g. Kela = 0.35"
+            )
+        v = check_number(rate, f"{where}.{name}", error)
+        if not (np.isfinite(v) and 0 <= v <= defaults.MAX_VISITS_PER_PERSON):
+            raise error(
+                f"{where}.{name}: visits per person per year must be finite and >= 0 (at "
+                f"most {defaults.MAX_VISITS_PER_PERSON:g}), got {v}"
+            )
+        if name in out:
+            raise error(f"{where}: agency {name!r} is given twice; give each agency once")
+        out[name] = v
+    return out
+
+
 # ----------------------------------------------------------------- helpers
 def _column(result: AccessibilityResult, column: str | None) -> str:
     """The population column to use; unknown names raise with the known ones listed."""
@@ -122,6 +223,13 @@ def _bands_of(
         top = max(top, max_minutes - 1e-9)
     # Enough bands to hold the longest time (a time equal to an edge opens the next band).
     n = int(np.floor(top / band_minutes)) + 1
+    if n > defaults.MAX_BANDS:
+        raise AnalysisInputError(
+            f"{n:,} bands of {band_minutes:g} minutes would be needed to reach the longest "
+            f"time ({top:,.1f} min), more than the limit of {defaults.MAX_BANDS:,} bands "
+            "(hexaccess.defaults.MAX_BANDS); give a band width of at least "
+            f"{top / defaults.MAX_BANDS:.3g} minutes"
+        )
     edges = np.arange(n + 1) * float(band_minutes)
     pop, _ = np.histogram(minutes[reached], bins=edges, weights=people[reached])
     total = float(people.sum())
@@ -203,9 +311,7 @@ def coverage(
             ("minutes", minutes, t, np.less),
             ("km", km, d, np.less_equal),
         ):
-            for v in values:
-                if not (np.isfinite(v) and v > 0):
-                    raise AnalysisInputError(f"coverage threshold must be > 0, got {v} {measure}")
+            for v in check_thresholds(values, f"coverage {measure}", measure):
                 inside = float(w[within(x, float(v))].sum())
                 rows.append(
                     {
@@ -307,11 +413,8 @@ def catchments(
         ]
     ]
     if visits_per_person:
+        visits_per_person = check_visits(visits_per_person, "visits_per_person")
         for agency, rate in visits_per_person.items():
-            if not (np.isfinite(rate) and rate >= 0):
-                raise AnalysisInputError(
-                    f"visits per person per year for {agency!r} must be >= 0, got {rate}"
-                )
             frame[f"visits_{agency}"] = frame["population"] * float(rate)
         frame["visits_total"] = frame[[f"visits_{a}" for a in visits_per_person]].sum(axis=1)
     return _with_provenance(
@@ -340,6 +443,7 @@ def municipality_table(
     ``rank_by_minutes``. Written to ``municipalities.csv``.
     """
     column = _column(result, column)
+    within_minutes = check_thresholds([within_minutes], "within_minutes", "minutes")[0]
     cells = result.cells
     if "municipality" not in cells.columns:
         raise AnalysisInputError(

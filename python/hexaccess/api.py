@@ -25,6 +25,7 @@ networks.
 from __future__ import annotations
 
 import copy
+import dataclasses
 import json
 import math
 import os
@@ -38,7 +39,7 @@ import numpy as np
 import pandas as pd
 
 from hexaccess import analysis, defaults, inputs
-from hexaccess.errors import ScenarioError
+from hexaccess.errors import OutputError, ScenarioError
 from hexaccess.network import RoadNetwork
 from hexaccess.offices import Offices, read_municipalities
 from hexaccess.outputs import OutputDirectory, prepare_output
@@ -129,6 +130,9 @@ class StudyResult(AccessibilityResult):
         """Write ``bands.csv``, ``summary.json`` and ``cells.parquet`` (the ``hexaccess
         run`` contract) and ``manifest.json`` into ``out``, atomically: a reader sees the
         previous result or this one, never a mix (:mod:`hexaccess.outputs`)."""
+        inputs = self.provenance.get("inputs", {}) if isinstance(self.provenance, dict) else {}
+        paths = {k: v.get("path") for k, v in inputs.items() if isinstance(v, dict)}
+        check_output_keeps_inputs(out, paths)
         with prepare_output(out, overwrite=overwrite, kind="run") as target:
             write_run_files(target, self, self.summary())
             return target.commit(self.provenance)
@@ -139,6 +143,34 @@ def write_run_files(target: OutputDirectory, result: AccessibilityResult, summar
     result.bands()[BANDS_COLUMNS].to_csv(target.file("bands.csv"), index=False)
     target.file("summary.json").write_text(_json_text(summary))
     result.cells.to_parquet(target.file("cells.parquet"), index=False)
+
+
+def check_output_keeps_inputs(out: str | os.PathLike[str], files: Mapping[str, Any]) -> None:
+    """Refuse an output directory that is, or lies above, an input file: the output
+    replaces the whole directory, so the input would be deleted (with ``--overwrite``)
+    or the run refused late. ``files`` maps each input's role to its value (paths are
+    checked, in-memory objects skipped)."""
+    target = Path(out).resolve()
+    for role, value in files.items():
+        if not isinstance(value, (str, os.PathLike)) or not str(value):
+            continue
+        path = Path(value).resolve()
+        if path == target or target in path.parents:
+            raise OutputError(
+                f"output directory {out} holds the {role} input {value}: the output replaces "
+                "the whole directory, which would delete it; give an output directory that "
+                "holds no input (e.g. a new sub-directory)"
+            )
+
+
+def study_input_files(study: Study) -> dict[str, Any]:
+    """Every input of ``study`` by role (paths or objects), for
+    :func:`check_output_keeps_inputs`."""
+    return {
+        **{k.replace("_", " "): v for k, v in study.inputs.items()},
+        **{f"offices {n}": v for n, v in study.office_inputs.items()},
+        "profile": study.profile_input,
+    }
 
 
 def _network_name(value: Any, fallback: str) -> str:
@@ -163,11 +195,45 @@ def _office_networks(offices: Any) -> dict[str, Any]:
 
 
 def _check_resolution(value: Any, name: str) -> int:
+    lo, hi = defaults.RESOLUTION_RANGE
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
-        raise ScenarioError(f"{name} must be a whole number 0..15, got {value!r}")
-    if not 0 <= int(value) <= 15:
-        raise ScenarioError(f"{name} must be an H3 resolution 0..15, got {value}")
+        raise ScenarioError(f"{name} must be a whole number {lo}..{hi}, got {value!r}")
+    if not lo <= int(value) <= hi:
+        raise ScenarioError(f"{name} must be an H3 resolution {lo}..{hi}, got {value}")
     return int(value)
+
+
+def check_hex_graph_size(population: Any, offices: Offices, resolution: int) -> None:
+    """Refuse a hexagon graph too large to build: its cells are estimated from the
+    coarse cover of the populated cells and offices (the graph has at least these) and
+    must stay within :data:`hexaccess.defaults.MAX_HEX_CELLS`; also a resolution coarser
+    than the cover, which cannot hold a study area."""
+    from hexaccess.h3 import cell_to_parent, latlng_to_cells
+    from hexaccess.study.hexagon import DEFAULT_COVER_RESOLUTION as cover
+
+    if resolution < cover:
+        raise ScenarioError(
+            f"hex_resolution (--hex-resolution) {resolution} is coarser than the study-area "
+            f"cover (H3 resolution {cover}, cells of ~36 km²); give hex_resolution {cover}..15 "
+            f"(default {defaults.HEX_RESOLUTION})"
+        )
+    cells = np.asarray(population.cells, dtype=np.uint64)
+    office_cells = latlng_to_cells(offices.lat, offices.lon, cover)
+    if population.resolution >= cover:
+        coarse_n = len(np.union1d(cell_to_parent(cells, cover), office_cells))
+    else:  # coarse population cells: each covers 7^k cover cells
+        coarse_n = len(cells) * 7 ** (cover - population.resolution) + len(office_cells)
+    estimate = coarse_n * 7 ** (resolution - cover)
+    if estimate > defaults.MAX_HEX_CELLS:
+        fits = resolution
+        while fits > cover and coarse_n * 7 ** (fits - cover) > defaults.MAX_HEX_CELLS:
+            fits -= 1
+        raise ScenarioError(
+            f"hex_resolution (--hex-resolution) {resolution}: the hexagon graph of this study "
+            f"area would have about {estimate:,} cells, more than the limit of "
+            f"{defaults.MAX_HEX_CELLS:,} (hexaccess.defaults.MAX_HEX_CELLS); give "
+            f"hex_resolution {fits} or coarser"
+        )
 
 
 class Study:
@@ -204,7 +270,7 @@ class Study:
         if graph not in GRAPH_KINDS:
             raise ScenarioError(f"graph must be one of {list(GRAPH_KINDS)}, got {graph!r}")
         self.graph = graph
-        self.resolution = _check_resolution(resolution, "resolution")
+        self.resolution = _check_resolution(resolution, "resolution (--resolution)")
         self.hex_options = self._hex_options(hex_resolution, off_road_speed_kmh, water)
         self.mode = mode
         self.profile: SpeedProfile = _study_profile(profile, mode, roads)
@@ -245,12 +311,15 @@ class Study:
                 )
             return {}
         res = defaults.HEX_RESOLUTION if hex_resolution is None else hex_resolution
-        options: dict[str, Any] = {"resolution": _check_resolution(res, "hex_resolution")}
+        options: dict[str, Any] = {
+            "resolution": _check_resolution(res, "hex_resolution (--hex-resolution)")
+        }
         if off_road_speed_kmh is not None:
-            v = float(off_road_speed_kmh)
-            if not (math.isfinite(v) and v > 0):
+            where = "off_road_speed_kmh (--off-road-speed)"
+            v = analysis.check_number(off_road_speed_kmh, where, ScenarioError)
+            if not (math.isfinite(v) and 0 < v <= 1_000):
                 raise ScenarioError(
-                    f"off_road_speed_kmh must be > 0 km/h, got {off_road_speed_kmh}"
+                    f"{where} must be > 0 km/h (at most 1000), got {off_road_speed_kmh}"
                 )
             options["off_road_speed_kmh"] = v
         if water is not None:
@@ -324,7 +393,10 @@ class Study:
     @cached_property
     def access(self):
         """The engine graph of the study (built once for every network)."""
-        pop, roads, offices = self.population, self.roads, self.offices
+        pop, offices = self.population, self.offices
+        if self.graph == "hex":  # before the roads are rasterised at that resolution
+            check_hex_graph_size(pop, offices, self.hex_options["resolution"])
+        roads = self.roads
         self.step("graph")
         return build_access(
             self.graph,
@@ -410,6 +482,11 @@ class Study:
         """Every figure of every network as tables (and ``report.html``) in ``out``,
         written atomically with a manifest (see :func:`write_report_files`). ``out`` is
         checked and locked before anything is computed."""
+        if options is not None and not isinstance(options, ReportOptions):
+            raise ScenarioError(
+                f"options must be a hexaccess.ReportOptions, got {type(options).__name__}"
+            )
+        check_output_keeps_inputs(out, study_input_files(self))
         with prepare_output(out, overwrite=overwrite, kind="report") as target:
             outputs = write_report_files(self, target, options or ReportOptions(), warn=warn)
             staged = [p.relative_to(target.staging) for p in outputs.files]
@@ -457,6 +534,49 @@ class ReportOptions:
     title: str = defaults.TITLE
     reference: pd.DataFrame | None = None
 
+    def __post_init__(self) -> None:
+        """Every setting checked (types, ranges and the limits of
+        :mod:`hexaccess.defaults`) before anything is read or solved."""
+        checked = check_report_settings(
+            {f.name: getattr(self, f.name) for f in dataclasses.fields(self)},
+            lambda key: key,
+        )
+        for key, value in checked.items():
+            object.__setattr__(self, key, value)
+
+
+def check_report_settings(
+    settings: Mapping[str, Any], where: Callable[[str], str]
+) -> dict[str, Any]:
+    """The figure settings of a report (the fields of :class:`ReportOptions`), checked
+    and normalised; ``where(key)`` names a setting as the user wrote it (a keyword, a
+    scenario file's key or an option) in the messages. Keys not given are left out."""
+    out = dict(settings)
+    err = ScenarioError
+    if "column" in out and out["column"] is not None:
+        if not (isinstance(out["column"], str) and out["column"]):
+            raise err(f"{where('column')} must be a population column name, got {out['column']!r}")
+    for key in ("language", "html", "report"):
+        if key in out and not isinstance(out[key], bool):
+            raise err(f"{where(key)} must be true or false, got {out[key]!r}")
+    if "title" in out and not isinstance(out["title"], str):
+        raise err(f"{where('title')} must be a string, got {out['title']!r}")
+    if "band_minutes" in out:
+        out["band_minutes"] = analysis.check_band_minutes(
+            out["band_minutes"], where("band_minutes"), err
+        )
+    for key, unit in (("coverage_minutes", "minutes"), ("coverage_km", "km")):
+        if key in out:
+            out[key] = tuple(analysis.check_thresholds(out[key], where(key), unit, err))
+    if "gain_loss_minutes" in out:
+        out["gain_loss_minutes"] = analysis.check_gain_loss_minutes(
+            out["gain_loss_minutes"], where("gain_loss_minutes"), err
+        )
+    if "visits_per_person" in out:
+        visits = analysis.check_visits(out["visits_per_person"], where("visits_per_person"), err)
+        out["visits_per_person"] = visits or None
+    return out
+
 
 @dataclass
 class StudyOutputs:
@@ -499,6 +619,65 @@ def report_column(
             f"{where[1]}: unknown population column {column!r}; the study solves {solved}"
         )
     return column
+
+
+def unused_municipalities(study: Study, *, figures: bool) -> str | None:
+    """Why the study's ``municipalities`` table changes no number, or ``None`` when it is
+    used: it places offices that have no coordinates and, with ``figures`` (a report),
+    gives the municipality names and language access, which need each cell's
+    municipality (a ``municipality_table``)."""
+    if study.inputs["municipalities"] is None:
+        return None
+    placed = [
+        (offs.frame["coord_source"] == "municipality_centre").any()
+        for offs in study.networks.values()
+        if "coord_source" in offs.frame
+    ]
+    if any(placed):
+        return None
+    if figures and study.population.municipality is not None:
+        return None
+    why = "every office has coordinates"
+    if figures:
+        why += (
+            ", and municipality names and language access need each cell's municipality: "
+            "give a municipality table (--municipality-table / municipality_table)"
+        )
+    return f"the municipalities table changes no number here: {why}"
+
+
+def check_visits_agencies(study: Study, visits: Mapping[str, float] | None) -> None:
+    """When the offices name their agencies, each ``visits_per_person`` agency must be
+    one of them (a typo would give every office visits of an agency it does not serve);
+    offices without an ``agency`` column are joint service offices, serving every one."""
+    if not visits:
+        return
+    agencies: set[str] = set()
+    for offs in study.networks.values():
+        if "agency" in offs.frame:
+            agencies |= {str(a) for a in offs.frame["agency"].dropna()}
+    unknown = sorted(set(visits) - agencies)
+    if agencies and unknown:
+        raise ScenarioError(
+            f"visits_per_person: agency(ies) {unknown} are served by no office (the offices' "
+            f"agencies are {sorted(agencies)}); give the agency as the offices name it"
+        )
+
+
+def _check_report_inputs(study: Study, options: ReportOptions, warn: Step) -> None:
+    """Cross-checks of the figure settings against the inputs, before solving: visit
+    agencies, and warnings for settings that change no number."""
+    check_visits_agencies(study, options.visits_per_person)
+    if not options.html and options.reference is not None:
+        warn("warning: the reference band table is drawn in report.html only, and html=False")
+    note = unused_municipalities(study, figures=True)
+    if note:
+        warn(f"warning: {note}")
+    if len(study.office_inputs) == 1 and options.gain_loss_minutes != defaults.GAIN_LOSS_MINUTES:
+        warn(
+            "warning: the gain/loss threshold applies to comparisons of two or more office "
+            "networks; with one network it changes no number"
+        )
 
 
 def _network_tables(
@@ -577,6 +756,7 @@ def write_report_files(
 
     t0 = time.perf_counter()
     column = report_column(study, options.column, where)
+    _check_report_inputs(study, options, warn)
     results = _solve_all(study, warn)
     study.step("figures")
     single = len(results) == 1

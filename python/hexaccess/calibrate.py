@@ -41,6 +41,7 @@ from __future__ import annotations
 import json
 import math
 import numbers
+import os
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -51,6 +52,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
+from hexaccess import defaults
 from hexaccess.analysis import band_labels, existing_directory
 from hexaccess.errors import CalibrationError
 from hexaccess.graph import Graph
@@ -117,9 +119,28 @@ class _ReferenceTable:
     def load(cls, reference: str | Path | pd.DataFrame) -> _ReferenceTable:
         if isinstance(reference, pd.DataFrame):
             return cls(reference.reset_index(drop=True), "reference table", from_file=False)
+        from hexaccess._files import check_input_file
+
+        if not isinstance(reference, (str, os.PathLike)):
+            raise CalibrationError(
+                f"reference must be a band table: a CSV file path or a DataFrame, got "
+                f"{type(reference).__name__}"
+            )
         source = str(reference)
+        path = Path(reference)
+        if path.is_file() and path.stat().st_size == 0:
+            raise CalibrationError(
+                f"{source}: the file is empty; a reference band table needs a header line "
+                "band_start_min,band_end_min,share_pct and one line per band"
+            )
+        check_input_file(path, "reference band table", kinds=("csv", "text"))
         try:
-            frame = pd.read_csv(reference)
+            frame = pd.read_csv(path)
+        except UnicodeDecodeError as exc:
+            raise CalibrationError(
+                f"{source}: not UTF-8 text (byte 0x{exc.object[exc.start]:02x} at position "
+                f"{exc.start}); save the band table as UTF-8 CSV"
+            ) from None
         except pd.errors.EmptyDataError:
             raise CalibrationError(
                 f"{source}: the file is empty; a reference band table needs a header line "
@@ -252,6 +273,13 @@ def check_search_settings(
         raise CalibrationError(
             f"max_evaluations must be a whole number >= 1, got {max_evaluations!r}"
         )
+    if max_evaluations > defaults.MAX_EVALUATIONS_LIMIT:
+        raise CalibrationError(
+            f"max_evaluations {max_evaluations:,} is above the limit of "
+            f"{defaults.MAX_EVALUATIONS_LIMIT:,} (hexaccess.defaults.MAX_EVALUATIONS_LIMIT; "
+            f"each evaluation is a full search of the study); give e.g. "
+            f"{defaults.MAX_EVALUATIONS}"
+        )
 
 
 def _is_number(value: Any) -> bool:
@@ -346,8 +374,18 @@ def default_parameters(
     for key, pair in (bounds or {}).items():
         _get(profile, key)  # validates the key
         ranges[key] = _checked_bounds(key, pair)
+        legal = _legal(profile, key)
+        if ranges[key][0] < legal[0] or ranges[key][1] > legal[1]:
+            raise CalibrationError(
+                f"bounds of {key} {ranges[key][0]:g}:{ranges[key][1]:g} lie outside the legal "
+                f"range {legal[0]:g}:{legal[1]:g} of the profile; give bounds within it"
+            )
     for key in fixed:
         _get(profile, key)
+        if key in (bounds or {}):
+            raise CalibrationError(
+                f"{key} is both given bounds and held fixed; give one of the two"
+            )
         ranges.pop(key, None)
     out = []
     for key, (lo, hi) in ranges.items():

@@ -40,3 +40,41 @@ TIME_LIMIT_S = 60.0
 #: Calibration: evaluations of the search and weight of the mean-time term.
 MAX_EVALUATIONS = 400
 MEAN_WEIGHT = 1.0
+
+# ---------------------------------------------------------------------- limits
+# Documented limits, checked where a setting enters the study layer (hexaccess.Study,
+# ReportOptions, scenario files, hexaccess.calibrate), so Python and the command line
+# refuse the same values with the same message.
+
+#: H3 resolutions (both the population cells and the hexagon graph).
+RESOLUTION_RANGE = (0, 15)
+#: Most cells a hexagon friction graph may have (estimated from the study area before
+#: it is built: mainland Finland is about 3 M cells at resolution 9, 21 M at 10).
+MAX_HEX_CELLS = 25_000_000
+#: Most travel-time bands of a band table (a width of 1e-5 minutes would build millions
+#: of bands, gigabytes of CSV and a chart that never finishes drawing).
+MAX_BANDS = 10_000
+#: A band width must give at most :data:`MAX_BANDS` bands within this horizon (minutes):
+#: the narrowest band width is ``BAND_HORIZON_MINUTES / MAX_BANDS`` (0.018 min, ~1 s).
+BAND_HORIZON_MINUTES = 180.0
+MIN_BAND_MINUTES = BAND_HORIZON_MINUTES / MAX_BANDS
+#: Largest time setting (band width, coverage and gain/loss thresholds), minutes: a week.
+MAX_MINUTES = 7 * 24 * 60.0
+#: Largest distance threshold, km (half the Earth's circumference).
+MAX_KM = 20_000.0
+#: Largest rate of ``visits_per_person`` (visits per person per year).
+MAX_VISITS_PER_PERSON = 1_000.0
+#: Most threads of one search call (``threads=``, ``--threads``): this many, or the
+#: machine's core count when that is larger.
+MAX_THREADS = 64
+#: Calibration: most evaluations of one search (each is one full search of the study).
+MAX_EVALUATIONS_LIMIT = 100_000
+#: Bars of a band chart: finer band tables are drawn with neighbouring bands merged.
+MAX_CHART_BARS = 120
+
+
+def max_threads() -> int:
+    """The thread cap: :data:`MAX_THREADS`, or the number of cores when that is larger."""
+    import os
+
+    return max(MAX_THREADS, os.cpu_count() or 1)

@@ -102,6 +102,9 @@ def band_chart(
             default=0,
         )
         labels = labels[: keep + 1]
+    labels, shares, merged = _merge_bars(labels, shares, series)
+    if merged > 1:
+        title = f"{title} (bars of {merged} neighbouring bands each)".strip()
     fig, ax = plt.subplots(figsize=(9, 3.6))
     width = 0.8 / max(len(shares), 1)
     x = np.arange(len(labels))
@@ -116,6 +119,34 @@ def band_chart(
     ax.legend()
     ax.grid(axis="y", alpha=0.3)
     return fig
+
+
+def _merge_bars(
+    labels: list[str], shares: dict[str, pd.Series], series: Mapping[str, pd.DataFrame]
+) -> tuple[list[str], dict[str, pd.Series], int]:
+    """At most :data:`hexaccess.defaults.MAX_CHART_BARS` bars: finer tables are drawn
+    with ``k`` neighbouring bands summed into one bar (the CSV tables keep every band);
+    returns the labels, the shares and ``k`` (1 when nothing was merged)."""
+    if len(labels) <= defaults.MAX_CHART_BARS:
+        return labels, shares, 1
+    k = -(-len(labels) // defaults.MAX_CHART_BARS)
+    edges: dict[str, tuple[float, float]] = {}
+    for t in series.values():
+        if {"band_start_min", "band_end_min"} <= set(t.columns):
+            ends = zip(t["band_start_min"], t["band_end_min"], strict=True)
+            edges.update(zip(t["band"], ends, strict=True))
+    groups = [labels[i : i + k] for i in range(0, len(labels), k)]
+    new_labels = []
+    for g in groups:
+        if g[0] in edges and g[-1] in edges:
+            new_labels.append(f"{edges[g[0]][0]:g}-{edges[g[-1]][1]:g}")
+        else:
+            new_labels.append(f"{g[0]}…{g[-1]}")
+    merged = {
+        n: pd.Series([float(s.reindex(g).sum()) for g in groups], index=new_labels)
+        for n, s in shares.items()
+    }
+    return new_labels, merged, k
 
 
 def _map_cells(cells: pd.DataFrame, values: np.ndarray, weights: np.ndarray) -> pd.DataFrame:

@@ -70,8 +70,15 @@ import numpy as np
 import pandas as pd
 
 from hexaccess import defaults, inputs
-from hexaccess.api import ReportOptions, Study, StudyOutputs, write_report_files
-from hexaccess.errors import ScenarioError
+from hexaccess.api import (
+    ReportOptions,
+    Study,
+    StudyOutputs,
+    check_output_keeps_inputs,
+    check_report_settings,
+    write_report_files,
+)
+from hexaccess.errors import InputFileError, ScenarioError
 from hexaccess.outputs import prepare_output
 from hexaccess.results import BANDS_COLUMNS
 from hexaccess.study import GRAPH_KINDS, check_offices_in_study_area, describe_input
@@ -128,11 +135,18 @@ KNOWN_KEYS: dict[str, set[str]] = {
 #: Scenario field -> (its key in a scenario file, its ``hexaccess report`` option), for
 #: messages that name what the user wrote.
 _KEYS: dict[str, tuple[str, str]] = {
+    "population": ("inputs.population", "--population"),
+    "roads": ("inputs.roads", "--roads"),
+    "municipality_table": ("inputs.municipality_table", "--municipality-table"),
+    "municipalities": ("inputs.municipalities", "--municipalities"),
+    "water": ("inputs.water", "--water"),
     "resolution": ("inputs.resolution", "--resolution"),
     "population_columns": ("inputs.population_columns", "--population-columns"),
     "mode": ("inputs.mode", "--mode"),
     "backend": ("inputs.backend", "--backend"),
     "graph": ("inputs.graph", "--graph"),
+    "hex_resolution": ("inputs.hex_resolution", "--hex-resolution"),
+    "off_road_speed_kmh": ("inputs.off_road_speed_kmh", "--off-road-speed"),
     "overwrite": ("outputs.overwrite", "--overwrite"),
     "split_roads": ("inputs.split_roads", "--junction-nodes-only"),
     "exclude_municipalities": ("inputs.exclude_municipalities", "--exclude-municipalities"),
@@ -190,6 +204,8 @@ class Scenario:
     off_road_speed_kmh: float | None = None
     water: Path | None = None
     overwrite: bool = False
+    #: Warnings found while reading the scenario (settings that change no number).
+    notes: list[str] = field(default_factory=list)
 
     def where(self, key: str) -> str:
         """How the user spelled a setting: ``FILE: table.key``, or the option."""
@@ -198,7 +214,16 @@ class Scenario:
 
     def __post_init__(self) -> None:
         w = self.where
-        self.resolution = _integer(self.resolution, w("resolution"))
+        self.resolution = _resolution(self.resolution, w("resolution"))
+        if self.hex_resolution is not None:
+            self.hex_resolution = _resolution(self.hex_resolution, w("hex_resolution"))
+        if self.off_road_speed_kmh is not None:
+            v = _number(self.off_road_speed_kmh, w("off_road_speed_kmh"))
+            if not (math.isfinite(v) and 0 < v <= 1_000):
+                raise ScenarioError(
+                    f"{w('off_road_speed_kmh')} must be a speed > 0 km/h (at most 1000), got {v}"
+                )
+            self.off_road_speed_kmh = v
         if self.population_columns is not None:
             self.population_columns = _strings(
                 self.population_columns, w("population_columns"), 'e.g. ["total"]'
@@ -206,6 +231,15 @@ class Scenario:
         self.mode = _choice(self.mode, sorted(inputs.MODE_PROFILES), w("mode"))
         self.backend = _choice(self.backend, ["auto", "rust", "numba"], w("backend"))
         self.graph = _choice(self.graph, list(GRAPH_KINDS), w("graph"))
+        hex_only = [
+            w(k) for k in ("hex_resolution", "off_road_speed_kmh", "water")
+            if getattr(self, k) is not None
+        ]  # fmt: skip
+        if hex_only and self.graph != "hex":
+            raise ScenarioError(
+                f"{', '.join(hex_only)}: apply to the hexagon graph only, and the graph is "
+                f'{self.graph!r}; set graph = "hex" (--graph hex) or leave them out'
+            )
         for key in ("split_roads", "language", "report", "overwrite"):
             if not isinstance(getattr(self, key), bool):
                 raise ScenarioError(f"{w(key)} must be true or false, got {getattr(self, key)!r}")
@@ -215,47 +249,16 @@ class Scenario:
                 f'{w("exclude_municipalities")} must be codes like "091,049" or '
                 f'["091", "049"], or "aland"; got {excl!r}'
             )
-        if self.column is not None and not (isinstance(self.column, str) and self.column):
-            raise ScenarioError(
-                f"{w('column')} must be a population column name, got {self.column!r}"
-            )
-        self.band_minutes = _number(self.band_minutes, w("band_minutes"))
-        if not (math.isfinite(self.band_minutes) and self.band_minutes > 0):
-            raise ScenarioError(
-                f"{w('band_minutes')} must be > 0: a band width must be > 0 minutes, got "
-                f"{self.band_minutes}"
-            )
-        for key, unit in (("coverage_minutes", "minutes"), ("coverage_km", "km")):
-            values = _numbers(getattr(self, key), w(key))
-            bad = [v for v in values if not (math.isfinite(v) and v > 0)]
-            if bad:
-                raise ScenarioError(
-                    f"{w(key)}: coverage thresholds must be finite and > 0 {unit}, got {bad}"
-                )
-            setattr(self, key, values)
-        self.gain_loss_minutes = _number(self.gain_loss_minutes, w("gain_loss_minutes"))
-        if not self.gain_loss_minutes >= 0:
-            raise ScenarioError(
-                f"{w('gain_loss_minutes')}: the gain/loss threshold must be >= 0 minutes, got "
-                f"{self.gain_loss_minutes}"
-            )
-        if not isinstance(self.visits_per_person, Mapping):
-            raise ScenarioError(
-                f"{w('visits_per_person')} must be a table agency = rate (visits per person "
-                f"per year), e.g. {{ Kela = 0.35 }}; got {self.visits_per_person!r}"
-            )
-        visits = {}
-        for agency, rate in self.visits_per_person.items():
-            v = _number(rate, f"{w('visits_per_person')}.{agency}")
-            if not (math.isfinite(v) and v >= 0):
-                raise ScenarioError(
-                    f"{w('visits_per_person')}.{agency}: visits per person per year must be "
-                    f"finite and >= 0, got {v}"
-                )
-            visits[str(agency)] = v
-        self.visits_per_person = visits
-        if not isinstance(self.title, str):
-            raise ScenarioError(f"{w('title')} must be a string, got {self.title!r}")
+        keys = (
+            "column", "band_minutes", "coverage_minutes", "coverage_km", "gain_loss_minutes",
+            "visits_per_person", "title",
+        )  # fmt: skip
+        checked = check_report_settings({k: getattr(self, k) for k in keys}, w)
+        for key in keys:
+            setattr(self, key, checked[key])
+        self.coverage_minutes = list(self.coverage_minutes)
+        self.coverage_km = list(self.coverage_km)
+        self.visits_per_person = dict(self.visits_per_person or {})
         if self.reference is not None:
             self.reference = Path(self.reference)
 
@@ -275,7 +278,10 @@ class Scenario:
 def _number(value: Any, where: str) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
         raise ScenarioError(f"{where} must be a number, got {value!r}")
-    return float(value)
+    try:
+        return float(value)
+    except OverflowError:  # a whole number too large for a float
+        raise ScenarioError(f"{where}: {value} is too large for a number") from None
 
 
 def _integer(value: Any, where: str) -> int:
@@ -285,17 +291,20 @@ def _integer(value: Any, where: str) -> int:
     return int(number)
 
 
-def _numbers(value: Any, where: str) -> list[float]:
-    if isinstance(value, (str, bytes, Mapping)) or not isinstance(value, Sequence):
-        raise ScenarioError(f"{where} must be a list of numbers, e.g. [30, 60], got {value!r}")
-    return [_number(v, f"{where}[{i}]") for i, v in enumerate(value)]
+def _resolution(value: Any, where: str) -> int:
+    """An H3 resolution (:data:`hexaccess.defaults.RESOLUTION_RANGE`)."""
+    res = _integer(value, where)
+    lo, hi = defaults.RESOLUTION_RANGE
+    if not lo <= res <= hi:
+        raise ScenarioError(f"{where} must be an H3 resolution {lo}..{hi}, got {res}")
+    return res
 
 
 def _strings(value: Any, where: str, example: str) -> list[str]:
     if isinstance(value, (str, bytes, Mapping)) or not isinstance(value, Sequence):
         raise ScenarioError(f"{where} must be a list of names, {example}; got {value!r}")
     bad = [v for v in value if not (isinstance(v, str) and v)]
-    if bad:
+    if bad or not value:
         raise ScenarioError(f"{where} must be a list of names, {example}; got {value!r}")
     return list(value)
 
@@ -322,14 +331,35 @@ def _check_keys(src: str, table: Mapping[str, Any], section: str, label: str) ->
 
 
 def _read_toml(path: Path) -> dict[str, Any]:
-    if not path.is_file():
-        raise ScenarioError(f"scenario file not found: {path}")
+    """The scenario file's tables: a readable, non-empty UTF-8 TOML file (a byte-order
+    mark, as some Windows editors write, is allowed)."""
+    from hexaccess._files import check_input_file
+
     try:
-        return tomllib.loads(path.read_text(encoding="utf-8"))
+        check_input_file(path, "scenario file")
+    except InputFileError as exc:
+        raise ScenarioError(str(exc)) from None
+    raw = path.read_bytes()
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as e:
+        line = raw[: e.start].count(b"\n") + 1
+        raise ScenarioError(
+            f"{path}: line {line}: not UTF-8 text (byte 0x{raw[e.start]:02x} at position "
+            f"{e.start}); save the file as UTF-8"
+        ) from None
+    if "\x00" in text:
+        raise ScenarioError(f"{path}: not a text file (it holds NUL bytes); give a TOML file")
+    try:
+        data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as e:
         raise ScenarioError(f"{path}: invalid TOML: {e}") from e
-    except UnicodeDecodeError as e:
-        raise ScenarioError(f"{path}: not UTF-8 text ({e}); save the file as UTF-8") from None
+    if not data:
+        raise ScenarioError(
+            f"{path}: the file holds no settings (only blanks or comments); a scenario needs "
+            "[inputs], [[offices]] and [outputs] (see hexaccess.scenario)"
+        )
+    return data
 
 
 def _tables(src: str, data: dict[str, Any]) -> tuple[dict, dict, dict]:
@@ -401,6 +431,12 @@ def load_scenario(path: str | Path) -> Scenario:
     excl = inp.get("exclude_municipalities")
     if isinstance(excl, list):
         excl = ",".join(str(x) for x in excl)
+    notes = []
+    if an.get("language") is True and "municipalities" not in inp:
+        notes.append(
+            f"{src}: analysis.language = true, but language access needs [inputs] "
+            "municipalities (and municipality_table): no language tables are written"
+        )
     return Scenario(
         population=_path(base, inp["population"], f"{src}: inputs.population"),
         roads=opt_path(inp, "roads", "inputs"),
@@ -431,6 +467,7 @@ def load_scenario(path: str | Path) -> Scenario:
         title=data.get("title", defaults.TITLE),
         reference=opt_path(outputs, "reference", "outputs"),
         source=src,
+        notes=notes,
     )
 
 
@@ -485,7 +522,10 @@ def run(scn: Scenario, step: Step = _no_step, warn: Callable[[str], None] = prin
     """Run a whole study: check the output directory and every setting, read, solve
     every office network, write every table and the report atomically (see the module
     docstring and :meth:`hexaccess.Study.report`)."""
+    check_output_keeps_inputs(scn.out, scenario_files(scn))
     with prepare_output(scn.out, overwrite=scn.overwrite, kind="report") as target:
+        for note in [*scn.notes, *unused_report_settings(scn)]:
+            warn(f"warning: {note}")
         reference = scn.read_reference() if scn.report else None
         study = study_of(scn, step)
         if scn.source.endswith(".toml"):
@@ -498,6 +538,37 @@ def run(scn: Scenario, step: Step = _no_step, warn: Callable[[str], None] = prin
         target.commit(study.provenance)
     outputs.files = [scn.out / p for p in staged]
     return outputs
+
+
+def scenario_files(scn: Scenario) -> dict[str, Any]:
+    """Every input file of a scenario (and the scenario file itself), by the key that
+    names it."""
+    files: dict[str, Any] = {
+        scn.where(k) if k in _KEYS else k: getattr(scn, k)
+        for k in ("population", "roads", "municipality_table", "municipalities", "water")
+    }
+    files.update({f"offices {n}": p for n, p in scn.office_sets.items()})
+    files[scn.where("reference")] = scn.reference
+    if scn.profile is not None and scn.profile.endswith(".toml"):
+        files["profile"] = scn.profile
+    if scn.source != _ARGUMENTS:
+        files["scenario file"] = scn.source
+    return files
+
+
+def unused_report_settings(scn: Scenario) -> list[str]:
+    """Settings that only ``report.html`` uses, given with ``report = false``: they
+    change no number, so each is a warning."""
+    if scn.report:
+        return []
+    unused = [scn.where("reference")] if scn.reference is not None else []
+    if scn.title != defaults.TITLE:
+        unused.append(scn.where("title"))
+    return [
+        f"{key} is used only by report.html, and outputs.report = false: it changes "
+        "nothing; remove it or set report = true"
+        for key in unused
+    ]
 
 
 def summary_lines(outputs: StudyOutputs, column: str | None = None) -> list[str]:
@@ -533,7 +604,8 @@ def describe_files(files: Sequence[Path], root: Path) -> str:
 
 
 def visits_from_pairs(pairs: Sequence[str] | None) -> dict[str, float]:
-    """Parse ``AGENCY=RATE`` pairs (visits per person per year)."""
+    """Parse ``AGENCY=RATE`` pairs (visits per person per year); an agency given twice or
+    without a name is refused."""
     out: dict[str, float] = {}
     for p in pairs or []:
         if "=" not in p:
@@ -541,24 +613,40 @@ def visits_from_pairs(pairs: Sequence[str] | None) -> dict[str, float]:
                 f"--visits expects AGENCY=RATE (visits per person per year), got {p!r}"
             )
         k, v = p.split("=", 1)
+        agency = k.strip()
+        if not agency:
+            raise ScenarioError(f"--visits {p!r}: the agency name is empty; give e.g. Kela=0.35")
+        if agency in out:
+            raise ScenarioError(
+                f"--visits {p!r}: agency {agency!r} is given twice; give each agency once"
+            )
         try:
-            out[k.strip()] = float(v)
+            out[agency] = float(v)
         except ValueError:
             raise ScenarioError(
                 f"--visits {p!r}: the rate must be a number of visits per person per year, "
-                f"e.g. {k.strip()}=0.35"
+                f"e.g. {agency}=0.35"
             ) from None
     return out
 
 
 def office_sets_from_pairs(main: str, pairs: Sequence[str] | None) -> dict[str, Path]:
-    """``--offices FILE`` plus ``--compare NAME=FILE`` pairs → named office networks."""
+    """``--offices FILE`` plus ``--compare NAME=FILE`` pairs → named office networks;
+    each compared file is checked to be a readable file (named by its option)."""
+    from hexaccess._files import check_input_file
+
     sets = {Path(main).stem: Path(main)}
     for p in pairs or []:
-        name, _, file = p.partition("=")
-        if not file:
+        name, eq, file = p.partition("=")
+        if not eq:
             name, file = Path(p).stem, p
+        name = name.strip()
+        if not name or not file:
+            raise ScenarioError(
+                f"--compare {p!r}: expected NAME=FILE (a network name and its office file), "
+                "e.g. --compare joint90=offices_90.csv"
+            )
         if name in sets:
             raise ScenarioError(f"office network name {name!r} is used twice")
-        sets[name] = Path(file)
+        sets[name] = check_input_file(file, f"--compare {name}: office file")
     return sets

@@ -30,6 +30,7 @@ from collections.abc import Sequence
 import numpy as np
 import numpy.typing as npt
 
+from hexaccess import defaults
 from hexaccess.errors import EngineInputError
 
 #: Largest graph the engine takes (node ids must fit in u32, with one value spare).
@@ -171,11 +172,19 @@ def cutoff(value: float | None, prefix: str = "") -> float | None:
 
 
 def threads(value: int | None) -> int | None:
-    """A thread count: ``None`` (all of rayon's pool) or an integer >= 1."""
+    """A thread count: ``None`` (all of rayon's pool) or an integer from 1 to
+    :func:`hexaccess.defaults.max_threads` (64, or the core count when larger): more
+    threads than that only add start-up cost and memory, never speed."""
     if value is None:
         return None
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
         raise EngineInputError(f"threads must be >= 1 (or None for all cores), got {value!r}")
+    cap = defaults.max_threads()
+    if value > cap:
+        raise EngineInputError(
+            f"threads={value} is more than the limit of {cap} (hexaccess.defaults.MAX_THREADS "
+            "or the core count); give at most that, or None for all cores"
+        )
     return int(value)
 
 

@@ -18,16 +18,27 @@ from __future__ import annotations
 
 import argparse
 import sys
+from typing import NoReturn
 
 import hexaccess
 from hexaccess.cli import calibrate, optimise, report, run
 
-__all__ = ["build_parser", "main"]
+__all__ = ["OneLineParser", "build_parser", "main"]
+
+
+class OneLineParser(argparse.ArgumentParser):
+    """An argument parser whose refusals are one line on stderr (``PROG: error: ...;
+    see PROG --help``) and exit code 2, like every other input mistake; sub-command
+    parsers are of the same class."""
+
+    def error(self, message: str) -> NoReturn:
+        text = " ".join(str(message).split())
+        self.exit(2, f"{self.prog}: error: {text}; see {self.prog} --help\n")
 
 
 def build_parser() -> argparse.ArgumentParser:
     """The ``hexaccess`` argument parser with every sub-command."""
-    parser = argparse.ArgumentParser(
+    parser = OneLineParser(
         prog="hexaccess", description="Travel-time accessibility of public service offices."
     )
     parser.add_argument("--version", action="version", version=hexaccess.__version__)
@@ -42,7 +53,10 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     """Run ``hexaccess`` with ``argv`` (default ``sys.argv[1:]``); returns the exit code:
     0 done, 2 bad input or settings (one line on stderr), 1 an internal error."""
-    args = build_parser().parse_args(argv)
+    try:
+        args = build_parser().parse_args(argv)
+    except SystemExit as exc:  # --help, --version (0) or a refused option (2)
+        return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 2)
     commands = {
         "run": run.run,
         "report": report.run_report,

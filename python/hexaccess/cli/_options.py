@@ -149,6 +149,16 @@ def study_from_args(
     )
 
 
+def input_files_of(args: argparse.Namespace) -> dict[str, Any]:
+    """The input files the options name, by option (for
+    :func:`hexaccess.api.check_output_keeps_inputs`)."""
+    names = (
+        "population", "roads", "offices", "profile", "municipality_table", "municipalities",
+        "water", "reference",
+    )  # fmt: skip
+    return {f"--{n.replace('_', '-')}": getattr(args, n, None) for n in names}
+
+
 class Progress:
     """Progress of long steps on stderr (tqdm): shown in a terminal, silent in pipes
     and CI logs and with ``--quiet``."""

@@ -9,12 +9,20 @@ BANDS.csv`` and ``--out DIR``; it writes ``DIR/profile.toml`` (usable as ``hexac
 from __future__ import annotations
 
 import argparse
+import sys
 import warnings
 from typing import Any
 
 from hexaccess import defaults
+from hexaccess.api import check_output_keeps_inputs, unused_municipalities
 from hexaccess.cli._errors import reports_errors
-from hexaccess.cli._options import Progress, add_input_arguments, study_from_args
+from hexaccess.cli._options import (
+    Progress,
+    add_input_arguments,
+    input_files_of,
+    split_columns,
+    study_from_args,
+)
 from hexaccess.errors import CalibrationError, ScenarioError
 from hexaccess.outputs import prepare_output
 
@@ -46,7 +54,11 @@ def add_calibrate_parser(subparsers: Any) -> argparse.ArgumentParser:
         "--mean-weight", type=float, default=defaults.MEAN_WEIGHT, help="weight of the mean term"
     )
     p.add_argument(
-        "--max-evaluations", type=int, default=defaults.MAX_EVALUATIONS, help="search budget"
+        "--max-evaluations",
+        type=int,
+        default=defaults.MAX_EVALUATIONS,
+        help=f"search budget (default {defaults.MAX_EVALUATIONS}, at most "
+        f"{defaults.MAX_EVALUATIONS_LIMIT:,})",
     )
     p.add_argument(
         "--bound",
@@ -78,6 +90,32 @@ def _bounds(pairs: list[str] | None) -> dict[str, tuple[float, float]]:
     return out
 
 
+def _check_options(args: argparse.Namespace) -> None:
+    """Options that would be silently ignored: the mean weight without a reference mean
+    (a warning: it changes no number), and ``--population-columns`` that leave out the
+    fitted ``--column`` (an error)."""
+    if args.reference_mean_time is None and args.mean_weight != defaults.MEAN_WEIGHT:
+        if not args.quiet:
+            print(
+                "warning: --mean-weight weighs the --reference-mean-time term; without "
+                "--reference-mean-time it changes no number",
+                file=sys.stderr,
+            )
+    if args.municipality_table is not None and args.exclude_municipalities is None:
+        if not args.quiet:
+            print(
+                "warning: --municipality-table is used by calibrate only to leave out "
+                "--exclude-municipalities; without them it changes no number",
+                file=sys.stderr,
+            )
+    columns = split_columns(args.population_columns)
+    if columns is not None and args.column not in columns:
+        raise ScenarioError(
+            f"--column {args.column!r} is not among --population-columns {columns}: the fit "
+            f"uses --column only; add it to --population-columns (or leave that option out)"
+        )
+
+
 def _prepare(args: argparse.Namespace, bar: Progress) -> tuple[Any, Any, Any, Any]:
     """Settings and the reference first (nothing is read if they cannot work), then the
     study, the free parameters and the fast evaluator."""
@@ -91,9 +129,13 @@ def _prepare(args: argparse.Namespace, bar: Progress) -> tuple[Any, Any, Any, An
     calibrate.check_search_settings(
         args.reference_mean_time, args.mean_weight, args.max_evaluations
     )
+    _check_options(args)
     reference = calibrate.read_reference(args.reference)
     bounds = _bounds(args.bound)
     study = study_from_args(args, args.offices, bar.step)
+    note = unused_municipalities(study, figures=False)
+    if note and not args.quiet:
+        print(f"warning: --municipalities: {note}", file=sys.stderr)
     params = calibrate.default_parameters(
         study.profile, study.roads, bounds=bounds, fixed=args.fix or ()
     )
@@ -129,6 +171,7 @@ def run_calibrate(args: argparse.Namespace) -> int:
     """``hexaccess calibrate``: returns the exit code (2 = bad input, message on stderr)."""
     from hexaccess import calibrate
 
+    check_output_keeps_inputs(args.out, input_files_of(args))
     with prepare_output(args.out, overwrite=args.overwrite, kind="calibration") as target:
         bar = Progress(4, args.quiet)
         try:

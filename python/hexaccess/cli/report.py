@@ -50,7 +50,8 @@ def add_report_parser(subparsers: Any) -> argparse.ArgumentParser:
         "--band-minutes",
         type=float,
         default=defaults.BAND_MINUTES,
-        help=f"band width (default {defaults.BAND_MINUTES:g})",
+        help=f"band width, minutes (default {defaults.BAND_MINUTES:g}; at least "
+        f"{defaults.MIN_BAND_MINUTES:g}: at most {defaults.MAX_BANDS:,} bands)",
     )
     p.add_argument(
         "--gain-loss-minutes",

@@ -19,9 +19,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from hexaccess.api import write_run_files
+from hexaccess.api import check_output_keeps_inputs, unused_municipalities, write_run_files
 from hexaccess.cli._errors import reports_errors
-from hexaccess.cli._options import Progress, add_input_arguments, study_from_args
+from hexaccess.cli._options import Progress, add_input_arguments, input_files_of, study_from_args
 from hexaccess.errors import ScenarioError
 from hexaccess.outputs import prepare_output
 
@@ -130,6 +130,7 @@ def run_study(args: argparse.Namespace) -> int:
     """``hexaccess run`` on real inputs: the output directory is checked and locked
     first, then the study is read, solved and written atomically."""
     _check_study_arguments(args)
+    check_output_keeps_inputs(args.out, input_files_of(args))
     t0 = time.perf_counter()
     with prepare_output(args.out, overwrite=args.overwrite, kind="run") as target:
         bar = Progress(5, args.quiet)
@@ -143,6 +144,9 @@ def run_study(args: argparse.Namespace) -> int:
         if not args.quiet:  # the figures behind each warning are in summary.json
             for w in caught:
                 print(f"warning: {w.message}", file=sys.stderr)
+            note = unused_municipalities(study, figures=False)
+            if note:
+                print(f"warning: --municipalities: {note}", file=sys.stderr)
         summary = result.summary()
         summary["seconds"] = time.perf_counter() - t0
         write_run_files(target, result, summary)
@@ -165,9 +169,8 @@ def _graph_size(study: Any) -> str:
     return f"{study.roads.num_nodes:,} road nodes"
 
 
-def _refuse_options_with_scenario(args: argparse.Namespace) -> None:
-    """Options that a scenario file sets itself: given with one, they would be
-    silently ignored, so they are refused."""
+def _study_options_given(args: argparse.Namespace) -> list[str]:
+    """The study options given (``--profile``, ``--mode`` ...), as the user wrote them."""
     given = [
         f"--{name.replace('_', '-')}"
         for name in (
@@ -192,6 +195,13 @@ def _refuse_options_with_scenario(args: argparse.Namespace) -> None:
         given.append("--graph")
     if args.mode != "car":
         given.append("--mode")
+    return given
+
+
+def _refuse_options_with_scenario(args: argparse.Namespace) -> None:
+    """Options that a scenario file sets itself: given with one, they would be
+    silently ignored, so they are refused."""
+    given = _study_options_given(args)
     if args.backend != "auto":
         given.append("--backend")
     if given:
@@ -208,5 +218,20 @@ def run(args: argparse.Namespace) -> int:
 
         return run_scenario_args(args)
     if args.population is None and args.roads is None and args.offices is None:
-        return run_demo(args)
+        return run_demo_args(args)
     return run_study(args)
+
+
+@reports_errors("hexaccess run")
+def run_demo_args(args: argparse.Namespace) -> int:
+    """The synthetic demo, after refusing the study options it would ignore (it has its
+    own population, roads, offices and settings; only --out, --overwrite, --backend,
+    --quiet and --debug apply)."""
+    given = [g for g in _study_options_given(args) if g != "--out"]
+    if given:
+        raise ScenarioError(
+            f"{', '.join(given)} given without --population, --roads and --offices: with no "
+            "inputs hexaccess run runs the synthetic demo, which has its own settings; give "
+            "the study's inputs too (or leave these options out for the demo)"
+        )
+    return run_demo(args)
