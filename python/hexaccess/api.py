@@ -39,6 +39,7 @@ import numpy as np
 import pandas as pd
 
 from hexaccess import analysis, defaults, inputs
+from hexaccess._files import check_input_file
 from hexaccess.errors import OutputError, ScenarioError
 from hexaccess.network import RoadNetwork
 from hexaccess.offices import Offices, read_municipalities
@@ -274,6 +275,8 @@ class Study:
         self.hex_options = self._hex_options(hex_resolution, off_road_speed_kmh, water)
         self.mode = mode
         self.profile: SpeedProfile = _study_profile(profile, mode, roads)
+        # The profile decides the mode (a walk profile under the default mode is a walk).
+        self.mode = self.profile.mode
         self.profile_input = None if isinstance(profile, SpeedProfile) else profile
         self.exclude = inputs.municipality_codes(exclude_municipalities)
         self.population_columns = _column_names(population_columns)
@@ -289,7 +292,23 @@ class Study:
             "municipalities": municipalities,
         }
         self.office_inputs = _office_networks(offices)
+        self._check_input_paths()
         self.step: Step = progress or _no_step
+
+    def _check_input_paths(self) -> None:
+        """Every input given as a path exists and is a readable, non-empty file, checked
+        before anything is read: a bad office file must not cost the national
+        population and road reads first."""
+        named = {
+            **{f"{role.replace('_', ' ')} file": v for role, v in self.inputs.items()},
+            **{
+                "office file" if len(self.office_inputs) == 1 else f"office file of {n!r}": v
+                for n, v in self.office_inputs.items()
+            },
+        }
+        for role, value in named.items():
+            if isinstance(value, (str, os.PathLike)) and str(value):
+                check_input_file(value, role)
 
     def _hex_options(
         self, hex_resolution: int | None, off_road_speed_kmh: float | None, water: Any

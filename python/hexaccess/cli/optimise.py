@@ -44,6 +44,7 @@ import numpy as np
 import pandas as pd
 
 from hexaccess import defaults
+from hexaccess.api import check_output_keeps_inputs
 from hexaccess.cli._errors import reports_errors
 from hexaccess.cli._options import Progress, add_input_arguments, study_from_args
 from hexaccess.errors import (
@@ -505,6 +506,23 @@ def _matrix(args, study, key, say) -> Any:
         bar.close()
 
 
+def _check_outputs_keep_inputs(args: argparse.Namespace) -> None:
+    """``--out`` and ``--matrix`` replace their whole directories: neither may hold an
+    input file (it would be deleted)."""
+    roles = (
+        "population", "roads", "municipality_table", "municipalities", "profile",
+        "candidates", "fixed", "forbidden",
+    )  # fmt: skip
+    files = {
+        f"--{r.replace('_', '-')}": getattr(args, r, None)
+        for r in roles
+        if not str(getattr(args, r, None) or "").startswith("h3:")
+    }
+    for out in (args.out, args.matrix):
+        if out is not None:
+            check_output_keeps_inputs(out, files)
+
+
 @reports_errors("hexaccess optimise")
 def run(args: argparse.Namespace) -> int:
     """Run ``hexaccess optimise``; returns the exit code (2 on input errors). The output
@@ -512,6 +530,7 @@ def run(args: argparse.Namespace) -> int:
     say = (lambda *_: None) if args.quiet else (lambda msg: print(msg, file=sys.stderr))
     t0 = time.perf_counter()
     counts, solver = _check_arguments(args)  # before the slow reads
+    _check_outputs_keep_inputs(args)
     with prepare_output(args.out, overwrite=args.overwrite, kind="optimise") as target:
         bar = Progress(4, args.quiet)
         try:

@@ -100,6 +100,20 @@ def _with_regions(cand: pd.DataFrame, municipalities: Any) -> pd.DataFrame:
     return cand
 
 
+def _refuse_duplicate_names(cand: pd.DataFrame, source: str) -> None:
+    """Candidate names are their identity (fixed and forbidden sites match by name, the
+    matrix cache checks them in order): two candidates of one name are refused."""
+    names = cand["name"].astype(str)
+    dup = names[names.duplicated(keep=False)]
+    if len(dup):
+        first = list(dict.fromkeys(dup))[:5]
+        detail = "; ".join(f"{n!r} at rows {list(dup.index[dup == n])}" for n in first)
+        raise OfficeInputError(
+            f"{source}: {dup.nunique()} candidate name(s) are used more than once ({detail}); "
+            "give each candidate site a unique name (e.g. add the street or a number)"
+        )
+
+
 def candidate_sites(
     candidates: Sites,
     population: Any = None,
@@ -137,6 +151,7 @@ def candidate_sites(
         else ("the candidate table")
     )
     check_candidate_count(len(cand), source)
+    _refuse_duplicate_names(cand, source)
     if municipalities is not None and "municipality" in cand.columns:
         cand = _with_regions(cand, municipalities)
     mask = np.zeros(len(cand), bool)
