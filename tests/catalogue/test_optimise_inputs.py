@@ -16,7 +16,6 @@ correctly, traceback, silent wrong result, hang).
 
 from __future__ import annotations
 
-import dataclasses
 import itertools
 import json
 import warnings
@@ -27,9 +26,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pytest
+from fixtures.catalogue import Case, check_case, outcome  # noqa: F401
 from fixtures.worlds import tiny_world
 
-import hexaccess
 from hexaccess.optimise import Constraints, CoverageMatrix, SolverOptions, optimise
 
 #: The tiny world: 1,650 people, of whom 750 are within the cutoff of some office.
@@ -38,20 +37,6 @@ TOTAL, SERVED = 1650.0, 750.0
 HAND_T = np.array([[12.0, 13.0], [4.0, 4.0], [19.0, 19.0]])
 HAND_W = np.array([4.0, 10.0])
 HAND_CAP = [5.0, 7.0, 10.0]
-
-
-@dataclasses.dataclass(frozen=True)
-class Case:
-    """One hostile input. ``make(tmp)`` writes the inputs and returns ``("cli", args)``
-    or ``("api", call)``; ``words`` must all be in the error (``None``: the input must be
-    accepted and ``check(tmp, result)`` hold: ``result`` is the run's ``summary.json``
-    for the CLI, the call's return value for the API)."""
-
-    id: str
-    make: Callable[[Path], tuple[str, Any]]
-    words: tuple[str, ...] | None = None
-    error: type[Exception] = hexaccess.HexaccessError
-    check: Callable[[Path, Any], bool] | None = None
 
 
 # ------------------------------------------------------------------ CLI inputs
@@ -479,75 +464,9 @@ CASES: list[Case] = [
 
 
 # ------------------------------------------------------------------ running a case
-def outcome(case: Case, tmp: Path) -> tuple[str, str]:
-    """``(kind, detail)`` of one case: kind is ``clear``, ``vague`` (an error that does
-    not name what it should), ``accepted``, ``traceback`` or ``silent`` (exit 0 with a
-    wrong result, or an accepted mistake)."""
-    import contextlib
-    import io
-
-    from hexaccess.cli import main
-
-    kind, payload = case.make(tmp)
-    err = io.StringIO()
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        result: Any = None
-        if kind == "cli":
-            with contextlib.redirect_stderr(err), contextlib.redirect_stdout(io.StringIO()):
-                try:
-                    code = main(payload)
-                except SystemExit as exc:
-                    code = exc.code if isinstance(exc.code, int) else 2
-            message = err.getvalue().strip()
-        else:
-            try:
-                result, code, message = payload(), 0, ""
-            except hexaccess.HexaccessError as exc:
-                code, message = (2 if isinstance(exc, case.error) else 1), str(exc)
-            except Exception as exc:
-                code, message = 1, f"{type(exc).__name__}: {exc}"
-    if code == 0:
-        if case.words is not None:
-            return "silent", "accepted a mistake"
-        try:
-            ok = case.check is None or case.check(tmp, result)
-        except Exception as exc:  # a missing field of an old result: not labelled
-            ok = False
-            return "silent", f"check failed: {type(exc).__name__}: {exc}"
-        return ("accepted", "") if ok else ("silent", "wrong or unlabelled result")
-    if code != 2 or "Traceback" in message or "internal error" in message:
-        return "traceback", message.splitlines()[-1] if message else str(code)
-    lines = [ln for ln in message.splitlines() if ln.strip()]
-    if case.words is None:
-        return "vague", f"refused a valid input: {message}"
-    low = message.lower()
-    named = all(w.lower() in low for w in case.words)
-    return ("clear" if named and len(lines) <= 2 else "vague"), message
-
-
 @pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
 def test_optimise_input(case: Case, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    from fixtures.catalogue import assert_clear, run_cli
-
-    kind, payload = case.make(tmp_path)
-    if kind == "cli":
-        if case.words is None:
-            code, line = run_cli(payload, capsys)
-            assert code == 0, line
-            assert case.check is None or case.check(tmp_path, None)
-        else:
-            line = assert_clear(payload, capsys, *case.words)
-            assert "internal error" not in line
-        return
-    if case.words is None:
-        result = payload()
-        assert case.check is None or case.check(tmp_path, result), result
-        return
-    with pytest.raises(case.error) as info:
-        payload()
-    missing = [w for w in case.words if w.lower() not in str(info.value).lower()]
-    assert not missing, f"{missing} not in: {info.value}"
+    check_case(case, tmp_path, capsys)
 
 
 def test_capacity_warning_names_the_people_left_over() -> None:

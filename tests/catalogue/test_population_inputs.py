@@ -14,7 +14,6 @@ wrong result, hang).
 
 from __future__ import annotations
 
-import dataclasses
 import gzip
 import json
 from collections.abc import Callable
@@ -24,6 +23,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pytest
+from fixtures.catalogue import Case, check_case, outcome  # noqa: F401
 from fixtures.worlds import tiny_world
 
 import hexaccess
@@ -34,20 +34,6 @@ BY_MUNI = {"001": 300, "002": 700, "003": 650}
 #: Real-looking codes for the tiny world's municipalities: Helsinki, Brändö (Åland),
 #: Espoo.
 REAL_CODES = {"001": "091", "002": "035", "003": "049"}
-
-
-@dataclasses.dataclass(frozen=True)
-class Case:
-    """One hostile input. ``make(tmp)`` writes the inputs and returns ``("cli", args)``
-    or ``("api", call)``; ``words`` must all be in the error (``None``: the input must
-    be accepted, and ``check(tmp, result)`` must hold: ``result`` is the run's
-    ``summary.json`` for the CLI, the call's return value for the API)."""
-
-    id: str
-    make: Callable[[Path], tuple[str, Any]]
-    words: tuple[str, ...] | None = None
-    error: type[Exception] = hexaccess.HexaccessError
-    check: Callable[[Path, Any], bool] | None = None
 
 
 # ------------------------------------------------------------------ input builders
@@ -733,69 +719,6 @@ def _gz(tmp: Path) -> Path:
 
 
 # ------------------------------------------------------------------ running a case
-def outcome(case: Case, tmp: Path) -> tuple[str, str]:
-    """``(kind, detail)`` of one case: kind is ``clear``, ``vague`` (an error that does
-    not name what it should), ``accepted``, ``traceback`` or ``silent`` (exit 0 with a
-    wrong result, or an accepted mistake)."""
-    import contextlib
-    import io
-    import warnings
-
-    from hexaccess.cli import main
-
-    kind, payload = case.make(tmp)
-    err = io.StringIO()
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        if kind == "cli":
-            with contextlib.redirect_stderr(err), contextlib.redirect_stdout(io.StringIO()):
-                try:
-                    code = main(payload)
-                except SystemExit as exc:
-                    code = exc.code if isinstance(exc.code, int) else 2
-            result: Any = None
-            message = err.getvalue().strip()
-        else:
-            try:
-                result, code, message = payload(), 0, ""
-            except hexaccess.HexaccessError as exc:
-                code, message = (2 if isinstance(exc, case.error) else 1), str(exc)
-            except Exception as exc:
-                code, message = 1, f"{type(exc).__name__}: {exc}"
-    if code == 0:
-        if case.words is not None:
-            return "silent", "accepted a mistake"
-        ok = case.check is None or case.check(tmp, result)
-        return ("accepted", "") if ok else ("silent", "wrong result")
-    if code != 2 or "Traceback" in message or "internal error" in message:
-        return "traceback", message.splitlines()[-1] if message else str(code)
-    lines = [ln for ln in message.splitlines() if ln.strip()]
-    if case.words is None:
-        return "vague", f"refused a valid input: {message}"
-    low = message.lower()
-    named = all(w.lower() in low for w in case.words)
-    return ("clear" if named and len(lines) <= 2 else "vague"), message
-
-
 @pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
 def test_population_input(case: Case, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    from fixtures.catalogue import assert_clear, run_cli
-
-    kind, payload = case.make(tmp_path)
-    if kind == "cli":
-        if case.words is None:
-            code, line = run_cli(payload, capsys)
-            assert code == 0, line
-            assert case.check is None or case.check(tmp_path, None)
-        else:
-            line = assert_clear(payload, capsys, *case.words)
-            assert "internal error" not in line
-        return
-    if case.words is None:
-        result = payload()
-        assert case.check is None or case.check(tmp_path, result)
-        return
-    with pytest.raises(case.error) as info:
-        payload()
-    missing = [w for w in case.words if w.lower() not in str(info.value).lower()]
-    assert not missing, f"{missing} not in: {info.value}"
+    check_case(case, tmp_path, capsys)
