@@ -10,6 +10,7 @@ a scenario file; with no inputs, a synthetic demo country (clearly labelled as s
 from __future__ import annotations
 
 import argparse
+import contextlib
 import sys
 import time
 import warnings
@@ -74,14 +75,11 @@ def _print_result(result: Any, summary: dict[str, Any], intro: str) -> None:
     print("\n" + _headline(summary))
 
 
-@reports_errors("hexaccess run")
-def run_demo(args: argparse.Namespace) -> int:
-    """The national default: a synthetic Finland-sized country (hexaccess.synthetic) with
-    18 fixed regional-centre offices plus the next 32 municipality seats."""
+def _solve_demo(args: argparse.Namespace) -> tuple[Any, dict[str, Any], Any]:
+    """Solve the synthetic default scenario and print its band table (unless quiet)."""
     from hexaccess.api import Study
     from hexaccess.synthetic import default_scenario
 
-    target = prepare_output(args.out, overwrite=args.overwrite) if args.out else None
     t0 = time.perf_counter()
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
@@ -103,12 +101,22 @@ def run_demo(args: argparse.Namespace) -> int:
         _print_result(result, summary, intro)
         for w in caught:
             print(f"note: {w.message}", file=sys.stderr)
-    if target is not None:
-        with target:
+    return result, summary, study
+
+
+@reports_errors("hexaccess run")
+def run_demo(args: argparse.Namespace) -> int:
+    """The national default: a synthetic Finland-sized country (hexaccess.synthetic) with
+    18 fixed regional-centre offices plus the next 32 municipality seats."""
+    target = prepare_output(args.out, overwrite=args.overwrite) if args.out else None
+    # The staging directory and lock are released on any failure, not only on success.
+    with target if target is not None else contextlib.nullcontext():
+        result, summary, study = _solve_demo(args)
+        if target is not None:
             write_run_files(target, result, summary)
             target.commit(study.provenance)
-        if not args.quiet:
-            print(f"\nwrote bands.csv, summary.json, cells.parquet in {args.out}")
+    if not args.quiet and target is not None:
+        print(f"\nwrote bands.csv, summary.json, cells.parquet in {args.out}")
     return 0
 
 
