@@ -39,8 +39,11 @@ from hexaccess.study import AccessGraph, AccessibilityResult, check_office_indic
 __all__ = [
     "Comparison",
     "LanguageAccess",
+    "aggregate_cells",
     "band_table",
+    "band_tail_start",
     "catchments",
+    "collapse_band_tail",
     "compare",
     "coverage",
     "existing_directory",
@@ -755,6 +758,108 @@ def language_tables(
         "language_means.csv": language.means(),
         "language_municipalities.csv": language.municipality_table(column, municipalities),
     }
+
+
+# --------------------------------------------------------- tables for reading
+def band_tail_start(
+    tables: Sequence[pd.DataFrame],
+    *,
+    min_share_pct: float = 0.1,
+    max_minutes: float = 180.0,
+) -> float | None:
+    """Where the band tables ``tables`` (band tables, or comparison band tables with one
+    ``share_pct_<name>`` column per network) stop saying anything for a reader: the end
+    of the last band in which some table holds at least ``min_share_pct`` % of the people,
+    and never past ``max_minutes``. ``None`` when no table has a band beyond that point
+    (nothing to merge). Long ferry trips can add dozens of near-empty bands; the CSV
+    tables keep every band and :func:`collapse_band_tail` merges the rest into one row."""
+    last, top = 0.0, 0.0
+    for t in tables:
+        reached = t[t["band"] != "unreachable"]
+        if reached.empty:
+            continue
+        shares = reached[[c for c in reached.columns if c.startswith("share_pct")]]
+        ends = reached["band_end_min"].to_numpy(dtype=float)
+        top = max(top, float(ends.max()))
+        full = (shares.to_numpy(dtype=float) >= min_share_pct).any(axis=1)
+        if full.any():
+            last = max(last, float(ends[np.flatnonzero(full).max()]))
+    start = min(last, float(max_minutes))
+    # A tail of one band is shown as it is: merging it would only rename it.
+    longest = max((_bands_from(t, start) for t in tables), default=0)
+    return start if top > start and longest > 1 else None
+
+
+def _bands_from(table: pd.DataFrame, start: float) -> int:
+    """Number of (reached) bands of ``table`` that start at or after ``start`` minutes."""
+    return int((table["band_start_min"].to_numpy(dtype=float) >= start).sum())
+
+
+def collapse_band_tail(table: pd.DataFrame, start_min: float | None) -> pd.DataFrame:
+    """``table`` (a band table or a comparison band table) with every band starting at or
+    after ``start_min`` merged into one row labelled ``"<start_min>+"``: populations,
+    shares and share differences (``population*``, ``share_pct*``, ``diff_pp*``) summed,
+    cumulative shares (``cumulative_pct*``) those of the last merged band, the band's end
+    the last band's end. The ``unreachable`` row stays last. ``None`` (see
+    :func:`band_tail_start`) returns the table unchanged."""
+    if start_min is None:
+        return table
+    unreachable = table["band"] == "unreachable"
+    reached = table[~unreachable]
+    tail_mask = reached["band_start_min"].to_numpy(dtype=float) >= start_min
+    if not tail_mask.any():
+        return table
+    tail = reached[tail_mask]
+    row: dict[str, Any] = {"band": f"{start_min:g}+"}
+    for c in table.columns:
+        if c == "band_start_min":
+            row[c] = float(start_min)
+        elif c == "band_end_min":
+            row[c] = float(tail[c].max())
+        elif c.startswith(("population", "share_pct", "diff_pp")):
+            row[c] = float(tail[c].sum())
+        elif c.startswith("cumulative_pct"):
+            row[c] = float(tail[c].iloc[-1])
+        elif c != "band":
+            row[c] = tail[c].iloc[-1]
+    parts = [reached[~tail_mask], pd.DataFrame([row]), table[unreachable]]
+    out = pd.concat([p for p in parts if len(p)], ignore_index=True)
+    out.attrs = dict(table.attrs)
+    return out
+
+
+def aggregate_cells(
+    cells: npt.ArrayLike,
+    values: npt.ArrayLike,
+    weights: npt.ArrayLike,
+    resolution: int,
+) -> pd.DataFrame:
+    """Per-cell ``values`` (e.g. minutes) on H3 ``cells`` (``uint64``) summed up to their
+    parents at ``resolution``: columns ``cell`` (``uint64``), ``value`` (the
+    ``weights``-weighted mean of the finite values; ``inf`` when a parent has none, i.e.
+    nobody there is reached) and ``weight`` (the summed weights). Cells without weight
+    count with a weight of 1e-9, so an unpopulated area keeps its value without moving a
+    populated one's. Used to draw a national map at a resolution the page can show."""
+    from hexaccess.h3 import cell_to_parent
+
+    v = np.asarray(values, dtype=float)
+    w0 = np.asarray(weights, dtype=float)
+    w = w0 + 1e-9
+    ok = np.isfinite(v)
+    parents = cell_to_parent(np.asarray(cells, dtype=np.uint64), resolution)
+    g = pd.DataFrame(
+        {"cell": parents, "wv": np.where(ok, v * w, 0.0), "wr": np.where(ok, w, 0.0), "w": w0}
+    )
+    agg = g.groupby("cell", sort=False).sum()
+    with np.errstate(invalid="ignore", divide="ignore"):
+        value = np.where(agg["wr"] > 0, agg["wv"] / agg["wr"], np.inf)
+    return pd.DataFrame(
+        {
+            "cell": agg.index.to_numpy(dtype=np.uint64),
+            "value": value,
+            "weight": agg["w"].to_numpy(),
+        }
+    )
 
 
 # ------------------------------------------------------------------- writing

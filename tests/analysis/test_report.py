@@ -1,5 +1,7 @@
-"""The HTML report renders: opened in headless Chromium, asserted on the page's DOM, and
-a screenshot kept under the test's tmp dir for review (its path is printed)."""
+"""The HTML report on the tiny world: its content, the figures it shows against
+independent computations, its helpers (band tails, cell aggregation, projection, the
+choropleth), and that it renders in headless Chromium. The report of a study of
+national size, judged at 1,400 pixels, is in ``test_report_render.py``."""
 
 from __future__ import annotations
 
@@ -14,6 +16,7 @@ from fixtures.worlds import tiny_access, tiny_world
 
 from hexaccess import analysis, report
 from hexaccess.offices import read_municipalities
+from hexaccess.report import maps
 
 
 def _chromium() -> str:
@@ -56,6 +59,7 @@ def html_report(tmp_path):
         comparison=cmp,
         language=lang,
         reference=REFERENCE,
+        links={"three": "three/", "two": "two/"},
     )
     return path, results
 
@@ -71,7 +75,32 @@ def test_report_is_self_contained(html_report):
     text = path.read_text()
     assert "Tiny &lt;study&gt; &amp; report" in text  # escaped, never raw HTML
     assert not re.search(r'(src|href)="(https?:)?//', text)  # nothing fetched from a network
-    assert text.count("data:image/png;base64,") == 4  # bands, two maps, comparison map
+    assert "<script" not in text  # hover tooltips are SVG <title>s, no script
+    # Band chart, the first network's map (first screen), the second network's map (in a
+    # fold) and one map of change.
+    assert text.count("data:image/png;base64,") == 4
+    assert text.count('<svg xmlns="http://www.w3.org/2000/svg" class="choropleth"') == 2
+    # The tables are linked where write_report_files writes them.
+    for href in ("three/offices.csv", "two/municipalities.csv", "comparison_changes.csv"):
+        assert f'href="{href}"' in text
+
+
+def test_key_numbers_are_the_analysis_figures(html_report):
+    """The first screen's numbers, derived again from the cells with numpy."""
+    path, results = html_report
+    text = path.read_text()
+    for name, r in results.items():
+        t = r.cells["time_s"].to_numpy() / 60.0
+        w = r.cells["total"].to_numpy(float)
+        ok = np.isfinite(t)
+        block = text[text.index(f'id="key-n{list(results).index(name) + 1}"') :]
+        values = dict(re.findall(r'data-key="([^"]+)" data-value="([^"]+)"', block)[:6])
+        assert float(values["people"]) == pytest.approx(w.sum())
+        assert float(values["mean"]) == pytest.approx(np.average(t[ok], weights=w[ok]))
+        assert float(values["unreachable"]) == pytest.approx(w[~ok].sum())
+        for m in (30, 60, 90):
+            assert float(values[f"within-{m}"]) == pytest.approx(w[t < m].sum() / w.sum() * 100)
+        assert f"{np.average(t[ok], weights=w[ok]):.1f} min" in block[:3000]
 
 
 def test_report_renders_in_headless_chromium(html_report, tmp_path):
@@ -80,45 +109,153 @@ def test_report_renders_in_headless_chromium(html_report, tmp_path):
     dom = _headless(browser, "--dump-dom", path.as_uri())
     assert dom.returncode == 0, dom.stderr[-2000:]
     page = dom.stdout
-    for heading in (
-        "Travel-time bands",
-        "Network: three",
-        "Network: two",
-        "Coverage map",
-        "Catchments (offices.csv)",
-        "Municipalities with the longest trips",
-        "Language access",
-        "Scenario comparison",
-        "How this was made",
-    ):
+    for ident in (
+        "overview", "key-numbers", "band-chart", "national-map", "network-n1", "network-n2",
+        "municipality-map-n1", "municipalities-n1", "catchments-n2", "language-n1",
+        "comparison", "comparison-maps", "provenance",
+    ):  # fmt: skip
+        assert f'id="{ident}"' in page, ident
+    for heading in ("Network: three", "Network: two", "Largest catchments", "Language access"):
         assert heading in page, heading
-    # Catchment table lists every open office with its population, as computed.
+    # The catchment table lists every open office with its population, as computed.
     catch = analysis.catchments(results["three"])
     for row in catch.itertuples():
-        assert f"<td>{row.name}</td>" in page
-        assert f"{row.population:,.0f}" in page
+        assert re.search(rf"<td[^>]*>{re.escape(row.name)}</td>", page), row.name
+        assert f"<td>{row.population:,.0f}</td>" in page
     assert "Kaksikko" in page  # municipality names from the table
-    assert len(re.findall(r"<img[^>]+src=\"data:image/png;base64,", page)) == 4
     shot = tmp_path / "report.png"
-    res = _headless(browser, f"--screenshot={shot}", "--window-size=1200,2400", path.as_uri())
+    res = _headless(browser, f"--screenshot={shot}", "--window-size=1400,2400", path.as_uri())
     assert res.returncode == 0 and shot.exists() and shot.stat().st_size > 10_000, res.stderr
     print(f"\nreport screenshot: {shot}")
+
+
+def test_the_choropleth_shows_each_municipality_as_the_table_says(html_report):
+    """Every municipality with people is drawn once, its fill the colour of its mean
+    time on the scale (matplotlib's viridis_r over 0-90 min, computed here), its
+    tooltip naming it with its numbers from municipalities.csv."""
+    import matplotlib
+
+    path, results = html_report
+    text = path.read_text()
+    svg = text[text.index('id="choropleth-n1"') :]
+    svg = svg[: svg.index("</svg>")]
+    table = analysis.municipality_table(
+        results["three"], municipalities=read_municipalities(_munis_path(path))
+    )
+    uses = re.findall(r'<use href="#mun(\d+)" fill="(#[0-9a-f]{6})"><title>([^<]*)</title>', svg)
+    assert len(uses) == len(table)
+    cmap = matplotlib.colormaps["viridis_r"]
+    by_name = {title.split(" (")[0]: (fill, title) for _, fill, title in uses}
+    for row in table.itertuples():
+        fill, title = by_name[row.name]
+        if np.isfinite(row.mean_time_min):
+            r, g, b, _ = cmap(min(row.mean_time_min / 90.0, 1.0))
+            want = "#" + "".join(f"{round(255 * c):02x}" for c in (r, g, b))
+            assert fill == want
+            assert f"mean {row.mean_time_min:.1f} min" in title
+        else:
+            assert fill == maps.UNREACHED
+        assert f"{row.population:,.0f} people" in title
+
+
+def _munis_path(report_path):
+    return report_path.parent / "municipalities.csv"
+
+
+def test_band_tails_merge_into_one_row():
+    """A far ferry island adds dozens of empty bands; the reader's table stops after the
+    last band holding >= 0.1 % and merges the rest into one "N+" row (hand-worked)."""
+    minutes = np.array([1.0, 5.0, 12.0, 25.0, 33.0, 610.0, np.inf])
+    people = np.array([400.0, 300.0, 200.0, 90.0, 9.0, 1.0, 0.0])
+    total = people.sum()
+    bands = analysis._bands_of(minutes, people, 10.0)
+    assert len(bands) == 63  # 0-10 ... 610-620 and the unreachable row
+    # The 610-620 band holds 0.1 %: by default it counts, and the table stops at the
+    # 180-minute cap; at 0.2 % the 30-40 band (0.9 %) is the last one shown.
+    assert analysis.band_tail_start([bands]) == 180.0
+    start = analysis.band_tail_start([bands], min_share_pct=0.2)
+    assert start == 40.0
+    merged = analysis.collapse_band_tail(bands, start)
+    assert list(merged["band"]) == ["0-10", "10-20", "20-30", "30-40", "40+", "unreachable"]
+    tail = merged.set_index("band").loc["40+"]
+    assert tail["population"] == 1.0 and tail["band_end_min"] == 620.0
+    assert tail["share_pct"] == pytest.approx(1.0 / total * 100)
+    assert tail["cumulative_pct"] == pytest.approx(100.0)
+    assert merged["share_pct"].sum() == pytest.approx(100.0)
+    # Nothing to merge: a short table comes back as it is; at most max_minutes shown.
+    short = analysis._bands_of(minutes[:4], people[:4], 10.0)
+    assert analysis.band_tail_start([short]) is None
+    assert analysis.band_tail_start([bands], max_minutes=60) == 60.0
+
+
+def test_comparison_band_tails_merge_every_network():
+    bands = pd.DataFrame({"band": ["0-10", "10-20", "20-30", "30-40", "40-50", "unreachable"]})
+    bands["band_start_min"] = [0, 10, 20, 30, 40, np.nan]
+    bands["band_end_min"] = [10, 20, 30, 40, 50, np.nan]
+    bands["share_pct_a"] = [50.0, 45.0, 0.0, 4.0, 1.0, 0.0]
+    bands["share_pct_b"] = [50.0, 0.0, 45.0, 5.0, 0.0, 0.0]
+    bands["diff_pp_b"] = bands["share_pct_b"] - bands["share_pct_a"]
+    start = analysis.band_tail_start([bands], min_share_pct=10)
+    assert start == 30.0  # b's 20-30 band is the last with >= 10 %
+    merged = analysis.collapse_band_tail(bands, start)
+    assert list(merged["band"]) == ["0-10", "10-20", "20-30", "30+", "unreachable"]
+    row = merged.set_index("band").loc["30+"]
+    assert (row["share_pct_a"], row["share_pct_b"], row["diff_pp_b"]) == (5.0, 5.0, 0.0)
+    # A tail of one band is left as it is (merging would only rename it).
+    assert analysis.band_tail_start([bands.drop(index=4)], min_share_pct=10) is None
 
 
 def test_large_maps_are_aggregated(html_report, monkeypatch):
     _, results = html_report
     r = results["three"]
-    monkeypatch.setattr(report, "MAX_MAP_CELLS", 3)
+    monkeypatch.setattr(maps, "MAX_MAP_CELLS", 3)
     t = r.cells["time_s"].to_numpy() / 60
-    frame = report._map_cells(r.cells, t, r.cells["total"].to_numpy(float))
-    assert len(frame) <= 3
-    # Aggregation keeps the population-weighted mean of the reached cells.
-    ok = np.isfinite(t)
-    w = r.cells["total"].to_numpy(float) + 1e-9
-    finite = np.isfinite(frame["v"])
-    assert np.average(frame["v"][finite], weights=frame["w"][finite]) == pytest.approx(
-        np.average(t[ok], weights=w[ok]), rel=1e-6
-    )
+    frame, data_res, res = maps._display_cells(r, t, px_m=1.0)
+    assert len(frame) <= 3 and res < data_res
+    # Every person is in one drawn cell (the means per parent: the next test).
+    assert frame["weight"].sum() == pytest.approx(r.cells["total"].sum())
+
+
+def test_cells_aggregate_to_their_parents_as_h3_says():
+    """analysis.aggregate_cells against h3-py's parents and a weighted mean per parent."""
+    import h3
+
+    rng = np.random.default_rng(3)
+    lat, lng = 60 + rng.random(400) * 0.5, 24 + rng.random(400) * 0.8
+    strings = [h3.latlng_to_cell(a, b, 9) for a, b in zip(lat, lng, strict=True)]
+    cells = maps.parse_cells(strings)
+    assert cells.tolist() == [int(s, 16) for s in strings]  # the vectorised parse
+    values = rng.random(400) * 60
+    values[::7] = np.inf  # unreachable cells count in no mean
+    weights = rng.integers(0, 50, 400).astype(float)
+    got = analysis.aggregate_cells(cells, values, weights, 7).set_index("cell")
+    frame = pd.DataFrame({"p": [int(h3.cell_to_parent(s, 7), 16) for s in strings]})
+    frame["v"], frame["w"] = values, weights
+    for parent, g in frame.groupby("p"):
+        ok = np.isfinite(g["v"]) & (g["w"] >= 0)
+        want = np.average(g["v"][ok], weights=g["w"][ok] + 1e-9) if ok.any() else np.inf
+        assert got.loc[np.uint64(parent), "value"] == pytest.approx(want)
+        assert got.loc[np.uint64(parent), "weight"] == pytest.approx(g["w"].sum())
+
+
+def test_the_map_projection_keeps_the_scale_bar_true(html_report):
+    """Distances in the maps' local transverse Mercator equal geodesic distances (pyproj
+    Geod on GRS80) within 0.2 % up to 300 km from the central meridian, so a scale
+    bar drawn in projected metres is true."""
+    from pyproj import Geod
+
+    _, results = html_report
+    geo = maps.geography(results["three"])
+    lon0 = float(re.search(r"\+lon_0=([-\d.]+)", geo.crs).group(1))
+    lat0 = float(re.search(r"\+lat_0=([-\d.]+)", geo.crs).group(1))
+    geod = Geod(ellps="GRS80")
+    for dlon in (0.0, 2.5, 5.0):  # up to ~270 km east of the central meridian at 60 N
+        lon = np.array([lon0 + dlon, lon0 + dlon])
+        lat = np.array([lat0 - 0.5, lat0 + 0.5])  # 111 km north-south
+        x, y = geo.project(lon, lat)
+        *_, dist = geod.inv(lon[0], lat[0], lon[1], lat[1])
+        assert np.hypot(x[1] - x[0], y[1] - y[0]) == pytest.approx(dist, rel=2e-3)
+    assert [maps.nice_length(v) for v in (99e3, 120e3, 260e3, 700.0)] == [50e3, 100e3, 200e3, 500]
 
 
 def test_report_uses_the_tables_it_is_given(html_report, tmp_path):
@@ -131,6 +268,8 @@ def test_report_uses_the_tables_it_is_given(html_report, tmp_path):
     text = path.read_text()
     assert "<td>47.50</td>" in text and "<td>12.50</td>" in text
     assert "<td>90.00</td>" not in text
+    assert 'data-key="within-47.5"' in text and 'data-key="within-90"' not in text
+    assert "<a " not in text  # no links: the tables were not written beside the report
     # Without tables, the thresholds are arguments of the report.
     path = report.write_report(tmp_path / "own.html", results, coverage_minutes=[47.5])
     assert "<td>47.50</td>" in path.read_text()
