@@ -43,6 +43,7 @@ LAYERS = {
     "accessibility": 2,
     "hexgrid": 2,
     "analysis": 3,
+    "layers": 3,
     "optimise": 3,
     "coverage": 3,
     "_optimise_kernels": 3,

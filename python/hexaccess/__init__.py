@@ -65,7 +65,7 @@ _LAZY = {
 #: Subpackages and modules importable as attributes (``hexaccess.optimise``).
 _SUBMODULES = {
     "analysis", "api", "calibrate", "cli", "country", "coverage", "defaults", "errors",
-    "geoparquet", "h3", "inputs", "network", "offices", "optimise", "outputs",
+    "geoparquet", "h3", "inputs", "layers", "network", "offices", "optimise", "outputs",
     "population", "profiles", "report", "scenario", "study", "synthetic",
 }  # fmt: skip
 

@@ -33,7 +33,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -41,6 +41,7 @@ import pandas as pd
 from hexaccess import analysis, defaults, inputs
 from hexaccess._files import check_input_file
 from hexaccess.errors import OutputError, ScenarioError
+from hexaccess.layers import LayerBuilder, write_layers
 from hexaccess.network import RoadNetwork
 from hexaccess.offices import Offices, read_municipalities
 from hexaccess.outputs import OutputDirectory, prepare_output
@@ -54,6 +55,9 @@ from hexaccess.study import (
     provenance,
     solve,
 )
+
+if TYPE_CHECKING:
+    import geopandas as gpd
 
 __all__ = ["RUN_FILES", "Study", "StudyResult", "write_run_files"]
 
@@ -127,23 +131,71 @@ class StudyResult(AccessibilityResult):
         """Mean time and distance for every population column."""
         return analysis.means(self)
 
-    def write(self, out: str | os.PathLike[str], *, overwrite: bool = False) -> list[Path]:
+    def write(
+        self, out: str | os.PathLike[str], *, overwrite: bool = False, layers: bool = True
+    ) -> list[Path]:
         """Write ``bands.csv``, ``summary.json`` and ``cells.parquet`` (the ``hexaccess
-        run`` contract) and ``manifest.json`` into ``out``, atomically: a reader sees the
-        previous result or this one, never a mix (:mod:`hexaccess.outputs`)."""
+        run`` contract), the GIS layers (``layers.gpkg`` and ``geoparquet/*.parquet``,
+        unless ``layers=False``) and ``manifest.json`` into ``out``, atomically: a
+        reader sees the previous result or this one, never a mix
+        (:mod:`hexaccess.outputs`)."""
         inputs = self.provenance.get("inputs", {}) if isinstance(self.provenance, dict) else {}
         paths = {k: v.get("path") for k, v in inputs.items() if isinstance(v, dict)}
         check_output_keeps_inputs(out, paths)
         with prepare_output(out, overwrite=overwrite, kind="run") as target:
-            write_run_files(target, self, self.summary())
+            write_run_files(target, self, self.summary(), layers=layers)
             return target.commit(self.provenance)
 
+    # ------------------------------------------------------------ GIS layers
+    def _layers(self, column: str | None) -> LayerBuilder:
+        return LayerBuilder(self, column, self.municipality_info)
 
-def write_run_files(target: OutputDirectory, result: AccessibilityResult, summary: dict) -> None:
-    """The three files of the ``hexaccess run`` contract, into a staging directory."""
+    def cell_layer(
+        self, geometry: str = "polygon", crs: Any = None, *, column: str | None = None
+    ) -> gpd.GeoDataFrame:
+        """The populated cells as a GeoDataFrame: H3 polygons (or their centre points
+        with ``geometry="centre"``), the ``cells`` columns, ``population`` (of
+        ``column``, default the first solved), ``time_min`` and ``distance_km``
+        (null when unreached). EPSG:4326 unless ``crs`` reprojects
+        (:meth:`hexaccess.layers.LayerBuilder.cell_layer`)."""
+        return self._layers(column).cell_layer(geometry, crs)
+
+    def office_layer(self, crs: Any = None, *, column: str | None = None) -> gpd.GeoDataFrame:
+        """The network's offices as points with every column of the offices input
+        (ids included) and their catchment statistics (``population``, ``share_pct``,
+        ``cells``, mean and longest trips)."""
+        return self._layers(column).office_layer(crs)
+
+    def catchment_layer(self, crs: Any = None, *, column: str | None = None) -> gpd.GeoDataFrame:
+        """One (Multi)Polygon per office, the union of the cells that have it as their
+        nearest office, with the office layer's columns (a null geometry for an office
+        nobody has as nearest)."""
+        return self._layers(column).catchment_layer(crs)
+
+    def municipality_layer(self, crs: Any = None, *, column: str | None = None) -> gpd.GeoDataFrame:
+        """:meth:`municipalities` with geometry: the municipality polygons given as the
+        study's ``municipalities`` (a polygon layer), else the union of each
+        municipality's populated cells."""
+        return self._layers(column).municipality_layer(crs)
+
+    def layers(self, crs: Any = None, *, column: str | None = None) -> dict[str, gpd.GeoDataFrame]:
+        """Every layer by name: ``cells``, ``offices``, ``catchments`` and (when the
+        cells know their municipality) ``municipalities``, as written to
+        ``layers.gpkg``."""
+        return self._layers(column).layers(crs)
+
+
+def write_run_files(
+    target: OutputDirectory, result: AccessibilityResult, summary: dict, *, layers: bool = True
+) -> None:
+    """The three files of the ``hexaccess run`` contract, into a staging directory, and
+    (unless ``layers=False``) the GIS layers beside them (:func:`hexaccess.layers.write_layers`)."""
     result.bands()[BANDS_COLUMNS].to_csv(target.file("bands.csv"), index=False)
     target.file("summary.json").write_text(_json_text(summary))
     result.cells.to_parquet(target.file("cells.parquet"), index=False)
+    if layers:
+        info = getattr(result, "municipality_info", None)
+        write_layers(target, LayerBuilder(result, summary.get("population_column"), info))
 
 
 def check_output_keeps_inputs(out: str | os.PathLike[str], files: Mapping[str, Any]) -> None:
@@ -552,6 +604,8 @@ class ReportOptions:
     html: bool = True
     title: str = defaults.TITLE
     reference: pd.DataFrame | None = None
+    #: The GIS layers (``layers.gpkg``, ``geoparquet/``) beside each network's tables.
+    layers: bool = True
 
     def __post_init__(self) -> None:
         """Every setting checked (types, ranges and the limits of
@@ -575,7 +629,7 @@ def check_report_settings(
     if "column" in out and out["column"] is not None:
         if not (isinstance(out["column"], str) and out["column"]):
             raise err(f"{where('column')} must be a population column name, got {out['column']!r}")
-    for key in ("language", "html", "report"):
+    for key in ("language", "html", "report", "layers"):
         if key in out and not isinstance(out[key], bool):
             raise err(f"{where(key)} must be true or false, got {out[key]!r}")
     if "title" in out and not isinstance(out["title"], str):
@@ -647,6 +701,8 @@ def unused_municipalities(study: Study, *, figures: bool) -> str | None:
     municipality (a ``municipality_table``)."""
     if study.inputs["municipalities"] is None:
         return None
+    if "geometry" in study.municipality_info.columns:
+        return None  # municipality polygons: the municipalities layer uses them
     placed = [
         (offs.frame["coord_source"] == "municipality_centre").any()
         for offs in study.networks.values()
@@ -725,11 +781,23 @@ def _network_tables(
     return _NetworkTables(tables, lang, summary)
 
 
-def _write_network(directory: Path, result: StudyResult, net: _NetworkTables) -> None:
+def _write_network(
+    target: OutputDirectory,
+    under: str,
+    result: StudyResult,
+    net: _NetworkTables,
+    layers: bool,
+    column: str,
+) -> None:
+    """One network's files in ``target``'s staging directory (under ``under``, ``""``
+    for the top), the GIS layers included unless ``layers`` is false."""
+    directory = target.file(under) if under else target.staging
     directory.mkdir(parents=True, exist_ok=True)
     (directory / "summary.json").write_text(_json_text(net.summary))
     result.cells.to_parquet(directory / "cells.parquet", index=False)
     analysis.write_tables(directory, net.tables)
+    if layers:
+        write_layers(target, LayerBuilder(result, column, result.municipality_info), under)
 
 
 def _write_html(
@@ -757,6 +825,8 @@ def _write_html(
         language={n: w.language for n, w in networks.items() if w.language is not None},
         reference=options.reference,
         tables={n: w.tables for n, w in networks.items()},
+        # Where write_report_files put each network's tables, relative to report.html.
+        links={n: "" if len(results) == 1 else f"{n}/" for n in results},
     )
 
 
@@ -782,7 +852,8 @@ def write_report_files(
     networks = {}
     for name, result in results.items():
         networks[name] = _network_tables(result, study, column, options, warn)
-        _write_network(target.staging if single else target.file(name), result, networks[name])
+        under = "" if single else name
+        _write_network(target, under, result, networks[name], options.layers, column)
     comparison = None
     if not single:
         comparison = analysis.compare(

@@ -1,9 +1,10 @@
 """GeoParquet without GDAL's Parquet driver (pip wheels of pyogrio ship without it).
 
-Reads a WKB-encoded GeoParquet file with pyarrow into the shape ``pyogrio.raw.read``
-returns, so the vector loaders (population squares, roads) accept ``.parquet`` files
-whatever GDAL build is installed. Every problem with the file or its ``geo`` metadata is
-a :class:`GeoParquetError` naming the file.
+Reads a WKB-encoded GeoParquet file with geopandas (pyarrow underneath) into the shape
+``pyogrio.raw.read`` returns, so the vector loaders (population squares, roads) accept
+``.parquet`` files whatever GDAL build is installed. The ``geo`` metadata is checked
+first, so every problem with the file or its metadata is a :class:`GeoParquetError`
+naming the file and what is wrong, not a geopandas traceback.
 """
 
 from __future__ import annotations
@@ -87,9 +88,12 @@ def read_geoparquet(
     ``columns``: read only these (names not in the file are skipped, as pyogrio does).
     ``crs`` is the file's CRS (PROJJSON as a string), ``"OGC:CRS84"`` when the metadata
     has no ``crs`` key, and ``None`` for an explicit ``"crs": null`` (unknown, per the
-    GeoParquet spec). Raises :class:`GeoParquetError` naming the file."""
+    GeoParquet spec). The ``geo`` metadata is checked here first (each problem one
+    :class:`GeoParquetError` naming the file), then geopandas reads the file (pyarrow
+    underneath) and its geometries are handed on as WKB."""
+    import geopandas as gpd
     import pyarrow as pa
-    import pyarrow.parquet as pq
+    import shapely
 
     source = str(path)
     schema = _schema(path)
@@ -98,16 +102,12 @@ def read_geoparquet(
     if columns is not None:
         wanted = set(columns)
         names = [n for n in names if n in wanted]
-    try:
-        table = pq.read_table(path, columns=[*names, gcol])
-    except (OSError, pa.ArrowException) as e:
-        raise GeoParquetError(f"{source}: cannot read ({e})") from None
     crs = info.get("crs", "OGC:CRS84")  # a missing key means CRS84
     if isinstance(crs, dict):  # PROJJSON
         crs = json.dumps(crs)
     elif crs is not None and not isinstance(crs, str):
         raise GeoParquetError(f"{source}: 'crs' of column {gcol!r} is {crs!r}, not PROJJSON")
-    gtype = table.schema.field(gcol).type
+    gtype = schema.field(gcol).type
     binary = (pa.types.is_binary, pa.types.is_large_binary, pa.types.is_fixed_size_binary)
     binary += (getattr(pa.types, "is_binary_view", lambda t: False),)
     if not any(test(gtype) for test in binary):
@@ -115,7 +115,11 @@ def read_geoparquet(
             f"{source}: geometry column {gcol!r} holds {gtype}, not WKB bytes; write the "
             "geometry as WKB (e.g. GeoDataFrame.to_parquet)"
         )
-    geom = np.asarray(table.column(gcol).to_pylist(), dtype=object)
-    fields = [table.column(n).to_numpy(zero_copy_only=False) for n in names]
+    try:
+        frame = gpd.read_parquet(path, columns=[*names, gcol])
+    except (OSError, ValueError, TypeError, pa.ArrowException, shapely.errors.GEOSException) as e:
+        raise GeoParquetError(f"{source}: cannot read ({e})") from None
+    geom = np.asarray(shapely.to_wkb(frame[gcol].to_numpy()), dtype=object)
+    fields = [frame[n].to_numpy() for n in names]
     meta = {"crs": crs, "fields": names, "geometry_type": None}
     return meta, np.arange(len(geom)), geom, fields

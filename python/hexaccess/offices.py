@@ -36,7 +36,13 @@ from hexaccess import _files
 from hexaccess._files import FORMAT_NAMES, check_input_file, sniff_format
 from hexaccess.errors import OfficeInputError, UnknownNameError
 
-__all__ = ["OfficeInputError", "Offices", "read_municipalities", "read_offices"]
+__all__ = [
+    "MUNICIPALITY_CODE_COLUMNS",
+    "OfficeInputError",
+    "Offices",
+    "read_municipalities",
+    "read_offices",
+]
 
 _MUNICIPALITY_COLUMNS = (
     "municipality",
@@ -54,7 +60,8 @@ F64 = npt.NDArray[np.float64]
 
 
 def read_municipalities(path: str | os.PathLike[str] | pd.DataFrame) -> pd.DataFrame:
-    """Read a municipalities table (e.g. ``finland/municipalities.csv``).
+    """Read a municipalities table (e.g. ``finland/municipalities.csv``) or a
+    municipality polygon layer.
 
     Returns a DataFrame indexed by municipality code (``str``, leading zeros kept) with
     the file's columns (``name_fi``, ``name_sv``, ``language``, ``region``,
@@ -63,8 +70,18 @@ def read_municipalities(path: str | os.PathLike[str] | pd.DataFrame) -> pd.DataF
     the status text is not recognised), parsed from the Statistics Finland language
     status ("Monolingual Finnish-speaking municipality", "Bilingual municipality with
     Swedish-speaking majority", ...).
+
+    A polygon layer (GeoPackage, GeoParquet, Shapefile, GeoJSON or a GeoDataFrame, any
+    CRS) with a code column (``municipality``, or one of :data:`MUNICIPALITY_CODE_COLUMNS`)
+    gives a GeoDataFrame instead, its polygons in EPSG:4326 (the municipalities layer
+    of :mod:`hexaccess.layers` uses them); table columns it lacks are filled: the name
+    from a ``name``/``nimi`` column (else the code), the centre from a point inside each
+    polygon, language and region unknown.
     """
-    if isinstance(path, pd.DataFrame):
+    layer = _municipality_layer(path)
+    if layer is not None:
+        df, source = layer
+    elif isinstance(path, pd.DataFrame):
         df = path.reset_index() if path.index.name == "municipality" else path.copy()
         source = "municipalities table"
     else:
@@ -108,7 +125,94 @@ def read_municipalities(path: str | os.PathLike[str] | pd.DataFrame) -> pd.DataF
     maj[lang.str.contains("finnish-speaking").to_numpy(dtype=bool)] = "fi"
     maj[lang.str.contains("swedish-speaking").to_numpy(dtype=bool)] = "sv"
     out["majority_language"] = maj
-    return out.set_index("municipality")
+    out = out.set_index("municipality")
+    if layer is not None:
+        import geopandas as gpd
+
+        out = gpd.GeoDataFrame(out, geometry="geometry", crs="EPSG:4326")
+    return out
+
+
+#: Code columns a municipality polygon layer may name its codes by (first found wins).
+MUNICIPALITY_CODE_COLUMNS = ("municipality", "code", "kunta", "kuntakoodi", "natcode")
+
+
+def _municipality_layer(value: Any) -> tuple[pd.DataFrame, str] | None:
+    """A municipality polygon layer as ``(table with a geometry column in EPSG:4326,
+    source)``, or ``None`` when ``value`` is a plain table (CSV or DataFrame)."""
+    if isinstance(value, (str, os.PathLike)):
+        if not Path(value).is_file():
+            return None  # the table reader names the missing file
+        path = check_input_file(value, "municipalities table")
+        fmt = sniff_format(path)
+        if fmt not in ("gpkg", "shp", "json", "parquet"):
+            return None
+        gdf, source = _read_polygon_file(path, fmt), str(path)
+    elif _is_geodataframe(value):
+        # Indexed by code: a layer this function returned, read again.
+        gdf = value.reset_index() if value.index.name == "municipality" else value
+        source = "municipality GeoDataFrame"
+    else:
+        return None
+    return _polygon_table(gdf, source), source
+
+
+def _read_polygon_file(path: Path, fmt: str) -> Any:
+    """A vector file as a GeoDataFrame (geopandas; GeoParquet through pyarrow)."""
+    import geopandas as gpd
+
+    try:
+        if fmt == "parquet":
+            return gpd.read_parquet(path)
+        return gpd.read_file(path, engine="pyogrio")
+    except Exception as exc:  # GDAL/Arrow errors: one message naming the file
+        raise OfficeInputError(
+            f"{path}: cannot read as a municipality polygon layer ({exc}); give a "
+            "GeoPackage, GeoParquet, Shapefile or GeoJSON of polygons, or the CSV table"
+        ) from None
+
+
+def _polygon_table(gdf: Any, source: str) -> pd.DataFrame:
+    """The attributes of a polygon layer with its code column named ``municipality``,
+    the table's other columns filled where missing, and ``geometry`` in EPSG:4326."""
+    import shapely
+
+    if gdf.crs is None:
+        raise OfficeInputError(
+            f"{source}: the municipality polygons have no CRS; set it (e.g. "
+            "gdf.set_crs('EPSG:3067')) or write it into the file"
+        )
+    geoms = np.asarray(gdf.geometry.to_numpy(), dtype=object)
+    kinds = shapely.get_type_id(geoms)
+    bad = np.flatnonzero(~np.isin(kinds, [3, 6]))  # Polygon, MultiPolygon
+    if bad.size:
+        i = int(bad[0])
+        what = "no geometry" if geoms[i] is None else f"a {geoms[i].geom_type}"
+        raise OfficeInputError(f"{source}: row {i} has {what}; every municipality needs a polygon")
+    code = next((c for c in MUNICIPALITY_CODE_COLUMNS if c in gdf.columns), None)
+    if code is None:
+        raise OfficeInputError(
+            f"{source}: no municipality code column (looked for "
+            f"{list(MUNICIPALITY_CODE_COLUMNS)}; columns: {list(gdf.columns)}); rename the "
+            "code column to 'municipality'"
+        )
+    wgs = gdf.to_crs("EPSG:4326")
+    df = pd.DataFrame(wgs.drop(columns=wgs.geometry.name)).rename(columns={code: "municipality"})
+    name = next((c for c in ("name_fi", "name", "nimi") if c in df.columns), "municipality")
+    inside = shapely.point_on_surface(np.asarray(wgs.geometry.to_numpy(), dtype=object))
+    filled = {
+        "name_fi": df[name].astype(str),
+        "name_sv": None,
+        "language": "",
+        "region": None,
+        "centre_lon": shapely.get_x(inside),
+        "centre_lat": shapely.get_y(inside),
+    }
+    for column, value in filled.items():
+        if column not in df.columns:
+            df[column] = value
+    df["geometry"] = np.asarray(wgs.geometry.to_numpy(), dtype=object)
+    return df.reset_index(drop=True)
 
 
 def _read_municipality_csv(path: Path) -> pd.DataFrame:

@@ -41,6 +41,7 @@ Layout (paths are relative to the scenario file; keys marked optional have defau
     [outputs]
     dir = "out"                                    # required
     report = true                                  # optional: DIR/report.html
+    layers = true                                  # optional: GIS layers (see below)
     overwrite = false                              # optional: replace a foreign DIR
 
 ``DIR`` is written atomically with a ``manifest.json`` (:mod:`hexaccess.outputs`): a
@@ -51,7 +52,10 @@ Outputs, per office network (in ``DIR`` for one network, ``DIR/<name>/`` for sev
 ``bands_all.csv`` (with the unreachable row), ``coverage.csv``, ``means.csv``,
 ``offices.csv``, ``municipalities.csv``, ``language_*.csv``; with several networks
 ``DIR/comparison_bands.csv``, ``DIR/comparison_changes.csv``; ``DIR/report.html``; and
-``provenance.json`` beside every set of tables.
+``provenance.json`` beside every set of tables; and, unless ``layers = false``, the
+GIS layers of each network beside its tables: ``layers.gpkg`` (layers ``cells``,
+``offices``, ``catchments``, ``municipalities``) and ``geoparquet/<layer>.parquet``
+(:mod:`hexaccess.layers`).
 
 All networks are solved on one engine graph holding the union of their offices, so the
 road network and population are read and connected once.
@@ -129,7 +133,7 @@ KNOWN_KEYS: dict[str, set[str]] = {
         "language",
         "visits_per_person",
     },
-    "outputs": {"dir", "report", "reference", "overwrite"},
+    "outputs": {"dir", "report", "reference", "overwrite", "layers"},
 }
 
 #: Scenario field -> (its key in a scenario file, its ``hexaccess report`` option), for
@@ -158,6 +162,7 @@ _KEYS: dict[str, tuple[str, str]] = {
     "language": ("analysis.language", "--no-language"),
     "visits_per_person": ("analysis.visits_per_person", "--visits"),
     "report": ("outputs.report", "report"),
+    "layers": ("outputs.layers", "--no-layers"),
     "title": ("title", "--title"),
     "reference": ("outputs.reference", "--reference"),
 }
@@ -204,6 +209,8 @@ class Scenario:
     off_road_speed_kmh: float | None = None
     water: Path | None = None
     overwrite: bool = False
+    #: The GIS layers beside each network's tables (``outputs.layers``, ``--no-layers``).
+    layers: bool = True
     #: Warnings found while reading the scenario (settings that change no number).
     notes: list[str] = field(default_factory=list)
 
@@ -240,7 +247,7 @@ class Scenario:
                 f"{', '.join(hex_only)}: apply to the hexagon graph only, and the graph is "
                 f'{self.graph!r}; set graph = "hex" (--graph hex) or leave them out'
             )
-        for key in ("split_roads", "language", "report", "overwrite"):
+        for key in ("split_roads", "language", "report", "overwrite", "layers"):
             if not isinstance(getattr(self, key), bool):
                 raise ScenarioError(f"{w(key)} must be true or false, got {getattr(self, key)!r}")
         excl = self.exclude_municipalities
@@ -464,6 +471,7 @@ def load_scenario(path: str | Path) -> Scenario:
         visits_per_person=an.get("visits_per_person", {}),
         report=outputs.get("report", True),
         overwrite=outputs.get("overwrite", False),
+        layers=outputs.get("layers", True),
         title=data.get("title", defaults.TITLE),
         reference=opt_path(outputs, "reference", "outputs"),
         source=src,
@@ -515,6 +523,7 @@ def report_options(scn: Scenario, reference: pd.DataFrame | None) -> ReportOptio
         html=scn.report,
         title=scn.title,
         reference=reference,
+        layers=scn.layers,
     )
 
 

@@ -142,6 +142,15 @@ pub enum H3Error {
     MixedResolution {
         index: usize,
     },
+    GroupCount {
+        cells: usize,
+        groups: usize,
+    },
+    GroupOutOfRange {
+        index: usize,
+        value: i64,
+        groups: usize,
+    },
 }
 
 impl fmt::Display for Error {
@@ -324,6 +333,19 @@ impl fmt::Display for H3Error {
                 f,
                 "entry {index} has another H3 resolution than entry 0; all cells of a \
                  friction graph must share one resolution"
+            ),
+            H3Error::GroupCount { cells, groups } => write!(
+                f,
+                "got {cells} cells and {groups} group codes; give one group code per cell"
+            ),
+            H3Error::GroupOutOfRange {
+                index,
+                value,
+                groups,
+            } => write!(
+                f,
+                "entry {index}: group code {value} is not below the number of groups \
+                 ({groups}); codes are 0..groups-1, or negative for no group"
             ),
         }
     }

@@ -9,7 +9,8 @@
 //! - many searches: [`sparse_searches`] and [`histogram_searches`] over [`SourceSets`]
 //!   (`batch.rs`), reduced by [`band_histogram`] (`histogram.rs`);
 //! - office networks from a coverage matrix: [`evaluate`] (`evaluate.rs`);
-//! - H3 cells and the hexagon friction graph: [`latlng_to_cells`], [`hex_graph`] and
+//! - H3 cells, their boundaries and unions, and the hexagon friction graph:
+//!   [`latlng_to_cells`], [`cell_boundaries`], [`dissolve_cells`], [`hex_graph`] and
 //!   friends (`h3/`);
 //! - the edge-scan bound of the benchmarks: [`edge_scan`] (`scan.rs`);
 //! - [`Error`]: every check on the input, with its message (`error.rs`).
@@ -40,7 +41,8 @@ pub use crate::error::{Error, GraphError, H3Error, HistogramError, QueryError, S
 pub use crate::evaluate::{evaluate, validate_networks, ByCell, NetworkStats};
 pub use crate::graph::{Arc, Graph, MAX_NODES};
 pub use crate::h3::{
-    cell_centers, cell_children, cell_nodes, hex_edges, hex_graph, latlng_to_cells, HexEdges,
+    cell_boundaries, cell_centers, cell_children, cell_nodes, cell_wkb, dissolve_cells, hex_edges,
+    hex_graph, latlng_to_cells, CellBoundaries, CellWkb, Dissolved, HexEdges,
 };
 pub use crate::histogram::{
     band_histogram, band_of, validate_edges, validate_weights, BandHistogram,

@@ -75,7 +75,8 @@ def test_foreign_files_are_kept_unless_overwrite(world, tmp_path, capsys):
     assert (out / "thesis.docx").read_text() == "years of work"
     assert main(_run_args(world, out, "--overwrite")) == 0
     assert sorted(p.name for p in out.iterdir()) == [
-        "bands.csv", "cells.parquet", "manifest.json", "summary.json",
+        "bands.csv", "cells.parquet", "geoparquet", "layers.gpkg", "manifest.json",
+        "summary.json",
     ]  # fmt: skip
     verify_output(out, kind="run")
 
@@ -92,7 +93,9 @@ def test_a_new_result_replaces_the_whole_previous_one(world, tmp_path):
     assert (out / "report.html").exists() and (out / "offices.csv").exists()
     assert main(_run_args(world, out)) == 0
     names = {p.name for p in out.iterdir()}
-    assert names == {"bands.csv", "cells.parquet", "manifest.json", "summary.json"}
+    assert names == {
+        "bands.csv", "cells.parquet", "manifest.json", "summary.json", "layers.gpkg", "geoparquet",
+    }  # fmt: skip
     assert read_manifest(out)["kind"] == "run"
 
 
@@ -159,6 +162,14 @@ def _cli(world, out):
     return [sys.executable, "-m", "hexaccess", *_run_args(world, out, "--overwrite")]
 
 
+#: The files of ``hexaccess run --out`` (the GIS layers included, the default; without a
+#: municipality table there is no municipalities layer).
+RUN_OUTPUTS = {
+    "bands.csv", "summary.json", "cells.parquet", "layers.gpkg",
+    *(f"geoparquet/{n}.parquet" for n in ("cells", "offices", "catchments")),
+}  # fmt: skip
+
+
 def _check_complete(out, generation_files):
     """``out`` holds exactly one complete result: it matches its manifest."""
     manifest = verify_output(out, kind="run")
@@ -171,7 +182,7 @@ def test_runs_killed_at_random_moments_never_leave_a_mixed_directory(world, tmp_
     env = {**os.environ, "PYTHONWARNINGS": "ignore"}
     first = subprocess.run(_cli(world, out), env=env, capture_output=True, text=True)
     assert first.returncode == 0, first.stderr
-    files = {"bands.csv", "summary.json", "cells.parquet"}
+    files = RUN_OUTPUTS
     _check_complete(out, files)
     started = time.perf_counter()
     again = subprocess.run(_cli(world, out), env=env, capture_output=True, text=True)
@@ -209,4 +220,4 @@ def test_two_concurrent_runs_into_one_directory_never_mix(world, tmp_path):
             assert code in (0, 2), err
             if code == 2:
                 assert "another hexaccess run" in err, err
-        _check_complete(out, {"bands.csv", "summary.json", "cells.parquet"})
+        _check_complete(out, RUN_OUTPUTS)

@@ -117,6 +117,16 @@ def add_run_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--backend", choices=["auto", "rust", "numba"], default=defaults.BACKEND)
 
 
+def add_layer_arguments(p: argparse.ArgumentParser) -> None:
+    """``--no-layers``: leave out the GIS layers (``layers.gpkg``, ``geoparquet/``)."""
+    p.add_argument(
+        "--no-layers",
+        action="store_true",
+        help="do not write the GIS layers (layers.gpkg and geoparquet/*.parquet: cells, "
+        "offices, catchments, municipalities) beside the tables",
+    )
+
+
 def resolution_of(args: argparse.Namespace) -> int:
     """``--resolution`` or its default."""
     return defaults.RESOLUTION if args.resolution is None else args.resolution

@@ -20,6 +20,9 @@ Writes (a contract: add, never rename):
   (:meth:`hexaccess.accessibility.AccessibilityResult.summary`);
 * ``DIR/bands.csv`` of the chosen network (as ``hexaccess run``; everyone at the nearest
   chosen office, **capacities ignored**);
+* ``DIR/layers.gpkg`` and ``DIR/geoparquet/*.parquet`` (not with ``--no-layers``): the
+  GIS layers of the chosen network (cells, offices = the chosen sites, catchments,
+  municipalities; :mod:`hexaccess.layers`);
 * with ``--curve 18:250[:STEP]``: ``DIR/curve.csv`` and ``DIR/curve.png`` (best
   coverage within ``--threshold`` and best mean time per number of offices);
 * with ``--matrix DIR2``: the coverage matrix is loaded from ``DIR2`` when present and
@@ -46,7 +49,12 @@ import pandas as pd
 from hexaccess import defaults
 from hexaccess.api import check_output_keeps_inputs
 from hexaccess.cli._errors import reports_errors
-from hexaccess.cli._options import Progress, add_input_arguments, study_from_args
+from hexaccess.cli._options import (
+    Progress,
+    add_input_arguments,
+    add_layer_arguments,
+    study_from_args,
+)
 from hexaccess.errors import (
     InfeasibleError,
     InputError,
@@ -54,6 +62,7 @@ from hexaccess.errors import (
     OutputError,
     ScenarioError,
 )
+from hexaccess.layers import LayerBuilder, write_layers
 from hexaccess.offices import Offices
 from hexaccess.optimise import (
     Constraints,
@@ -83,6 +92,7 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     )
     # The inputs of `hexaccess run` (same names and meaning), without --offices.
     add_input_arguments(p, offices=False)
+    add_layer_arguments(p)
     p.add_argument(
         "--candidates",
         required=True,
@@ -442,11 +452,18 @@ def _summary(result: Any, matrix: Any, access_summary: dict[str, Any]) -> dict[s
     }
 
 
-def _write(target: Any, args, result, curve, summary, access_result) -> None:
+def _write(target: Any, args, result, curve, summary, access_result, study) -> None:
     """chosen.csv (with ``capacity`` after the contract's columns when capacities apply),
-    summary.json, bands.csv, and the curve's files."""
+    summary.json, bands.csv, the curve's files and (unless ``--no-layers``) the GIS
+    layers of the chosen network: its offices layer is chosen.csv's rows and columns
+    with point geometry and the nearest-office catchment figures (``population`` ...,
+    capacities ignored, as in bands.csv)."""
     columns = CHOSEN_COLUMNS + (["capacity"] if result.capacity_aware else [])
     result.sites[columns].to_csv(target.file("chosen.csv"), index=False)
+    if not args.no_layers:
+        sites = result.sites[columns]
+        builder = LayerBuilder(access_result, None, study.municipality_info, sites=sites)
+        write_layers(target, builder)
     target.file("summary.json").write_text(json.dumps(summary, indent=2, default=str) + "\n")
     access_result.bands().to_csv(target.file("bands.csv"), index=False)
     if curve is not None:
@@ -550,7 +567,7 @@ def run(args: argparse.Namespace) -> int:
             say(f"warning: {w.message}")
         summary = _summary(result, matrix, access_result.summary())
         summary["seconds"] = time.perf_counter() - t0
-        _write(target, args, result, curve, summary, access_result)
+        _write(target, args, result, curve, summary, access_result, study)
         target.commit(key)
     if not args.quiet:
         _print(args, result, matrix, summary, curve)

@@ -18,7 +18,13 @@ from typing import Any
 from hexaccess import defaults
 from hexaccess import scenario as scenario_mod
 from hexaccess.cli._errors import reports_errors
-from hexaccess.cli._options import Progress, add_input_arguments, resolution_of, split_columns
+from hexaccess.cli._options import (
+    Progress,
+    add_input_arguments,
+    add_layer_arguments,
+    resolution_of,
+    split_columns,
+)
 
 __all__ = ["add_report_parser", "run_report", "run_scenario", "run_scenario_args"]
 
@@ -63,6 +69,7 @@ def add_report_parser(subparsers: Any) -> argparse.ArgumentParser:
     p.add_argument("--reference", default=None, help="a band table to draw beside ours")
     p.add_argument("--title", default=defaults.TITLE)
     p.add_argument("--no-language", action="store_true", help="skip language access")
+    add_layer_arguments(p)
     return p
 
 
@@ -94,6 +101,7 @@ def _scenario_from_args(args: argparse.Namespace) -> scenario_mod.Scenario:
         title=args.title,
         reference=Path(args.reference) if args.reference else None,
         overwrite=args.overwrite,
+        layers=not args.no_layers,
     )
 
 
@@ -128,6 +136,8 @@ def run_scenario_args(args: argparse.Namespace) -> int:
     scn = scenario_mod.load_scenario(args.scenario)
     if args.overwrite:
         scn.overwrite = True
+    if getattr(args, "no_layers", False):  # like --overwrite: an output choice, not a setting
+        scn.layers = False
     return _run(scn, args.quiet)
 
 

@@ -2,9 +2,11 @@
 
 ``hexaccess run --population P --roads R --offices O --out DIR`` writes ``DIR/bands.csv``
 (``band_start_min,band_end_min,population,share_pct,cumulative_pct``),
-``DIR/summary.json``, ``DIR/cells.parquet`` and ``DIR/manifest.json``, atomically. These
-names and columns are a contract: add, never rename. ``hexaccess run SCENARIO.toml`` runs
-a scenario file; with no inputs, a synthetic demo country (clearly labelled as such).
+``DIR/summary.json``, ``DIR/cells.parquet``, the GIS layers ``DIR/layers.gpkg`` and
+``DIR/geoparquet/*.parquet`` (not with ``--no-layers``) and ``DIR/manifest.json``,
+atomically. These names and columns are a contract: add, never rename. ``hexaccess run
+SCENARIO.toml`` runs a scenario file; with no inputs, a synthetic demo country (clearly
+labelled as such).
 """
 
 from __future__ import annotations
@@ -22,7 +24,13 @@ import pandas as pd
 
 from hexaccess.api import check_output_keeps_inputs, unused_municipalities, write_run_files
 from hexaccess.cli._errors import reports_errors
-from hexaccess.cli._options import Progress, add_input_arguments, input_files_of, study_from_args
+from hexaccess.cli._options import (
+    Progress,
+    add_input_arguments,
+    add_layer_arguments,
+    input_files_of,
+    study_from_args,
+)
 from hexaccess.errors import ScenarioError
 from hexaccess.outputs import prepare_output
 
@@ -39,6 +47,7 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     )
     run.add_argument("scenario", nargs="?", default=None, help="a scenario TOML file")
     add_input_arguments(run, required=False)
+    add_layer_arguments(run)
     return run
 
 
@@ -113,10 +122,10 @@ def run_demo(args: argparse.Namespace) -> int:
     with target if target is not None else contextlib.nullcontext():
         result, summary, study = _solve_demo(args)
         if target is not None:
-            write_run_files(target, result, summary)
+            write_run_files(target, result, summary, layers=not args.no_layers)
             target.commit(study.provenance)
     if not args.quiet and target is not None:
-        print(f"\nwrote bands.csv, summary.json, cells.parquet in {args.out}")
+        print(f"\nwrote {_files_written(args)} in {args.out}")
     return 0
 
 
@@ -157,7 +166,7 @@ def run_study(args: argparse.Namespace) -> int:
                 print(f"warning: --municipalities: {note}", file=sys.stderr)
         summary = result.summary()
         summary["seconds"] = time.perf_counter() - t0
-        write_run_files(target, result, summary)
+        write_run_files(target, result, summary, layers=not args.no_layers)
         target.commit(result.provenance)
     if not args.quiet:
         pop = study.population
@@ -167,8 +176,14 @@ def run_study(args: argparse.Namespace) -> int:
             f"{study.profile.name!r}; {summary['seconds']:.1f} s"
         )
         _print_result(result, summary, intro)
-        print(f"wrote bands.csv, summary.json, cells.parquet in {Path(args.out)}")
+        print(f"wrote {_files_written(args)} in {Path(args.out)}")
     return 0
+
+
+def _files_written(args: argparse.Namespace) -> str:
+    """The files of a run, as printed."""
+    names = "bands.csv, summary.json, cells.parquet"
+    return names if args.no_layers else names + ", layers.gpkg, geoparquet/"
 
 
 def _graph_size(study: Any) -> str:

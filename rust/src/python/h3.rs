@@ -1,6 +1,6 @@
 //! H3 cells (points to cells, centres, children) and the hexagon friction graph.
 
-use numpy::{IntoPyArray, PyArray1, PyReadonlyArray1};
+use numpy::{IntoPyArray, PyArray1, PyArray2, PyArrayMethods, PyReadonlyArray1};
 use pyo3::prelude::*;
 
 use super::graph::PyGraph;
@@ -91,4 +91,74 @@ pub(super) fn cell_children<'py>(
     let cells = cells.as_slice()?;
     let out = py.detach(|| crate::h3::cell_children(cells, resolution))?;
     Ok(out.into_pyarray(py))
+}
+
+/// Boundary rings of cells: `(coords, offsets)`, `coords` an `(m, 2)` array of
+/// `(lng, lat)` degrees and cell `i`'s ring `coords[offsets[i]:offsets[i + 1]]` (not
+/// closed; antimeridian crossings unwrapped past +180).
+#[pyfunction]
+pub(super) fn cell_boundaries<'py>(
+    py: Python<'py>,
+    cells: PyReadonlyArray1<'py, u64>,
+) -> PyResult<(Bound<'py, PyArray2<f64>>, Array1<'py, i64>)> {
+    let cells = cells.as_slice()?;
+    let b = py.detach(|| crate::h3::cell_boundaries(cells))?;
+    let rows = b.coords.len() / 2;
+    let coords = b
+        .coords
+        .into_pyarray(py)
+        .reshape([rows, 2])
+        .expect("coords hold (lng, lat) pairs");
+    Ok((coords, b.offsets.into_pyarray(py)))
+}
+
+/// The union of the cells of each group (`groups[i]` in `0..num_groups`, negative for
+/// none) as MultiPolygon ragged arrays: `(coords, ring_offsets, polygon_offsets,
+/// group_offsets)`, closed rings, `coords` an `(m, 2)` array of `(lng, lat)` degrees.
+#[pyfunction]
+#[allow(clippy::type_complexity)]
+pub(super) fn dissolve_cells<'py>(
+    py: Python<'py>,
+    cells: PyReadonlyArray1<'py, u64>,
+    groups: PyReadonlyArray1<'py, i64>,
+    num_groups: usize,
+) -> PyResult<(
+    Bound<'py, PyArray2<f64>>,
+    Array1<'py, i64>,
+    Array1<'py, i64>,
+    Array1<'py, i64>,
+)> {
+    let (cells, groups) = (cells.as_slice()?, groups.as_slice()?);
+    let d = py.detach(|| crate::h3::dissolve_cells(cells, groups, num_groups))?;
+    let rows = d.coords.len() / 2;
+    let coords = d
+        .coords
+        .into_pyarray(py)
+        .reshape([rows, 2])
+        .expect("coords hold (lng, lat) pairs");
+    Ok((
+        coords,
+        d.ring_offsets.into_pyarray(py),
+        d.polygon_offsets.into_pyarray(py),
+        d.group_offsets.into_pyarray(py),
+    ))
+}
+
+/// Each cell's polygon as WKB: `(data, offsets, bbox)`, polygon `i` is
+/// `data[offsets[i]:offsets[i + 1]]` (uint8 and int64 arrays, ready for Arrow), `bbox`
+/// `(min lng, min lat, max lng, max lat)` of all vertices.
+#[pyfunction]
+#[allow(clippy::type_complexity)]
+pub(super) fn cell_wkb<'py>(
+    py: Python<'py>,
+    cells: PyReadonlyArray1<'py, u64>,
+) -> PyResult<(Array1<'py, u8>, Array1<'py, i64>, (f64, f64, f64, f64))> {
+    let cells = cells.as_slice()?;
+    let w = py.detach(|| crate::h3::cell_wkb(cells))?;
+    let [x0, y0, x1, y1] = w.bbox;
+    Ok((
+        w.data.into_pyarray(py),
+        w.offsets.into_pyarray(py),
+        (x0, y0, x1, y1),
+    ))
 }

@@ -60,5 +60,8 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(h3::hex_edges, m)?)?;
     m.add_function(wrap_pyfunction!(h3::cell_nodes, m)?)?;
     m.add_function(wrap_pyfunction!(h3::cell_children, m)?)?;
+    m.add_function(wrap_pyfunction!(h3::cell_boundaries, m)?)?;
+    m.add_function(wrap_pyfunction!(h3::dissolve_cells, m)?)?;
+    m.add_function(wrap_pyfunction!(h3::cell_wkb, m)?)?;
     Ok(())
 }
