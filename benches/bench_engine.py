@@ -24,6 +24,14 @@ def test_nearest50_hexaccess(benchmark, road_grid):
 
 
 @pytest.mark.benchmark(group="nearest-50")
+def test_nearest50_hexaccess_1thread(benchmark, road_grid):
+    """Like for like with scipy, which runs on one thread."""
+    _, graph, _, offices = road_grid
+    r = benchmark(graph.nearest, offices, threads=1)
+    assert r.reached.sum() > 0.9 * graph.num_nodes
+
+
+@pytest.mark.benchmark(group="nearest-50")
 def test_nearest50_scipy(benchmark, road_grid):
     _, graph, matrix, offices = road_grid
     d = benchmark(dijkstra, matrix, indices=offices, min_only=True)
@@ -68,6 +76,13 @@ def test_hex50_hexaccess(benchmark, synthetic_hex):
     graph, _, offices = synthetic_hex
     benchmark.extra_info.update(nodes=graph.num_nodes, arcs=graph.num_arcs)
     benchmark(graph.nearest, offices)
+
+
+@pytest.mark.benchmark(group="nearest-50-hex")
+def test_hex50_hexaccess_1thread(benchmark, synthetic_hex):
+    """Like for like with scipy, which runs on one thread."""
+    graph, _, offices = synthetic_hex
+    benchmark(graph.nearest, offices, threads=1)
 
 
 @pytest.mark.benchmark(group="nearest-50-hex")

@@ -25,6 +25,10 @@ def _min(results: dict[str, dict], name: str) -> float:
     return results[name]["stats"]["min"]
 
 
+def _stat(results: dict[str, dict], name: str, stat: str) -> float:
+    return results[name]["stats"][stat]
+
+
 def _extra(results: dict[str, dict], name: str, key: str) -> float:
     return float(results[name]["extra_info"][key])
 
@@ -66,6 +70,40 @@ CHECKS = [
         False,
     ),
     (
+        "nearest-50, same threads: scipy time / hexaccess threads=1 time",
+        lambda r: _min(r, "test_nearest50_scipy") / _min(r, "test_nearest50_hexaccess_1thread"),
+        3.0,
+        2.0,
+        True,
+    ),
+    (
+        "hexagon graph nearest-50, same threads: scipy time / hexaccess threads=1 time",
+        lambda r: _min(r, "test_hex50_scipy") / _min(r, "test_hex50_hexaccess_1thread"),
+        3.0,
+        2.0,
+        True,
+    ),
+    (
+        "busy machine nearest-50: default median / threads=1 median",
+        lambda r: (
+            _stat(r, "test_busy_nearest50_default", "median")
+            / _stat(r, "test_busy_nearest50_1thread", "median")
+        ),
+        1.1,
+        1.5,
+        False,
+    ),
+    (
+        "busy machine nearest-50: default worst call / threads=1 median",
+        lambda r: (
+            _stat(r, "test_busy_nearest50_default", "max")
+            / _stat(r, "test_busy_nearest50_1thread", "median")
+        ),
+        2.0,
+        3.0,
+        False,
+    ),
+    (
         "batch 60 min: hexaccess searches/s / scipy searches/s",
         lambda r: (
             (_extra(r, "test_batch_hexaccess", "searches") / _min(r, "test_batch_hexaccess"))
@@ -97,6 +135,7 @@ def main(argv: list[str] | None = None) -> int:
         "-m",
         "pytest",
         str(HERE / "bench_engine.py"),
+        str(HERE / "bench_contention.py"),
         "-q",
         "-p",
         "no:cacheprovider",

@@ -50,7 +50,7 @@ pub use crate::histogram::{
 pub use crate::memory::huge_page_vec;
 pub use crate::scan::edge_scan;
 pub use crate::search::{
-    nearest, nearest_parallel, nearest_parallel_with, nearest_sequential, validate_query,
-    NearestResult, Query, RadixHeap, SearchScratch, Workspace, DEFAULT_SEARCH_THREADS,
-    MIN_PARALLEL_NODES, NO_SOURCE,
+    nearest, nearest_parallel, nearest_parallel_with, nearest_sequential, nearest_with,
+    parallel_evictions, validate_query, NearestResult, Query, RadixHeap, SearchScratch, Workspace,
+    DEFAULT_SEARCH_THREADS, MIN_PARALLEL_NODES, NO_SOURCE,
 };

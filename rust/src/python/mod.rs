@@ -52,6 +52,7 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(search::nearest, m)?)?;
     m.add_function(wrap_pyfunction!(search::sparse_batch, m)?)?;
     m.add_function(wrap_pyfunction!(search::histogram_batch, m)?)?;
+    m.add_function(wrap_pyfunction!(search::_parallel_evictions, m)?)?;
     m.add_function(wrap_pyfunction!(search::edge_scan, m)?)?;
     m.add_function(wrap_pyfunction!(evaluate::evaluate_networks, m)?)?;
     m.add_function(wrap_pyfunction!(h3::latlng_to_cells, m)?)?;

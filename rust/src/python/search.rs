@@ -17,7 +17,7 @@ use crate::error::Error;
 use crate::graph::Graph;
 use crate::histogram::{validate_edges, validate_weights, BandHistogram};
 use crate::search::{
-    nearest_parallel_with, nearest_sequential, validate_query, NearestResult, Query, SearchScratch,
+    nearest_with, parallel_evictions, validate_query, NearestResult, Query, SearchScratch,
     DEFAULT_SEARCH_THREADS, NO_SOURCE,
 };
 
@@ -99,11 +99,10 @@ fn search_one(graph: &PyGraph, query: &Query, threads: Option<usize>) -> Nearest
     let threads =
         threads.unwrap_or_else(|| rayon::current_num_threads().min(DEFAULT_SEARCH_THREADS));
     // A concurrent search on the same graph (another Python thread) gets fresh memory.
-    let parallel = match graph.scratch.try_lock() {
-        Ok(mut scratch) => nearest_parallel_with(g, query, threads, &mut scratch),
-        Err(_) => nearest_parallel_with(g, query, threads, &mut SearchScratch::new()),
-    };
-    parallel.unwrap_or_else(|| nearest_sequential(g, query))
+    match graph.scratch.try_lock() {
+        Ok(mut scratch) => nearest_with(g, query, threads, &mut scratch),
+        Err(_) => nearest_with(g, query, threads, &mut SearchScratch::new()),
+    }
 }
 
 /// One multi-source search; full per-node arrays `(time_s, source, length_m)`. Large
@@ -312,4 +311,11 @@ pub(super) fn edge_scan(
     validate_query(g.num_nodes(), sources, None, f64::INFINITY)?;
     let src: Vec<u32> = sources.iter().map(|&s| s as u32).collect();
     Ok(py.detach(|| crate::scan::edge_scan(&g, &src)))
+}
+
+/// Threads evicted from parallel searches so far in this process (a diagnostic for the
+/// contention benchmark: it stays at zero on a quiet machine).
+#[pyfunction]
+pub(super) fn _parallel_evictions() -> usize {
+    parallel_evictions()
 }

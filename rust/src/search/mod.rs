@@ -22,8 +22,8 @@ use crate::error::{Error, QueryError};
 use crate::graph::Graph;
 
 pub use parallel::{
-    nearest_parallel, nearest_parallel_with, SearchScratch, DEFAULT_SEARCH_THREADS,
-    MIN_PARALLEL_NODES,
+    nearest_parallel, nearest_parallel_with, parallel_evictions, SearchScratch,
+    DEFAULT_SEARCH_THREADS, MIN_PARALLEL_NODES,
 };
 pub use radix_heap::RadixHeap;
 pub use sequential::{nearest_sequential, Workspace};
@@ -97,8 +97,25 @@ pub struct NearestResult {
 /// One search, full per-node arrays: on all threads of the current rayon pool when the
 /// graph is large enough to gain from it ([`nearest_parallel`]), else on this one.
 pub fn nearest(graph: &Graph, query: &Query) -> NearestResult {
-    let threads = rayon::current_num_threads();
-    nearest_parallel(graph, query, threads).unwrap_or_else(|| nearest_sequential(graph, query))
+    nearest_with(
+        graph,
+        query,
+        rayon::current_num_threads(),
+        &mut SearchScratch::new(),
+    )
+}
+
+/// One search on `threads` threads where the graph is large enough to gain from it, else
+/// on this one, with label memory kept in `scratch` between calls on graphs of one size
+/// (no allocation or page faults for the labels after the first call, on either path).
+pub fn nearest_with(
+    graph: &Graph,
+    query: &Query,
+    threads: usize,
+    scratch: &mut SearchScratch,
+) -> NearestResult {
+    nearest_parallel_with(graph, query, threads, scratch)
+        .unwrap_or_else(|| scratch.nearest_sequential(graph, query))
 }
 
 /// The source's start time: its offset (`+ 0.0` folds -0.0 into +0.0, see graph.rs).

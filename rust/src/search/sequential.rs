@@ -25,8 +25,10 @@ pub struct Workspace {
 
 impl Workspace {
     pub fn new(num_nodes: usize) -> Self {
+        let mut labels = crate::memory::huge_page_vec(num_nodes);
+        labels.resize(num_nodes, Label::UNREACHED);
         Workspace {
-            labels: vec![Label::UNREACHED; num_nodes],
+            labels,
             touched: Vec::new(),
             heap: RadixHeap::new(),
             buckets: Vec::new(),
@@ -177,6 +179,40 @@ impl Workspace {
     }
 
     /// The labels as plain per-node arrays (one sequential pass, no per-node scatter).
+    /// Nodes of the graphs this workspace searches.
+    pub fn num_nodes(&self) -> usize {
+        self.labels.len()
+    }
+
+    /// The labels, for the parallel search that shares this memory (all `UNREACHED`
+    /// between searches: see [`Workspace::take_result`]).
+    pub(crate) fn labels_mut(&mut self) -> &mut [Label] {
+        debug_assert!(self.touched.is_empty());
+        &mut self.labels
+    }
+
+    /// Copy every label out and reset the ones this search touched, so that the
+    /// memory is clean for the next search (sequential or parallel).
+    pub fn take_result(&mut self) -> NearestResult {
+        let n = self.labels.len();
+        let mut out = NearestResult {
+            time: crate::memory::huge_page_vec(n),
+            source: crate::memory::huge_page_vec(n),
+            length: crate::memory::huge_page_vec(n),
+        };
+        // One pass in memory order copies each label out and resets it in the same cache
+        // line; resetting through `touched` instead would visit the labels in search order.
+        for l in &mut self.labels {
+            out.time.push(l.time);
+            out.source.push(l.source);
+            out.length.push(l.length);
+            *l = Label::UNREACHED;
+        }
+        self.touched.clear();
+        self.heap.clear();
+        out
+    }
+
     pub fn into_result(self) -> NearestResult {
         let n = self.labels.len();
         let mut out = NearestResult {
