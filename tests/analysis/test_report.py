@@ -6,36 +6,16 @@ national size, judged at 1,400 pixels, is in ``test_report_render.py``."""
 from __future__ import annotations
 
 import re
-import shutil
-import subprocess
 
 import numpy as np
 import pandas as pd
 import pytest
+from fixtures.browser import chromium, headless
 from fixtures.worlds import tiny_access, tiny_world
 
 from hexaccess import analysis, report
 from hexaccess.offices import read_municipalities
 from hexaccess.report import maps
-
-
-def _chromium() -> str:
-    for name in ("chromium", "chromium-browser", "google-chrome"):
-        path = shutil.which(name)
-        if path:
-            return path
-    pytest.skip("headless Chromium not installed (Debian: apt-get install -y chromium)")
-
-
-def _headless(browser: str, *args: str) -> subprocess.CompletedProcess:
-    # --no-sandbox: CI runs as root in a container, where Chromium's sandbox cannot start.
-    return subprocess.run(
-        [browser, "--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars", *args],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
 
 
 @pytest.fixture
@@ -105,8 +85,8 @@ def test_key_numbers_are_the_analysis_figures(html_report):
 
 def test_report_renders_in_headless_chromium(html_report, tmp_path):
     path, results = html_report
-    browser = _chromium()
-    dom = _headless(browser, "--dump-dom", path.as_uri())
+    browser = chromium()
+    dom = headless(browser, "--dump-dom", path.as_uri())
     assert dom.returncode == 0, dom.stderr[-2000:]
     page = dom.stdout
     for ident in (
@@ -124,7 +104,7 @@ def test_report_renders_in_headless_chromium(html_report, tmp_path):
         assert f"<td>{row.population:,.0f}</td>" in page
     assert "Kaksikko" in page  # municipality names from the table
     shot = tmp_path / "report.png"
-    res = _headless(browser, f"--screenshot={shot}", "--window-size=1400,2400", path.as_uri())
+    res = headless(browser, f"--screenshot={shot}", "--window-size=1400,2400", path.as_uri())
     assert res.returncode == 0 and shot.exists() and shot.stat().st_size > 10_000, res.stderr
     print(f"\nreport screenshot: {shot}")
 

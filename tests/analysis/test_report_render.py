@@ -25,8 +25,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import shutil
-import subprocess
 import time
 import warnings
 from pathlib import Path
@@ -35,6 +33,7 @@ from urllib.parse import unquote
 import numpy as np
 import pandas as pd
 import pytest
+from fixtures.browser import chromium, headless
 from fixtures.shared import shared_file
 
 import hexaccess
@@ -81,25 +80,6 @@ window.addEventListener("load", () => {
 </script>"""
 
 
-def _chromium() -> str:
-    for name in ("chromium", "chromium-browser", "google-chrome"):
-        path = shutil.which(name)
-        if path:
-            return path
-    pytest.skip("headless Chromium not installed (Debian: apt-get install -y chromium)")
-
-
-def _headless(browser: str, *args: str) -> subprocess.CompletedProcess:
-    # --no-sandbox: CI runs as root in a container, where Chromium's sandbox cannot start.
-    return subprocess.run(
-        [browser, "--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars", *args],
-        capture_output=True,
-        text=True,
-        timeout=180,
-        check=False,
-    )
-
-
 def _artifacts() -> Path:
     """Where the screenshots are kept (outside tmp_path on purpose: they are for review)."""
     root = os.environ.get("HEXACCESS_ARTIFACTS")
@@ -115,7 +95,7 @@ def _measure(browser: str, report: Path, scratch: Path) -> dict:
     scratch.mkdir(parents=True, exist_ok=True)
     copy = scratch / "measure.html"
     copy.write_text(report.read_text().replace("</body>", MEASURE + "</body>"))
-    res = _headless(
+    res = headless(
         browser, "--window-size=1400,900", "--virtual-time-budget=20000", "--dump-dom",
         copy.as_uri(),
     )  # fmt: skip
@@ -133,7 +113,7 @@ def _screenshots(browser: str, report: Path, name: str, height: int) -> list[Pat
     shots = []
     for label, size in (("first-screen", "1400,900"), ("full-page", f"1400,{height}")):
         shot = out / f"{name}-{label}.png"
-        res = _headless(browser, f"--screenshot={shot}", f"--window-size={size}", report.as_uri())
+        res = headless(browser, f"--screenshot={shot}", f"--window-size={size}", report.as_uri())
         assert res.returncode == 0 and shot.exists(), res.stderr[-2000:]
         with Image.open(shot) as img:
             assert img.size == tuple(int(v) for v in size.split(","))
@@ -251,7 +231,7 @@ def _report(study, out: Path, reference: pd.DataFrame, visits=None) -> tuple[dic
 
 @pytest.mark.parametrize("networks", [3, 1])
 def test_a_national_report_reads_well_at_1400_pixels(tmp_path, networks):
-    browser = _chromium()
+    browser = chromium()
     study = _synthetic_study(networks)
     out = tmp_path / "report"
     results, seconds = _report(study, out, REFERENCE, visits={"Kela": 0.35, "Tax": 0.2})
@@ -272,7 +252,7 @@ def test_a_national_report_reads_well_at_1400_pixels(tmp_path, networks):
 
 @pytest.mark.shared_data
 def test_the_finland_report_reads_well_at_1400_pixels(tmp_path):
-    browser = _chromium()
+    browser = chromium()
     data = "finland/"
     offices = pd.read_csv(shared_file(data + "study_offices_50.csv"), dtype={"municipality": str})
     regional = offices[offices["regional_centre"].astype(bool)]
