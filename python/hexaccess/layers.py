@@ -127,8 +127,23 @@ def _geoframe(frame: pd.DataFrame, geometry: Any, crs: Any) -> gpd.GeoDataFrame:
     """``frame`` with ``geometry`` in EPSG:4326, reprojected to ``crs`` if given."""
     import geopandas as gpd
 
+    target = None if crs is None else check_crs(crs)
     gdf = gpd.GeoDataFrame(frame, geometry=gpd.GeoSeries(geometry, index=frame.index), crs=WGS84)
-    return gdf if crs is None else gdf.to_crs(crs)
+    return gdf if target is None else gdf.to_crs(target)
+
+
+def check_crs(crs: Any) -> Any:
+    """``crs`` as a pyproj CRS, or an error naming the value and the forms accepted."""
+    from pyproj import CRS
+    from pyproj.exceptions import CRSError
+
+    try:
+        return CRS.from_user_input(crs)
+    except CRSError as exc:
+        raise AnalysisInputError(
+            f"crs={crs!r} is not a coordinate reference system pyproj knows ({exc}); give an "
+            "EPSG code such as 'EPSG:3067' or 3067, a WKT or PROJ string, or a pyproj.CRS"
+        ) from None
 
 
 def _without_clashes(frame: pd.DataFrame, taken: set[str]) -> pd.DataFrame:

@@ -465,3 +465,13 @@ def test_scenario_key_outputs_layers(world, tmp_path, capsys) -> None:
     assert not (tmp_path / "out" / "layers.gpkg").exists()
     with pytest.raises(scenario.ScenarioError, match=r"outputs\.layers must be true or false"):
         scenario.load_scenario(_scenario(world, tmp_path, 'layers = "no"'))
+
+
+@pytest.mark.parametrize("crs", ["EPSG:99999", "not a crs"])
+def test_an_unknown_crs_is_a_clear_error(crs):
+    from hexaccess.errors import AnalysisInputError
+    from hexaccess.layers import check_crs
+
+    with pytest.raises(AnalysisInputError, match="EPSG:3067"):
+        check_crs(crs)
+    assert check_crs(3067).to_epsg() == 3067
