@@ -85,6 +85,17 @@ def cell_centers(cells: _U64) -> tuple[_F64, _F64]:
     """``(lat, lng)`` in degrees."""
 
 def cell_children(cells: _U64, resolution: int) -> _U64: ...
+def cell_boundaries(cells: _U64) -> tuple[_F64, _I64]:
+    """Boundary rings ``(coords, offsets)``: ``coords`` ``(m, 2)`` (lng, lat) degrees, cell
+    ``i``'s ring ``coords[offsets[i]:offsets[i + 1]]`` (not closed)."""
+
+def cell_wkb(cells: _U64) -> tuple[npt.NDArray[np.uint8], _I64, tuple[float, float, float, float]]:
+    """Each cell's polygon as WKB ``(data, offsets, bbox)``."""
+
+def dissolve_cells(cells: _U64, groups: _I64, num_groups: int) -> tuple[_F64, _I64, _I64, _I64]:
+    """Union of each group's cells as MultiPolygon ragged arrays ``(coords, ring_offsets,
+    polygon_offsets, group_offsets)``."""
+
 def hex_graph(cells: _U64, speed_kmh: _F64) -> Graph:
     """Hexagon friction graph over sorted unique ``cells`` (speed <= 0: impassable)."""
 

@@ -118,8 +118,31 @@ def read_geoparquet(
     try:
         frame = gpd.read_parquet(path, columns=[*names, gcol])
     except (OSError, ValueError, TypeError, pa.ArrowException, shapely.errors.GEOSException) as e:
-        raise GeoParquetError(f"{source}: cannot read ({e})") from None
+        raise GeoParquetError(f"{source}: cannot read ({e}){_bad_wkb_row(path, gcol)}") from None
     geom = np.asarray(shapely.to_wkb(frame[gcol].to_numpy()), dtype=object)
     fields = [frame[n].to_numpy() for n in names]
     meta = {"crs": crs, "fields": names, "geometry_type": None}
     return meta, np.arange(len(geom)), geom, fields
+
+
+def _bad_wkb_row(path: str | os.PathLike[str], gcol: str) -> str:
+    """``"; feature N holds bytes that are not WKB ..."`` for the first geometry that does
+    not decode (so the error names the row to fix), or ``""`` if every one decodes."""
+    import pandas as pd
+    import pyarrow.parquet as pq
+    import shapely
+
+    try:
+        raw = pq.read_table(path, columns=[gcol]).column(gcol).to_numpy(zero_copy_only=False)
+    except Exception:  # the file itself is unreadable: the caller's message says so
+        return ""
+    decoded = shapely.from_wkb(raw, on_invalid="ignore")
+    bad = np.flatnonzero(pd.notna(raw) & shapely.is_missing(decoded))
+    if len(bad) == 0:
+        return ""
+    head = bytes(raw[bad[0]][:16])
+    return (
+        f"; feature {bad[0]} (row {bad[0] + 1} of {len(raw)}) holds bytes that are not WKB "
+        f"({head!r}...), {len(bad)} such feature(s) in all: rewrite the geometry column as "
+        "WKB (e.g. GeoDataFrame.to_parquet)"
+    )
