@@ -17,6 +17,25 @@ GRAPH = "road"
 #: Make every shape point of a road line a node, so people join the road that passes
 #: them (the Finland study: 0–10 min band 24.4 % with, 16.3 % without).
 SPLIT_ROADS = True
+#: Which strongly connected components (SCCs) of the directed road graph of the mode
+#: cells and offices may join (profile key ``[access] attach``): ``large_scc`` = the
+#: largest SCC plus every SCC holding at least :data:`ATTACH_MIN_COMPONENT_KM` of road
+#: (a real island keeps its people, honestly "in a component without an office" when
+#: it has none, instead of a straight line across the water to the mainland);
+#: ``office_scc`` = the largest plus the SCCs of at least that size holding an office;
+#: ``largest_scc`` = the largest only; ``all`` = every node (no hygiene: a place may join
+#: a one-way trap or a 3-node fragment from which no trip leaves).
+ACCESS_ATTACH = "large_scc"
+ACCESS_ATTACH_RULES = ("large_scc", "office_scc", "largest_scc", "all")
+#: Road kilometres an SCC other than the largest needs to be joined (a parking-lot
+#: one-way loop, a dead-end one-way stub or a fragment cut at the extract edge is less).
+ATTACH_MIN_COMPONENT_KM = 2.0
+#: How a place joins the road (``[access] snap``): ``edge`` = the nearest point on the
+#: nearest usable edge, which is split there (as R5 does); ``node`` = the nearest kept
+#: node. ``node`` until :mod:`hexaccess.calibrate` rebuilds its arcs from the access
+#: graph's own (split) network: with ``edge`` its fast evaluator would miss the pieces.
+ACCESS_SNAP = "node"
+ACCESS_SNAP_MODES = ("edge", "node")
 #: Engine backend: ``auto`` = the Rust core, else the Numba fallback.
 BACKEND = "auto"
 

@@ -1,8 +1,10 @@
 """Population + roads + offices → travel times (``hexaccess.accessibility``, ``hexaccess run``).
 
 The expected per-cell times are recomputed independently: cell centres with h3-py, the
-nearest road node by brute force, road times with scipy's Dijkstra on the *forward*
-network (home → office), plus the access legs and the terminal time by hand.
+nearest point of the nearest road segment by brute force with shapely (``distance``,
+``project``), road times with scipy's Dijkstra on the *forward* network (home → office)
+between the ends of the snapped edges, the part-edge times in proportion to the
+position along the edge, plus the access legs and the terminal time by hand.
 """
 
 from __future__ import annotations
@@ -99,42 +101,73 @@ def loaded(study):
     return net, pop, offs, profile, access
 
 
+def _snap_brute(network, x, y):
+    """Nearest point of every road segment, by brute force: (edge, fraction, distance)."""
+    p = shapely.Point(x, y)
+    best = (np.inf, -1, 0.0)
+    for e in range(network.num_edges):
+        t, h = network.tail[e], network.head[e]
+        seg = shapely.LineString([(network.x[t], network.y[t]), (network.x[h], network.y[h])])
+        d = seg.distance(p)
+        if d < best[0]:
+            best = (d, e, seg.project(p, normalized=True))
+    return best[1], best[2], best[0]
+
+
 def _expected_times(network, pop, offices, profile):
-    """Home → office times, recomputed without the engine."""
+    """Home → office times, recomputed without the engine: a home on edge (e, f) leaves
+    by the edge's head after (1 - f) of its time, or (two-way) by its tail after f; an
+    office on edge (e', f') is entered from its tail after f' or (two-way) from its head
+    after 1 - f'; on one edge a home may also drive straight along it."""
     to_net = Transformer.from_crs("EPSG:4326", network.crs, always_xy=True)
     tail, head, t, _ = network.to_edge_arrays(both_directions=True)
     n = network.num_nodes
-    forward = csr_matrix((t, (tail, head)), shape=(n, n))
+    road = dijkstra(csr_matrix((t, (tail, head)), shape=(n, n)), indices=range(n))
     speed = profile.access_speed_kmh / 3.6
+    leg = profile.access_detour_factor / speed  # seconds per metre of straight line
 
-    def nearest(x, y):
+    def place(lon, lat):
+        e, f, d = _snap_brute(network, *to_net.transform(lon, lat))
+        te, two, seg = network.time_s[e], not network.oneway[e], network.length_m[e]
+        # On a one-way edge a point at an end (within 1 cm) is that end's node.
+        at_tail, at_head = two or f * seg < 0.01, two or (1 - f) * seg < 0.01
+        exits = [(network.head[e], (1 - f) * te)] + ([(network.tail[e], f * te)] if at_tail else [])
+        entries = [(network.tail[e], f * te)] + (
+            [(network.head[e], (1 - f) * te)] if at_head else []
+        )
+        return e, f, d, exits, entries
+
+    def node_place(lon, lat):  # snap = "node": the nearest node, by brute force
+        x, y = to_net.transform(lon, lat)
         d = np.hypot(network.x - x, network.y - y)
-        return int(np.argmin(d)), float(d.min())
+        node = int(np.argmin(d))
+        return -1, 0.0, float(d.min()), [(node, 0.0)], [(node, 0.0)]
 
-    office_nodes, office_access = [], []
-    for lon, lat in zip(offices.lon, offices.lat, strict=True):
-        node, d = nearest(*to_net.transform(lon, lat))
-        office_nodes.append(node)
-        office_access.append(d * profile.access_detour_factor / speed)
-    road = dijkstra(forward, indices=range(n))  # all pairs: tiny graph
+    if profile.access_snap == "node":
+        place = node_place
+    office_places = [place(lon, lat) for lon, lat in zip(offices.lon, offices.lat, strict=True)]
     expected = []
     for cell in pop.cells:
         lat, lon = h3.cell_to_latlng(format(int(cell), "x"))
-        node, d = nearest(*to_net.transform(lon, lat))
+        e, f, d, exits, _ = place(lon, lat)
         if d > profile.max_access_distance_m:
             expected.append(np.inf)
             continue
-        leg = d * profile.access_detour_factor / speed
-        best = min(
-            leg + road[node, o] + a + profile.terminal_time_s
-            for o, a in zip(office_nodes, office_access, strict=True)
-        )
+        best = np.inf
+        for oe, of, od, _, entries in office_places:
+            via = min(a + road[u, v] + b for u, a in exits for v, b in entries)
+            if e >= 0 and oe == e and (of >= f or not network.oneway[e]):
+                via = min(via, abs(of - f) * network.time_s[e])
+            best = min(best, d * leg + via + od * leg + profile.terminal_time_s)
         expected.append(best)
     return np.array(expected)
 
 
-def test_times_match_an_independent_computation(loaded):
+@pytest.mark.parametrize("snap", ["node", "edge"])
+def test_times_match_an_independent_computation(loaded, snap):
     net, pop, offs, profile, access = loaded
+    profile = profile.with_overrides(access_snap=snap)
+    access = accessibility.build_access_graph(net, pop, offs, profile, urban_slowdown=False)
     with pytest.warns(UserWarning, match="farther than 30.0 km"):
         result = accessibility.solve(access, ["total", "age_65_plus"])
     expected = _expected_times(net, pop, offs, profile)
@@ -346,7 +379,8 @@ def test_result_knows_its_own_offices(loaded):
 
 
 def test_cells_and_offices_share_one_nearest_node_search(loaded, monkeypatch):
-    # One connect_points call (one KD-tree) for cells and offices; same tables as two.
+    # One connect_points call (one search structure) for cells and offices; same tables
+    # as two calls with the same attach mask and snapping.
     from hexaccess import network
 
     net, pop, offs, profile, access = loaded
@@ -362,11 +396,14 @@ def test_cells_and_offices_share_one_nearest_node_search(loaded, monkeypatch):
     assert calls == [len(pop.cells) + len(offs)]
     to_net = Transformer.from_crs("EPSG:4326", net.crs, always_xy=True)
     lon, lat = pop.centers_lonlat()
+    kw = {"node_mask": again.attach.mask, "snap": profile.access_snap}
+    cols = ["edge", "fraction", "snap_x", "snap_y", "distance_m", "access_time_s", "connected"]
     pd.testing.assert_frame_equal(
-        again.cell_connection, real(net, *to_net.transform(lon, lat), profile)
+        again.cell_connection[cols], real(net, *to_net.transform(lon, lat), profile, **kw)[cols]
     )
     pd.testing.assert_frame_equal(
-        again.office_connection, real(net, *to_net.transform(offs.lon, offs.lat), profile)
+        again.office_connection[cols],
+        real(net, *to_net.transform(offs.lon, offs.lat), profile, **kw)[cols],
     )
     pd.testing.assert_frame_equal(again.cell_connection, access.cell_connection)
 

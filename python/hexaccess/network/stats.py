@@ -16,7 +16,7 @@ from hexaccess.errors import RoadDataError
 from hexaccess.network._attributes import _class_keys
 from hexaccess.network.model import RoadNetwork
 
-__all__ = ["diagnostics"]
+__all__ = ["diagnostics", "strong_component_table", "strong_components"]
 
 
 def diagnostics(
@@ -101,3 +101,30 @@ def _km_by_class(network: RoadNetwork) -> pd.Series:
     keys = _class_keys(network.road_class)
     keys = np.where(network.ferry, "ferry:" + keys.astype(str), keys)
     return pd.Series(network.length_m / 1000).groupby(keys).sum().rename("km")
+
+
+def strong_components(network: RoadNetwork) -> tuple[int, npt.NDArray[np.int64]]:
+    """Strongly connected components of the directed road graph of the network's mode
+    (one-way edges one way, the others both): ``(count, label per node)``. Within one
+    component every node reaches every other; a one-way trap or a dead-end one-way piece
+    is its own small component. Vectorised (scipy), linear in the arcs."""
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import connected_components
+
+    n = network.num_nodes
+    tail, head, _, _ = network.to_edge_arrays()
+    g = coo_matrix((np.ones(tail.size, dtype=np.int8), (tail, head)), shape=(n, n)).tocsr()
+    count, label = connected_components(g, directed=True, connection="strong")
+    return int(count), label.astype(np.int64)
+
+
+def strong_component_table(
+    network: RoadNetwork, label: npt.NDArray[np.int64], count: int
+) -> pd.DataFrame:
+    """One row per strong component (index = label): ``nodes`` and ``km`` (edges with
+    both ends in it; an edge between two components belongs to neither)."""
+    inside = label[network.tail] == label[network.head]
+    km = np.bincount(label[network.tail][inside], weights=network.length_m[inside], minlength=count)
+    table = pd.DataFrame({"nodes": np.bincount(label, minlength=count), "km": km / 1000})
+    table.index.name = "strong_component"
+    return table

@@ -33,6 +33,9 @@ TOML layout (all keys required unless marked optional)::
     detour_factor = 1.3               # network distance / straight-line distance
     max_distance_m = 20000            # farther points are reported as not connected
     warn_distance_m = 5000            # optional (default 5000): longer legs are warned about
+    attach = "large_scc"              # optional: which strongly connected pieces places join
+    attach_min_km = 2.0               # optional: road km of a kept SCC other than the largest
+    snap = "node"                     # optional: "node" (nearest kept node) or "edge" (split)
 
     [osm]                             # optional; OpenStreetMap tag handling
     oneway_tags = ["oneway"]          # first tag present decides
@@ -62,6 +65,16 @@ line times ``detour_factor``, at ``speed_kmh``. Legs longer than ``warn_distance
 office or the cells and the distance; beyond ``max_distance_m`` an office is an error
 and a cell is counted unreachable. A ``warn_distance_m`` at or above ``max_distance_m``
 never warns.
+
+Graph hygiene (``attach``, ``attach_min_km``, ``snap``; defaults in
+:mod:`hexaccess.defaults`: ``large_scc``, 2 km, ``node``): places join only strongly
+connected components (SCCs) of the mode's directed road graph from which every other
+node of the component can be reached and back. ``large_scc`` keeps the largest SCC and
+every SCC with at least ``attach_min_km`` of road; ``office_scc`` keeps the largest SCC and
+every SCC with an office and at least ``attach_min_km`` of road; ``largest_scc`` keeps
+only the largest; ``all`` keeps every node (the old behaviour, one-way traps included).
+With ``snap = "edge"`` a place joins the nearest point of the nearest kept, non-ferry
+edge, which is split there; ``"node"`` joins the nearest kept node.
 """
 
 from __future__ import annotations
@@ -76,6 +89,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from hexaccess import defaults
 from hexaccess._files import FORMAT_NAMES, check_input_file, sniff_format
 from hexaccess.errors import InputFileError, ProfileError, UnknownNameError
 
@@ -158,6 +172,9 @@ class SpeedProfile:
     osm_oneway_tags: tuple[str, ...] = _DEFAULT_OSM_ONEWAY_TAGS
     osm_access_tags: tuple[str, ...] = _DEFAULT_OSM_ACCESS_TAGS
     description: str = ""
+    access_attach: str = defaults.ACCESS_ATTACH
+    access_attach_min_km: float = defaults.ATTACH_MIN_COMPONENT_KM
+    access_snap: str = defaults.ACCESS_SNAP
     source: str = field(default="<memory>", compare=False)
 
     def __post_init__(self) -> None:
@@ -228,6 +245,9 @@ class SpeedProfile:
                 "detour_factor": self.access_detour_factor,
                 "max_distance_m": self.max_access_distance_m,
                 "warn_distance_m": self.warn_access_distance_m,
+                "attach": self.access_attach,
+                "attach_min_km": self.access_attach_min_km,
+                "snap": self.access_snap,
             },
             "osm": {
                 "oneway_tags": list(self.osm_oneway_tags),
@@ -300,6 +320,9 @@ _FIELD_TO_PATH: dict[str, tuple[str, ...]] = {
     "access_detour_factor": ("access", "detour_factor"),
     "max_access_distance_m": ("access", "max_distance_m"),
     "warn_access_distance_m": ("access", "warn_distance_m"),
+    "access_attach": ("access", "attach"),
+    "access_attach_min_km": ("access", "attach_min_km"),
+    "access_snap": ("access", "snap"),
     "osm_oneway_tags": ("osm", "oneway_tags"),
     "osm_access_tags": ("osm", "access_tags"),
 }
@@ -381,6 +404,21 @@ def _validate_access(p: SpeedProfile, lo: float, hi: float) -> None:
         v = _number(src, key, v)
         if not MAX_ACCESS_BOUNDS_M[0] < v <= top:
             raise _err(src, key, f"{v} m is outside (0, {top:.0f}] m")
+    _validate_attach(p)
+
+
+def _validate_attach(p: SpeedProfile) -> None:
+    """``[access] attach``, ``attach_min_km`` and ``snap`` (graph hygiene)."""
+    src = p.source
+    for key, v, known in (
+        ("access.attach", p.access_attach, defaults.ACCESS_ATTACH_RULES),
+        ("access.snap", p.access_snap, defaults.ACCESS_SNAP_MODES),
+    ):
+        if v not in known:
+            raise _err(src, key, f"{v!r} is not one of {list(known)}")
+    km = _number(src, "access.attach_min_km", p.access_attach_min_km)
+    if not 0.0 <= km <= MAX_ACCESS_BOUNDS_M[1] / 1000:
+        raise _err(src, "access.attach_min_km", f"{km} km is outside [0, 200] km")
 
 
 def _validate_slowdown(p: SpeedProfile) -> None:
@@ -431,7 +469,15 @@ _KNOWN_KEYS: dict[str, tuple[str, ...]] = {
     ),
     "ferry": ("speed_kmh", "boarding_s", "detect"),
     "urban_slowdown": ("density_thresholds_per_km2", "factors"),
-    "access": ("speed_kmh", "detour_factor", "max_distance_m", "warn_distance_m"),
+    "access": (
+        "speed_kmh",
+        "detour_factor",
+        "max_distance_m",
+        "warn_distance_m",
+        "attach",
+        "attach_min_km",
+        "snap",
+    ),
     "osm": ("oneway_tags", "access_tags"),
 }
 _TABLES = ("speeds_kmh", "exclude", "ferry", "urban_slowdown", "access", "osm")
@@ -527,6 +573,14 @@ def _text(data: Mapping[str, Any], key: str, source: str, default: Any = ...) ->
     return v
 
 
+def _text_in(data: Mapping[str, Any], path: tuple[str, ...], source: str, default: str) -> str:
+    """A string key inside a table (e.g. ``[access] attach``), with its default."""
+    v = _get(data, path, source, default)
+    if not isinstance(v, str):
+        raise _err(source, ".".join(path), f"expected a string (in quotes), got {v!r}")
+    return v
+
+
 def _from_dict(data: Mapping[str, Any], source: str) -> SpeedProfile:
     _check_keys(data, source)
 
@@ -563,6 +617,11 @@ def _from_dict(data: Mapping[str, Any], source: str) -> SpeedProfile:
         warn_access_distance_m=num(
             "access", "warn_distance_m", default=DEFAULT_WARN_ACCESS_DISTANCE_M
         ),
+        access_attach=_text_in(data, ("access", "attach"), source, defaults.ACCESS_ATTACH),
+        access_attach_min_km=num(
+            "access", "attach_min_km", default=defaults.ATTACH_MIN_COMPONENT_KM
+        ),
+        access_snap=_text_in(data, ("access", "snap"), source, defaults.ACCESS_SNAP),
         respect_oneway=oneway,
         exclude=_value_lists(data, ("exclude",), source),
         osm_oneway_tags=str_list("osm", "oneway_tags", default=list(_DEFAULT_OSM_ONEWAY_TAGS)),

@@ -1,15 +1,23 @@
 """From real inputs to travel times: population cells + road network + offices.
 
 The engine graph is the road network plus one node per populated H3 cell and one per
-office. A cell joins its nearest road node with an *access leg* (straight line × detour
-factor, at the profile's access speed) when that node is within the profile's maximum
-access distance; an office joins its nearest road node the same way. Trips are measured
+office. Graph hygiene first: places join only the strongly connected components (SCCs)
+of the mode's road graph kept by the profile's ``[access] attach`` rule (default
+``office_scc``: the largest SCC, plus any SCC with an office and at least
+``attach_min_km`` of road), never a one-way trap or a small fragment from which no trip
+leaves. A cell joins the nearest kept node (``[access] snap = "node"``, the default) or
+the nearest point of the nearest kept edge (``"edge"``: the edge is split there, as R5
+does) with an *access
+leg* (straight line × detour factor, at the profile's access speed) when that point is
+within the profile's maximum access distance; an office joins the same way. Trips are measured
 **from home to the office**: the search runs from the offices over the *reversed* graph,
 so one-way streets count in the direction people drive them. Every trip also pays the
 profile's terminal time (parking and walking at the ends), as a start offset.
 
 People are never dropped: cells too far from any road (``unconnected``) and cells whose
-road component holds no office are *unreachable*, counted in every summary.
+road component holds no office are *unreachable*, counted in every summary, and split
+into too far from a road, in a component without an office and outside the extent of
+the road data (the convex hull of its nodes: a clipped extract).
 """
 
 from __future__ import annotations
@@ -30,6 +38,7 @@ from hexaccess.errors import AccessibilityInputError, UnknownNameError
 from hexaccess.graph import Graph, Progress
 from hexaccess.h3 import cell_to_str, latlng_to_cells
 from hexaccess.network import RoadNetwork, apply_urban_slowdown, connect_points, diagnostics
+from hexaccess.network.connect import AttachableNodes, attachable_nodes, split_edges
 from hexaccess.offices import Offices
 from hexaccess.population import PopulationGrid
 from hexaccess.profiles import SpeedProfile, load_profile
@@ -46,7 +55,11 @@ class AccessGraph:
 
     Arcs are reversed (office → home), so searches from office nodes give home → office
     times. ``cell_node[i]`` is the graph node of population cell ``i``; ``office_node[j]``
-    that of office ``j``. ``cell_connection`` is the access-leg table of the cells.
+    that of office ``j``. ``cell_connection`` is the access-leg table of the cells
+    (:func:`~hexaccess.network.connect_points` columns; ``node`` is a node of
+    ``network``, which holds the split nodes of edge snapping, plus ``nearest_node``, the
+    nearest node of the road data as read whatever the attach rule, and
+    ``inside_extract``). ``attach`` holds the strong components and the kept ones.
     """
 
     graph: Graph
@@ -59,6 +72,7 @@ class AccessGraph:
     cell_connection: pd.DataFrame
     office_connection: pd.DataFrame
     num_road_nodes: int
+    attach: AttachableNodes | None = None
 
     def weights(self, columns: Sequence[str]) -> npt.NDArray[np.float64]:
         """Per-graph-node weights: people of each column on cell nodes, zero elsewhere."""
@@ -75,7 +89,9 @@ class AccessGraph:
     ) -> dict[str, Any]:
         """Road network size, km by class and connectivity, with the population attached
         to each component (cells join their nearest road node) and the components that
-        hold no office of ``result`` ("islands"), largest population first. JSON-ready."""
+        hold no office of ``result`` ("islands"), largest population first, then the
+        graph hygiene (:meth:`hygiene_diagnostics`: attach rule, strong components left
+        out, access-leg lengths, the unreachable split, the extent). JSON-ready."""
         conn = self.cell_connection
         ok = conn["connected"].to_numpy()
         people = np.bincount(
@@ -121,7 +137,119 @@ class AccessGraph:
                 result.cells[column].to_numpy(dtype=float)[long_cells].sum()
             ),
             "offices_with_long_access_legs": long_offices,
+            **self.hygiene_diagnostics(result, column, d["node_component"]),
         }
+
+    def hygiene_diagnostics(
+        self, result: AccessibilityResult, column: str, weak_label: npt.NDArray[np.int64]
+    ) -> dict[str, Any]:
+        """Graph hygiene, JSON-ready: the attach rule, the strong components left out
+        (one-way traps: in a weak component with a kept SCC; small components: the rest)
+        with their nodes, km and the cells and people whose nearest road node lies there
+        (who would have joined them without the rule), the access-leg lengths, the
+        unreachable split and the extent of the road data."""
+        p = self.profile
+        out: dict[str, Any] = {
+            "attach_rule": p.access_attach,
+            "attach_min_component_km": float(p.access_attach_min_km),
+            "snap": p.access_snap,
+            "split_nodes": int(self.network.meta.get("split_nodes", 0)),
+        }
+        w = result.cells[column].to_numpy(dtype=float)
+        out.update(_leg_stats(self.cell_connection, self.office_connection, result))
+        out["unreachable"] = unreachable_split(result, column)
+        out["extract"] = _extract_diagnostics(self, w)
+        a = self.attach
+        if a is None:
+            return out
+        kept = a.table["kept"].to_numpy()
+        count = kept.size
+        rep = np.zeros(count, dtype=np.int64)
+        rep[a.label] = np.arange(a.label.size)
+        weak = np.asarray(weak_label)[: a.label.size][rep]
+        trap = ~kept & np.isin(weak, weak[kept])
+        near = self.cell_connection["nearest_node"].to_numpy()
+        close = (near >= 0) & (
+            self.cell_connection["nearest_node_m"].to_numpy() <= p.max_access_distance_m
+        )
+        cell_scc = np.where(close, a.label[np.maximum(near, 0)], -1)
+        out["strong_components"] = int(count)
+        out["attach_components"] = int(kept.sum())
+        out["attach_nodes"] = int(a.table["nodes"].to_numpy()[kept].sum())
+        out["attach_km"] = float(a.table["km"].to_numpy()[kept].sum())
+        for key, sel in (("oneway_traps", trap), ("small_components", ~kept & ~trap)):
+            hit = (cell_scc >= 0) & sel[np.maximum(cell_scc, 0)]
+            out[f"excluded_{key}"] = {
+                "components": int(sel.sum()),
+                "nodes": int(a.table["nodes"].to_numpy()[sel].sum()),
+                "km": float(a.table["km"].to_numpy()[sel].sum()),
+                "cells_nearest": int(hit.sum()),
+                "population_nearest": float(w[hit].sum()),
+            }
+        return out
+
+
+def _median_max(values: npt.NDArray[np.float64]) -> dict[str, float | None]:
+    """``{"median": .., "max": ..}`` of finite values (None when there are none)."""
+    v = values[np.isfinite(values)]
+    if v.size == 0:
+        return {"median": None, "max": None}
+    return {"median": float(np.median(v)), "max": float(v.max())}
+
+
+def _leg_stats(
+    cells: pd.DataFrame, offices: pd.DataFrame, result: AccessibilityResult
+) -> dict[str, Any]:
+    """Access-leg lengths (straight line to the point joined, metres) of the connected
+    cells and of the result's offices: median and max."""
+    ok = cells["connected"].to_numpy()
+    return {
+        "access_leg_m_cells": _median_max(cells["distance_m"].to_numpy(dtype=float)[ok]),
+        "access_leg_m_offices": _median_max(
+            offices["distance_m"].to_numpy(dtype=float)[result.office_indices]
+        ),
+    }
+
+
+def _extract_diagnostics(access: AccessGraph, w: npt.NDArray[np.float64]) -> dict[str, Any]:
+    """Cells and people outside the extent of the road data (the convex hull of its
+    nodes) and the reader's counts of ways cut at the extract boundary (when it has them)."""
+    conn = access.cell_connection
+    inside = conn["inside_extract"].to_numpy() if "inside_extract" in conn else None
+    meta = access.network.meta
+    out: dict[str, Any] = {
+        "cells_outside": int((~inside).sum()) if inside is not None else 0,
+        "population_outside": float(w[~inside].sum()) if inside is not None else 0.0,
+    }
+    for key in ("clipped_ways", "ways_without_located_segment"):
+        if key in meta:
+            out[key] = int(meta[key])
+    return out
+
+
+def unreachable_split(result: AccessibilityResult, column: str) -> dict[str, float]:
+    """The unreachable people of ``column`` split three ways that sum to the total:
+    ``outside_extract`` (no kept road within ``[access] max_distance_m`` and their cell
+    lies outside the road data's extent: the extract was cut there),
+    ``too_far_from_road`` (the same inside the extent) and ``no_office_in_component``
+    (joined a road from which no office of this result can be reached, wherever the
+    cell lies)."""
+    cells = result.cells
+    w = cells[column].to_numpy(dtype=float)
+    lost = ~cells["reached"].to_numpy()
+    # The hexagon graph has no access legs: every cell is inside its own extent.
+    conn = getattr(result.access, "cell_connection", None)
+    inside = (
+        conn["inside_extract"].to_numpy()
+        if conn is not None and "inside_extract" in conn
+        else np.ones(len(cells), dtype=bool)
+    )
+    connected = cells["connected"].to_numpy()
+    return {
+        "outside_extract": float(w[lost & ~inside & ~connected].sum()),
+        "too_far_from_road": float(w[lost & inside & ~connected].sum()),
+        "no_office_in_component": float(w[lost & connected].sum()),
+    }
 
 
 # ------------------------------------------------ shared with the hexagon graph (hexgrid)
@@ -196,21 +324,17 @@ def build_access_graph(
         if "slowdown_factor" not in network.meta:
             network = apply_urban_slowdown(network, density_lookup(population, network.crs))
     to_net = Transformer.from_crs("EPSG:4326", network.crs, always_xy=True)
-
-    # Shape points in the middle of a ferry route are in the water: nobody boards there.
-    mid_water = network.meta.get("ferry_shape_point")
-    node_mask = None if mid_water is None else ~np.asarray(mid_water, dtype=bool)
-    # Cells and offices in one call (one KD-tree), then split.
     lon, lat = population.centers_lonlat()
     c = len(population.cells)
     px, py = to_net.transform(
         np.concatenate([lon, np.asarray(offices.lon, float)]),
         np.concatenate([lat, np.asarray(offices.lat, float)]),
     )
-    both = connect_points(network, px, py, profile, node_mask=node_mask)
+    network, both, attach = attach_places(network, np.asarray(px), np.asarray(py), c, profile)
     cells = both.iloc[:c].reset_index(drop=True)
     offs = both.iloc[c:].reset_index(drop=True)
     check_office_legs(offs, offices, profile)
+    warn_office_fragments(offs, offices, attach)
     warn_long_cell_legs(cells, population, profile)
 
     r = network.num_nodes
@@ -241,6 +365,100 @@ def build_access_graph(
         cell_connection=cells,
         office_connection=offs,
         num_road_nodes=r,
+        attach=attach,
+    )
+
+
+def attach_places(
+    network: RoadNetwork,
+    px: npt.NDArray[np.float64],
+    py: npt.NDArray[np.float64],
+    num_cells: int,
+    profile: SpeedProfile,
+) -> tuple[RoadNetwork, pd.DataFrame, AttachableNodes]:
+    """Join cells (the first ``num_cells`` points) and offices (the rest) to the kept
+    strong components under the profile's ``[access]`` rule: ``(network with the split
+    nodes, access-leg table, the strong components)``."""
+    # Shape points in the middle of a ferry route are in the water: nobody boards there.
+    mid_water = network.meta.get("ferry_shape_point")
+    node_mask = None if mid_water is None else ~np.asarray(mid_water, dtype=bool)
+    attach = attachable_nodes(
+        network,
+        profile.access_attach,
+        profile.access_attach_min_km,
+        px[num_cells:],
+        py[num_cells:],
+        node_mask=node_mask,
+    )
+    # Cells and offices in one call (one search structure), then split.
+    same = attach.label[network.tail] == attach.label[network.head]
+    both = connect_points(
+        network, px, py, profile, node_mask=attach.mask, snap=profile.access_snap, edge_mask=same
+    )
+    both["nearest_node"], both["nearest_node_m"] = _nearest_any(network, px, py, node_mask)
+    both["inside_extract"] = _inside_extent(network, px, py)
+    if profile.access_snap == "edge":
+        ok = both["connected"].to_numpy()
+        edge = np.where(ok, both["edge"].to_numpy(), -1)
+        network, node = split_edges(network, edge, both["fraction"].to_numpy(), both["node"])
+        both["node"] = node
+    return network, both, attach
+
+
+def _nearest_any(
+    network: RoadNetwork, px: np.ndarray, py: np.ndarray, node_mask: np.ndarray | None
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.float64]]:
+    """Nearest node of every point whatever the attach rule (-1, inf if not finite):
+    where people would join without graph hygiene, for the diagnostics."""
+    from scipy.spatial import cKDTree
+
+    cand = np.arange(network.num_nodes) if node_mask is None else np.flatnonzero(node_mask)
+    node = np.full(px.shape, -1, dtype=np.int64)
+    dist = np.full(px.shape, np.inf)
+    fin = np.isfinite(px) & np.isfinite(py)
+    if cand.size and fin.any():
+        d, i = cKDTree(np.column_stack([network.x[cand], network.y[cand]])).query(
+            np.column_stack([px[fin], py[fin]])
+        )
+        node[fin], dist[fin] = cand[i], d
+    return node, dist
+
+
+def _inside_extent(network: RoadNetwork, px: np.ndarray, py: np.ndarray) -> np.ndarray:
+    """Whether each point lies inside the convex hull of the road nodes (the extent of
+    the road data: beyond it an extract was clipped, not the road network ended)."""
+    import shapely
+
+    if network.num_nodes < 3:
+        return np.ones(px.shape, dtype=bool)
+    hull = shapely.convex_hull(shapely.multipoints(np.column_stack([network.x, network.y])))
+    if hull.geom_type != "Polygon":  # collinear nodes: a line has no inside
+        return np.ones(px.shape, dtype=bool)
+    return np.asarray(shapely.contains_xy(shapely.buffer(hull, 1.0), px, py), dtype=bool)
+
+
+def warn_office_fragments(
+    connection: pd.DataFrame, offices: Offices, attach: AttachableNodes
+) -> None:
+    """Warn about offices whose nearest road node lies in a strong component the attach
+    rule left out (a one-way trap, a fragment): they joined a kept component instead."""
+    near = connection["nearest_node"].to_numpy()
+    ok = near >= 0
+    bad = np.zeros(near.shape, dtype=bool)
+    bad[ok] = ~attach.mask[near[ok]]
+    if not bad.any():
+        return
+    idx = np.flatnonzero(bad)
+    parts = [
+        f"{offices.names[i]!r} (nearest road {connection['nearest_node_m'].iloc[i]:.0f} m, "
+        f"joined at {connection['distance_m'].iloc[i]:.0f} m)"
+        for i in idx[:5]
+    ]
+    warnings.warn(
+        f"{idx.size} office(s) lie nearest to a road piece from which the rest of the network "
+        f"cannot be reached both ways (a one-way trap or a small fragment; [access] attach = "
+        f"{attach.rule!r}): {', '.join(parts)}; they join the main network instead",
+        stacklevel=3,
     )
 
 
@@ -356,6 +574,11 @@ class AccessibilityResult:
         out = dict(list(head.items())[:3])
         out["population_unconnected"] = unconnected
         out["population_no_office_in_component"] = head["population_unreachable"] - unconnected
+        # The honest split (sums to population_unreachable): see unreachable_split.
+        split = unreachable_split(self, column)
+        out["population_unreachable_outside_extract"] = split["outside_extract"]
+        out["population_unreachable_too_far_from_road"] = split["too_far_from_road"]
+        out["population_unreachable_no_office_in_component"] = split["no_office_in_component"]
         out.update(head)
         out.update(
             {
