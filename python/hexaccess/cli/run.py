@@ -72,9 +72,22 @@ def _headline(summary: dict[str, Any]) -> str:
     return (
         f"mean {summary['mean_time_min']:.1f} min, {summary['mean_distance_km']:.1f} km; "
         f"within 60 min: {summary['coverage_pct']['60']:.2f} %; unreachable "
-        f"{summary['population_unreachable']:,.0f} people "
-        f"({summary['population_unconnected']:,.0f} too far from a road)"
+        f"{summary['population_unreachable']:,.0f} people" + _unreachable_split(summary)
     )
+
+
+def _unreachable_split(summary: dict[str, Any]) -> str:
+    """`` (a outside the extract, b too far from a road, c with no office in their
+    component)`` for the parts that are not zero, or the older two-way split."""
+    parts = (
+        ("population_unreachable_outside_extract", "outside the road data"),
+        ("population_unreachable_too_far_from_road", "too far from a road"),
+        ("population_unreachable_no_office_in_component", "no office in their component"),
+    )
+    if not all(k in summary for k, _ in parts):
+        return f" ({summary['population_unconnected']:,.0f} too far from a road)"
+    shown = [f"{summary[k]:,.0f} {label}" for k, label in parts if summary[k]]
+    return f" ({', '.join(shown)})" if shown else ""
 
 
 def _print_result(result: Any, summary: dict[str, Any], intro: str) -> None:
