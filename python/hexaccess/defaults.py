@@ -30,6 +30,12 @@ ACCESS_ATTACH_RULES = ("large_scc", "office_scc", "largest_scc", "all")
 #: Road kilometres an SCC other than the largest needs to be joined (a parking-lot
 #: one-way loop, a dead-end one-way stub or a fragment cut at the extract edge is less).
 ATTACH_MIN_COMPONENT_KM = 2.0
+#: A smaller road piece that is not linked to any other road at all (its own weakly
+#: connected component) and lies farther than this (metres) from every kept node is an
+#: island, not an artefact: it stays joinable, so its people are counted "in a component
+#: without an office" rather than joined across the water; a piece nearer than this is a
+#: gap in the data (a fragment by the main streets) and stays out.
+ATTACH_ISLAND_GAP_M = 250.0
 #: How a place joins the road (``[access] snap``): ``edge`` = the nearest point on the
 #: nearest usable edge, which is split there (as R5 does); ``node`` = the nearest kept
 #: node. ``node`` until :mod:`hexaccess.calibrate` rebuilds its arcs from the access

@@ -305,6 +305,29 @@ def test_attach_rules_and_profile_keys():
         CAR.with_overrides(access_snap="line")
 
 
+def test_a_small_far_island_stays_joinable_a_near_fragment_does_not():
+    """A 300 m road piece linked to no other road, 5 km from the grid, is an island: its
+    people join it and are counted "no office in their component" (not joined across the
+    water to the grid); the 20 m fragment 46 m from the grid stays out (a data gap)."""
+    from hexaccess import defaults
+
+    net, _, _ = _fragment_study()
+    n = net.num_nodes
+    xy = [(x - X0, y - Y0) for x, y in zip(net.x, net.y, strict=True)]
+    xy += [(5_800, 0), (6_100, 0)]
+    edges = [*zip(net.tail.tolist(), net.head.tolist(), strict=True), (n, n + 1)]
+    island = _network(xy, edges, [*net.oneway.tolist(), False])
+    kept = attachable_nodes(island, "large_scc")
+    assert kept.mask[[n, n + 1]].all()  # the island
+    assert not kept.mask[[25, 26, 27]].any()  # the fragment by the office
+    # The rule hinges on the gap: the island is 5 km from the grid's nearest street.
+    assert 5_000 > defaults.ATTACH_ISLAND_GAP_M > 46
+    pop = _population([(100, 100), (6_000, 20)], [100, 50])
+    access = road.build_access_graph(island, pop, _offices([(500, -43)], ["Office"]))
+    s = road.solve(access).summary()
+    assert s["population_unreachable"] == s["population_unreachable_no_office_in_component"] == 50
+
+
 @pytest.mark.shared_data
 @pytest.mark.parametrize("mode", ["car_fi", "bike"])
 def test_helsinki_extract_unreachable_share_before_and_after(mode, capsys):

@@ -79,6 +79,8 @@ def attachable_nodes(
         kept[np.lexsort((table["nodes"].to_numpy(), table["km"].to_numpy()))[-1]] = True
     if rule == "large_scc":
         kept |= table["km"].to_numpy() >= min_km
+    if rule in ("large_scc", "office_scc"):
+        kept |= _far_islands(network, label, count, kept)
     if rule == "office_scc" and anchor_x is not None and count:
         from scipy.spatial import cKDTree
 
@@ -93,6 +95,63 @@ def attachable_nodes(
             kept[label[cand[i]]] = True
     table["kept"] = kept
     return AttachableNodes(rule, float(min_km), label, table, kept[label] & base)
+
+
+def _far_islands(
+    network: RoadNetwork, label: npt.NDArray[np.int64], count: int, kept: npt.NDArray[np.bool_]
+) -> npt.NDArray[np.bool_]:
+    """SCCs that are a whole weakly connected component (no road links them to any other
+    road) and lie farther than :data:`defaults.ATTACH_ISLAND_GAP_M` from every kept node:
+    islands, which stay joinable (see the default's comment)."""
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import connected_components
+
+    n = network.num_nodes
+    out = np.zeros(count, dtype=bool)
+    if count == 0 or not kept.any():
+        return out
+    adjacency = coo_matrix(
+        (np.ones(network.tail.size, dtype=np.int8), (network.tail, network.head)), shape=(n, n)
+    )
+    _, weak = connected_components(adjacency, directed=True, connection="weak")
+    # An SCC is a whole weak component when its weak component holds no other SCC.
+    first = np.full(count, -1, dtype=np.int64)
+    first[label] = weak
+    sccs_per_weak = np.bincount(first, minlength=int(weak.max()) + 1)
+    alone = (sccs_per_weak[first] == 1) & ~kept
+    nodes = np.flatnonzero(alone[label])
+    if nodes.size == 0:
+        return out
+    gap = _distance_to_kept_road(network, kept[label], nodes)
+    nearest = np.full(count, np.inf)
+    np.minimum.at(nearest, label[nodes], gap)
+    return alone & (nearest > defaults.ATTACH_ISLAND_GAP_M)
+
+
+def _distance_to_kept_road(
+    network: RoadNetwork, kept_node: npt.NDArray[np.bool_], nodes: npt.NDArray[np.int64]
+) -> npt.NDArray[np.float64]:
+    """Distance (metres) from each of ``nodes`` to the nearest edge between kept nodes
+    (straight segments; vectorised with a shapely STRtree)."""
+    import shapely
+
+    inside = kept_node[network.tail] & kept_node[network.head]
+    t, h = network.tail[inside], network.head[inside]
+    xy = np.stack(
+        [
+            np.column_stack([network.x[t], network.y[t]]),
+            np.column_stack([network.x[h], network.y[h]]),
+        ],
+        axis=1,
+    )
+    points = shapely.points(network.x[nodes], network.y[nodes])
+    if len(xy) == 0:  # kept nodes without edges: their points are the road
+        xy = np.stack([np.column_stack([network.x[kept_node], network.y[kept_node]])] * 2, axis=1)
+    tree = shapely.STRtree(shapely.linestrings(xy))
+    (which, _), gap = tree.query_nearest(points, return_distance=True, all_matches=False)
+    out = np.full(nodes.size, np.inf)
+    out[which] = gap
+    return out
 
 
 def connect_points(
