@@ -25,6 +25,7 @@ mod graph;
 mod h3;
 mod histogram;
 mod memory;
+mod osm;
 mod scan;
 mod search;
 
@@ -48,6 +49,7 @@ pub use crate::histogram::{
     band_histogram, band_of, validate_edges, validate_weights, BandHistogram,
 };
 pub use crate::memory::huge_page_vec;
+pub use crate::osm::{read_pbf, write_pbf, OsmError, OsmGraph, OsmRules, PbfWays, SkipCounts};
 pub use crate::scan::edge_scan;
 pub use crate::search::{
     nearest, nearest_parallel, nearest_parallel_with, nearest_sequential, nearest_with,

@@ -1,9 +1,12 @@
-"""Reading OpenStreetMap (PBF/XML, via pyosmium) into a
-:class:`~hexaccess.network.RoadNetwork`.
+"""Reading OpenStreetMap (PBF/XML) into a :class:`~hexaccess.network.RoadNetwork`.
 
-Named steps: the profile's OSM rules, one scan of the ways (keep, skip and count),
-edges between graph nodes (junctions, way ends, ends of located runs; with splitting
-every located node), projected geometry with geodesic lengths, then attributes.
+Two readers of the same rules, one result: the core's Rust reader (``engine="rust"``,
+the default for PBF: two passes, blobs decoded in parallel, only the kept ways' nodes
+located; memory proportional to the kept way nodes) and pyosmium (XML, and the
+fallback). Named steps: the profile's OSM rules, the scan of the ways (keep, skip and
+count), edges between graph nodes (junctions, way ends, ends of located runs; with
+splitting every located node) with geodesic lengths (:class:`_OsmArrays`, what both
+readers produce), then the projection to the local UTM zone and the attributes.
 """
 
 from __future__ import annotations
@@ -16,7 +19,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import pandas as pd
 
 from hexaccess._files import FORMAT_NAMES, check_input_file, sniff_format
 from hexaccess.errors import InputFileError, RoadDataError
@@ -30,11 +32,16 @@ __all__ = ["read_osm_pbf"]
 _FORBIDDEN_ACCESS = {"no", "private"}
 
 
+#: Readers of ``.osm.pbf`` files: the Rust two-pass reader of the core, pyosmium.
+ENGINES = ("rust", "pyosmium")
+
+
 def read_osm_pbf(
     path: str | Path,
     profile: SpeedProfile | str | Path,
     *,
     split_at_vertices: bool = SPLIT_AT_VERTICES_DEFAULT,
+    engine: str | None = None,
 ) -> RoadNetwork:
     """Read OpenStreetMap ways usable by the profile's mode into a network.
 
@@ -59,6 +66,11 @@ def read_osm_pbf(
     i.e. once per crossing; ``meta["shape_point"]`` flags nodes that exist only because
     of the split and ``meta["ferry_shape_point"]`` those inside ferry routes (mid-water:
     exclude them from :func:`connect_points` with ``node_mask``).
+
+    ``engine``: ``"rust"`` (the core's two-pass reader: blobs decoded in parallel, memory
+    proportional to the kept way nodes), ``"pyosmium"``, or None (default: Rust when the
+    compiled extension has it, else pyosmium). Both give the same network; OSM XML is
+    always read by pyosmium. ``meta["engine"]`` says which one read the file.
     """
     t0 = time.perf_counter()
     profile = load_profile(profile)
@@ -68,37 +80,66 @@ def read_osm_pbf(
         from hexaccess.network.vector import read_roads
 
         return read_roads(path, profile, split_at_vertices=split_at_vertices)
+    engine = _choose_engine(engine, osm_format)
     rules = _osm_rules(profile, path)
-    ways = _scan_ways(path, rules, osm_format)
-    t_read = time.perf_counter() - t0
-    if ways.unknown:
-        warnings.warn(
-            f"{path}: skipped ways with highway values that profile {profile.name!r} neither "
-            f"rates nor excludes: {dict(ways.unknown)}; add them to [speeds_kmh.highway] or "
-            "[exclude] highway",
-            stacklevel=2,
-        )
-    meta: dict[str, Any] = {
-        "source": path,
-        "ways": len(ways.way_id),
-        "excluded": dict(ways.excluded),
-        "unknown_highway": dict(ways.unknown),
-        "access_forbidden": dict(ways.access),
-        "unknown_oneway": dict(ways.oneway),
-        "read_s": t_read,
-    }
-    if not ways.way_id:
-        skipped = {k: meta[k] for k in ("excluded", "unknown_highway", "access_forbidden")}
-        raise RoadDataError(
-            f"{path}: no ways usable by profile {profile.name!r} (mode {profile.mode!r}); "
-            f"skipped ways by highway value: {skipped}; give an extract with roads this mode "
-            "may use, or another profile (--mode / --profile)"
-        )
-    edges = _osm_edges(ways, split_at_vertices, path)
-    meta["ways_without_located_segment"] = edges.ways_without_located_segment
-    net = _osm_network(ways, edges, rules, profile, split_at_vertices, meta)
+    if engine == "rust":
+        arrays, counts = _rust_scan(path, rules, profile, split_at_vertices)
+    else:
+        arrays, counts = _pyosmium_scan(path, rules, osm_format, profile, split_at_vertices)
+    meta = counts | {"engine": engine, "read_s": time.perf_counter() - t0}
+    net = _osm_network(arrays, rules, profile, split_at_vertices, meta)
     net.meta["load_s"] = time.perf_counter() - t0
     return net
+
+
+def _rust_reader() -> Any:
+    """The core's PBF reader, or None when the compiled extension lacks it."""
+    try:
+        from hexaccess import _core
+    except ImportError:
+        return None
+    return getattr(_core, "_osm_read_pbf", None)
+
+
+def _choose_engine(engine: str | None, osm_format: str) -> str:
+    """The reader for this file: XML always pyosmium; None: Rust when compiled in."""
+    if engine is not None and engine not in ENGINES:
+        raise RoadDataError(
+            f"unknown OSM reader engine={engine!r}; use one of {', '.join(ENGINES)} (or None "
+            "for the default: the Rust reader when the compiled extension has it)"
+        )
+    if osm_format != "pbf":
+        return "pyosmium"
+    if engine is None:
+        return "rust" if _rust_reader() is not None else "pyosmium"
+    if engine == "rust" and _rust_reader() is None:
+        raise RoadDataError(
+            "engine='rust': the compiled hexaccess extension has no OSM reader (an old "
+            "build?); rebuild it (pip install -e .) or pass engine='pyosmium'"
+        )
+    return engine
+
+
+def _scan_counts(
+    path: str, profile: SpeedProfile, n_ways: int, skipped: dict[str, dict[str, int]]
+) -> dict[str, Any]:
+    """The ``meta`` counters of a scan: unknown ``highway`` values warn; no usable way
+    at all is an error naming the skipped values."""
+    if skipped["unknown_highway"]:
+        warnings.warn(
+            f"{path}: skipped ways with highway values that profile {profile.name!r} neither "
+            f"rates nor excludes: {skipped['unknown_highway']}; add them to "
+            "[speeds_kmh.highway] or [exclude] highway",
+            stacklevel=4,
+        )
+    if not n_ways:
+        shown = {k: skipped[k] for k in ("excluded", "unknown_highway", "access_forbidden")}
+        raise RoadDataError(
+            f"{path}: no ways usable by profile {profile.name!r} (mode {profile.mode!r}); "
+            f"skipped ways by highway value: {shown}; give an extract with roads this mode "
+            "may use, or another profile (--mode / --profile)"
+        )
+    return {"source": path, "ways": n_ways, **skipped}
 
 
 def _check_osm_file(path: str | Path) -> str | None:
@@ -282,6 +323,80 @@ def _way_direction(tags: Any, is_ferry: bool, rules: _OsmRules, table: _WayTable
     return 0
 
 
+def _pyosmium_scan(
+    path: str, rules: _OsmRules, osm_format: str, profile: SpeedProfile, split: bool
+) -> tuple[_OsmArrays, dict[str, Any]]:
+    """The pyosmium reader: one scan of the ways (locations from osmium's node index),
+    then the edges cut with numpy."""
+    ways = _scan_ways(path, rules, osm_format)
+    skipped = {
+        "excluded": dict(ways.excluded),
+        "unknown_highway": dict(ways.unknown),
+        "access_forbidden": dict(ways.access),
+        "unknown_oneway": dict(ways.oneway),
+    }
+    counts = _scan_counts(path, profile, len(ways.way_id), skipped)
+    edges = _osm_edges(ways, split, path)
+    counts["ways_without_located_segment"] = edges.ways_without_located_segment
+    return _arrays_from_edges(ways, edges), counts
+
+
+def _rust_scan(
+    path: str, rules: _OsmRules, profile: SpeedProfile, split: bool
+) -> tuple[_OsmArrays, dict[str, Any]]:
+    """The core's two-pass reader (ways, then only their nodes; blobs in parallel)."""
+    read = _rust_reader()
+    try:
+        d = read(
+            path,
+            list(rules.speeds),
+            sorted(rules.exclude),
+            sorted(rules.ferry_routes),
+            list(rules.access_tags),
+            list(rules.oneway_tags),
+            bool(rules.respect_oneway),
+            bool(split),
+        )
+    except OSError as e:
+        raise InputFileError(f"OSM file {path} cannot be read: {e}") from None
+    except ValueError as e:  # a blob cut short or corrupt
+        raise RoadDataError(
+            f"OSM file {path} is truncated or corrupt ({' '.join(str(e).split())}); download "
+            "the extract again"
+        ) from None
+    skipped = {
+        k: dict(sorted(d[k].items()))
+        for k in ("excluded", "unknown_highway", "access_forbidden", "unknown_oneway")
+    }
+    counts = _scan_counts(path, profile, d["ways"], skipped)
+    if d["tail"].size == 0:
+        raise RoadDataError(f"{path}: no usable way has two consecutive located nodes")
+    counts["ways_without_located_segment"] = int(d["ways_without_located_segment"])
+    split_ends = d["mid_lon0"].size == 0
+    arrays = _OsmArrays(
+        node_ref=d["node_id"],
+        node_lon=d["node_lon"],
+        node_lat=d["node_lat"],
+        node_shape=d["node_shape"],
+        tail=d["tail"],
+        head=d["head"],
+        class_id=d["class"],
+        class_names=[*rules.speeds, "ferry"],
+        ferry=d["ferry"],
+        way_dir=d["oneway"],
+        length=d["length_m"],
+        boarding=d["boarding"],
+        way_id=d["way_id"],
+        mid_frac=d["mid_frac"],
+        mid_ends=None if split_ends else tuple(d[f"mid_{c}"] for c in _MID_KEYS),
+        bbox=tuple(float(v) for v in d["bbox"]),
+    )
+    return arrays, counts
+
+
+_MID_KEYS = ("lon0", "lat0", "lon1", "lat1")
+
+
 # ======================================================================= edges
 @dataclass
 class _OsmEdges:
@@ -352,15 +467,36 @@ def _osm_edges(ways: _WayTable, split_at_vertices: bool, path: str) -> _OsmEdges
 
 
 # ==================================================================== geometry
-def _osm_geometry(e: _OsmEdges) -> tuple[Any, F64, F64, F64, F64, F64]:
-    """Local UTM CRS, projected entry coordinates, geodesic edge lengths and midpoints
-    (interpolated along the projected polyline at half the edge length)."""
-    import pyproj
+@dataclass
+class _OsmArrays:
+    """The graph of a scan before projection, whichever reader made it: nodes (sorted
+    OSM ids, lon/lat, shape-point flag), edges as drawn (tail, head, class id into
+    ``class_names``, ferry, way direction, geodesic length, boarding, way id) and each
+    edge's midpoint as a fraction along one segment, whose end points are ``mid_ends``
+    (lon0, lat0, lon1, lat1) or, when None, the edge's own ends (split edges)."""
 
+    node_ref: I64
+    node_lon: F64
+    node_lat: F64
+    node_shape: np.ndarray
+    tail: I64
+    head: I64
+    class_id: np.ndarray
+    class_names: list[str]
+    ferry: np.ndarray
+    way_dir: np.ndarray
+    length: F64
+    boarding: np.ndarray
+    way_id: I64
+    mid_frac: F64
+    mid_ends: tuple[F64, F64, F64, F64] | None
+    bbox: tuple[float, float, float, float]
+
+
+def _osm_lengths(e: _OsmEdges) -> tuple[F64, I64, F64]:
+    """Geodesic edge lengths, and per edge the segment holding its midpoint (the first
+    whose cumulative length reaches half the edge's) with the fraction along it."""
     lon, lat, s = e.lon, e.lat, e.seg
-    utm = _local_utm(lon[e.located], lat[e.located])
-    px, py = pyproj.Transformer.from_crs("EPSG:4326", utm, always_xy=True).transform(lon, lat)
-    px, py = np.asarray(px), np.asarray(py)
     seg_len = np.zeros(max(e.ref.size - 1, 0))
     seg_len[s] = _geodesic_segments(lon, lat)[s]
     length = np.bincount(e.edge_of_seg, weights=seg_len[s], minlength=e.n_edges)
@@ -375,10 +511,7 @@ def _osm_geometry(e: _OsmEdges) -> tuple[Any, F64, F64, F64, F64, F64]:
         / np.where(seg_len[sk] > 0, seg_len[sk], 1.0),
         0.0,
     )
-    frac = np.clip(frac, 0.0, 1.0)
-    mid_x = px[sk] + frac * (px[sk + 1] - px[sk])
-    mid_y = py[sk] + frac * (py[sk + 1] - py[sk])
-    return utm, px, py, length, mid_x, mid_y
+    return length, sk, np.clip(frac, 0.0, 1.0)
 
 
 def _osm_nodes(e: _OsmEdges) -> tuple[I64, I64, I64, I64]:
@@ -395,54 +528,106 @@ def _osm_nodes(e: _OsmEdges) -> tuple[I64, I64, I64, I64]:
     return node_refs, tail, head, node_entry
 
 
+def _arrays_from_edges(ways: _WayTable, e: _OsmEdges) -> _OsmArrays:
+    """The pyosmium scan's entries and edges as graph arrays."""
+    node_refs, tail, head, node_entry = _osm_nodes(e)
+    length, sk, frac = _osm_lengths(e)
+    ew = e.way_of_entry[e.tail_entry]
+    way_classes = np.asarray(ways.way_class, dtype=object)
+    class_names, way_class = np.unique(way_classes, return_inverse=True)
+    lon, lat = e.lon[e.located], e.lat[e.located]
+    return _OsmArrays(
+        node_ref=node_refs,
+        node_lon=e.lon[node_entry],
+        node_lat=e.lat[node_entry],
+        node_shape=~e.junction[node_entry],
+        tail=tail,
+        head=head,
+        class_id=way_class.reshape(-1)[ew],
+        class_names=[str(c) for c in class_names],
+        ferry=np.asarray(ways.way_ferry, dtype=bool)[ew],
+        way_dir=np.asarray(ways.way_oneway, dtype=np.int8)[ew],
+        length=length,
+        boarding=e.junction[e.tail_entry],
+        way_id=np.asarray(ways.way_id, dtype=np.int64)[ew],
+        mid_frac=frac,
+        mid_ends=(e.lon[sk], e.lat[sk], e.lon[sk + 1], e.lat[sk + 1]),
+        bbox=(float(lon.min()), float(lat.min()), float(lon.max()), float(lat.max())),
+    )
+
+
+def _lerp(v0: F64, v1: F64, frac: F64) -> F64:
+    """``v0 + frac * (v1 - v0)`` with one temporary (national graphs: millions of edges)."""
+    out = np.subtract(v1, v0)
+    out *= frac
+    out += v0
+    return out
+
+
+def _osm_projection(a: _OsmArrays) -> tuple[Any, F64, F64, F64, F64]:
+    """Local UTM CRS (of the located nodes' bounding box), projected node coordinates
+    and edge midpoints (interpolated along the projected segment)."""
+    import pyproj
+
+    w, s, e, n = a.bbox
+    utm = _local_utm(np.array([w, e]), np.array([s, n]))
+    tr = pyproj.Transformer.from_crs("EPSG:4326", utm, always_xy=True)
+    # in place: the lon/lat arrays are the scan's own copies (saves 16 bytes per node)
+    x, y = (np.asarray(v) for v in tr.transform(a.node_lon, a.node_lat, inplace=True))
+    a.node_lon = a.node_lat = np.zeros(0)
+    if a.mid_ends is None:
+        mid_x = _lerp(x.take(a.tail), x.take(a.head), a.mid_frac)
+        mid_y = _lerp(y.take(a.tail), y.take(a.head), a.mid_frac)
+    else:
+        lon0, lat0, lon1, lat1 = a.mid_ends
+        x0, y0 = (np.asarray(v) for v in tr.transform(lon0, lat0, inplace=True))
+        x1, y1 = (np.asarray(v) for v in tr.transform(lon1, lat1, inplace=True))
+        mid_x, mid_y = _lerp(x0, x1, a.mid_frac), _lerp(y0, y1, a.mid_frac)
+    a.mid_ends, a.mid_frac = None, np.zeros(0)
+    return utm, x, y, mid_x, mid_y
+
+
 # ==================================================================== assembly
 def _osm_network(
-    ways: _WayTable,
-    e: _OsmEdges,
+    a: _OsmArrays,
     rules: _OsmRules,
     profile: SpeedProfile,
     split_at_vertices: bool,
     meta: dict[str, Any],
 ) -> RoadNetwork:
     """Edges with their ways' class, ferry flag, direction and time."""
-    utm, px, py, length, mid_x, mid_y = _osm_geometry(e)
-    node_refs, tail, head, node_entry = _osm_nodes(e)
-    ew = e.way_of_entry[e.tail_entry]
-    w_ow = np.asarray(ways.way_oneway, dtype=np.int8)[ew]
-    rev = w_ow == -1
-    tail[rev], head[rev] = head[rev].copy(), tail[rev].copy()
-    classes = np.asarray(ways.way_class, dtype=object)[ew]
-    ferry = np.asarray(ways.way_ferry, dtype=bool)[ew]
-    speed = np.full(e.n_edges, np.nan)
-    speed[~ferry] = (
-        pd.Series(classes[~ferry], dtype=object).map(rules.speeds).to_numpy(dtype=np.float64)
-    )
-    # boarding once per unsplit edge: on the pieces that start at an unsplit node (all
-    # edges when not splitting)
-    boarding = e.junction[e.tail_entry]
-    meta["node_refs"] = node_refs
+    utm, x, y, mid_x, mid_y = _osm_projection(a)
+    tail, head = np.asarray(a.tail, dtype=np.int64), np.asarray(a.head, dtype=np.int64)
+    rev = a.way_dir == -1
+    tail[rev], head[rev] = head[rev], tail[rev]
+    table = np.array([rules.speeds.get(c, np.nan) for c in a.class_names], dtype=np.float64)
+    speed = table[a.class_id]
+    speed[a.ferry] = np.nan
+    classes = np.asarray(a.class_names, dtype=object)[a.class_id]
+    meta["node_refs"] = np.asarray(a.node_ref, dtype=np.int64)
     meta["split_at_vertices"] = bool(split_at_vertices)
     if split_at_vertices:
-        shape_point = ~e.junction[node_entry]
-        ferry_node = np.zeros(node_refs.size, dtype=bool)
-        ferry_node[tail[ferry]] = True
-        ferry_node[head[ferry]] = True
+        shape_point = np.asarray(a.node_shape, dtype=bool)
+        ferry_node = np.zeros(shape_point.size, dtype=bool)
+        ferry_node[tail[a.ferry]] = True
+        ferry_node[head[a.ferry]] = True
         meta["shape_point"] = shape_point
         meta["ferry_shape_point"] = ferry_node & shape_point
+    ferry = np.asarray(a.ferry, dtype=bool)
     return RoadNetwork(
-        x=px[node_entry],
-        y=py[node_entry],
+        x=x,
+        y=y,
         crs=f"EPSG:{utm.to_epsg()}",
         tail=tail,
         head=head,
-        length_m=length,
-        time_s=_edge_times(length, speed, ferry, profile, boarding=boarding),
+        length_m=a.length,
+        time_s=_edge_times(a.length, speed, ferry, profile, boarding=a.boarding),
         road_class=classes,
-        oneway=w_ow != 0,
+        oneway=a.way_dir != 0,
         ferry=ferry,
         mid_x=mid_x,
         mid_y=mid_y,
-        source_row=np.asarray(ways.way_id, dtype=np.int64)[ew],
+        source_row=a.way_id,
         class_column="highway",
         profile=profile,
         meta=meta,

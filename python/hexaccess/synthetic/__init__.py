@@ -26,6 +26,7 @@ from hexaccess.synthetic.country import (
     load_params,
 )
 from hexaccess.synthetic.grid import GRID_SPEEDS_KMH, GridNetwork, grid_network
+from hexaccess.synthetic.osm_pbf import SyntheticPbf, generate_osm_pbf
 
 __all__ = [
     "DEFAULT_PARAMS",
@@ -33,9 +34,11 @@ __all__ = [
     "PARAMS_FILE",
     "GridNetwork",
     "SyntheticCountry",
+    "SyntheticPbf",
     "SyntheticScenario",
     "default_scenario",
     "generate_country",
+    "generate_osm_pbf",
     "grid_network",
     "load_params",
 ]

@@ -7,6 +7,7 @@
 mod evaluate;
 mod graph;
 mod h3;
+mod osm;
 mod search;
 
 use pyo3::exceptions::PyValueError;
@@ -64,5 +65,7 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(h3::cell_boundaries, m)?)?;
     m.add_function(wrap_pyfunction!(h3::dissolve_cells, m)?)?;
     m.add_function(wrap_pyfunction!(h3::cell_wkb, m)?)?;
+    m.add_function(wrap_pyfunction!(osm::osm_read_pbf, m)?)?;
+    m.add_function(wrap_pyfunction!(osm::osm_write_pbf, m)?)?;
     Ok(())
 }
