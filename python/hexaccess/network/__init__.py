@@ -11,9 +11,9 @@ Readers
   ``pyogrio.raw.read`` + shapely 2 vectorised functions, or a ``geopandas.GeoDataFrame``.
   Graph nodes are line end points; end points closer than ``snap_m`` (grid rounding) are
   one node. Lines must be *noded* (meet at end points), as the NLS 1:1 M network is.
-- :func:`read_osm_pbf`: OpenStreetMap PBF/XML via pyosmium. Graph nodes are OSM nodes used
-  by two or more ways (junctions) and way ends; intermediate nodes are folded into lengths
-  (geodesic, WGS84).
+- :func:`read_osm_pbf`: OpenStreetMap PBF (the Rust reader; pyosmium for XML or as the
+  fallback). Graph nodes are OSM nodes used by two or more ways (junctions) and way
+  ends; intermediate nodes are folded into lengths (geodesic, WGS84).
 
 Both split at shape points by default (``split_at_vertices=True``,
 :data:`SPLIT_AT_VERTICES_DEFAULT`, as the CLI): every shape point is a node and every
