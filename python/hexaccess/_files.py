@@ -11,17 +11,32 @@ Formats :func:`sniff_format` returns: ``"parquet"``, ``"gpkg"`` (any SQLite file
 ``"gzip"``, ``"shp"`` (an ESRI Shapefile's ``.shp``), ``"json"`` (text starting with ``{``
 or ``[``, e.g. GeoJSON), ``"csv"`` (text whose first line has a comma, semicolon or tab),
 ``"text"`` (other text), ``"binary"`` (anything else) and ``"empty"`` (0 bytes).
+
+:func:`read_csv` is the one ``pandas.read_csv`` of the package's CSV readers: it first
+reads the header row with the :mod:`csv` module (in the reader's encoding and
+separator) and refuses a repeated column name, which pandas would silently rename
+(``T,T`` read as ``T`` and ``T.1``, so a reader could take the wrong column).
 """
 
 from __future__ import annotations
 
+import bz2
+import csv
+import gzip
+import io
+import lzma
 import os
 import struct
+from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
-from hexaccess.errors import InputFileError
+from hexaccess.errors import HexaccessError, InputFileError
 
-__all__ = ["FORMAT_NAMES", "check_input_file", "sniff_format"]
+if TYPE_CHECKING:  # pandas is imported by the call, not by the engine layer
+    import pandas as pd
+
+__all__ = ["FORMAT_NAMES", "check_input_file", "duplicate_columns", "read_csv", "sniff_format"]
 
 #: How each sniffed format is named in messages.
 FORMAT_NAMES = {
@@ -197,3 +212,73 @@ def check_input_file(
             f"{role} {p} is truncated or corrupt: {why}; download or export it again"
         )
     return p
+
+
+# ---------------------------------------------------------------------- CSV headers
+_OPENERS = {".gz": gzip.open, ".bz2": bz2.open, ".xz": lzma.open}
+
+
+def duplicate_columns(header: list[str]) -> dict[str, list[int]]:
+    """The column names that occur more than once in ``header`` (compared without
+    surrounding blanks, as the readers strip them), each with its 1-based positions."""
+    seen: dict[str, list[int]] = {}
+    for k, name in enumerate(header, start=1):
+        seen.setdefault(str(name).strip(), []).append(k)
+    return {name: where for name, where in seen.items() if len(where) > 1}
+
+
+def _first_row(source: Any, sep: str, encoding: str | None) -> list[str] | None:
+    """The header row of a CSV path or text buffer; None when it cannot be read here
+    (undecodable, a compression this does not open): pandas then reports the problem."""
+    if hasattr(source, "read"):  # a text buffer: read its first row, then rewind
+        start = source.tell()
+        try:
+            return next(csv.reader(source, delimiter=sep), [])
+        finally:
+            source.seek(start)
+    path = Path(source)
+    opener = _OPENERS.get(path.suffix.lower(), open)
+    if path.suffix.lower() in (".zip", ".zst", ".tar"):
+        return None
+    try:
+        with opener(path, "rt", encoding=encoding or "utf-8-sig", newline="") as fh:
+            rows: Iterator[list[str]] = csv.reader(fh, delimiter=sep)
+            return next(rows, [])
+    except (UnicodeError, OSError, EOFError, csv.Error, lzma.LZMAError):
+        return None
+
+
+def read_csv(
+    source: str | os.PathLike[str] | io.StringIO,
+    *,
+    error: type[HexaccessError],
+    name: str | None = None,
+    role: str = "CSV file",
+    **kwargs: Any,
+) -> pd.DataFrame:
+    """``pandas.read_csv(source, **kwargs)`` once the header row is known to name every
+    column once. A repeated name (``T,T``; names compared without surrounding blanks)
+    raises ``error`` (the reader's area class) naming the file (``name``, default the
+    path), the ``role``, the column(s) and their positions, and the fix; pandas would
+    rename the second one ``T.1`` and the reader could use the wrong column. ``source``
+    is a path (``.gz``, ``.bz2`` and ``.xz`` are opened) or a text buffer (rewound)."""
+    import pandas as pd
+
+    if kwargs.get("header", "infer") is not None:
+        sep = kwargs.get("sep", kwargs.get("delimiter", ","))
+        row = _first_row(source, sep if isinstance(sep, str) and len(sep) == 1 else ",",
+                         kwargs.get("encoding"))  # fmt: skip
+        repeated = duplicate_columns(row or [])
+        if repeated:
+            shown = name if name is not None else str(source)
+            which = "; ".join(
+                f"{col!r} (columns {', '.join(map(str, where))})" for col, where in repeated.items()
+            )
+            first = next(iter(repeated))
+            raise error(
+                f"{shown}: the header line of the {role} repeats the column name(s) {which}; "
+                f"pandas would silently rename the repeats ({first!r} -> '{first}.1') and the "
+                "wrong column could be read: give every column a distinct name (rename or "
+                "delete the repeated one)"
+            )
+    return pd.read_csv(source, **kwargs)

@@ -119,7 +119,7 @@ class _ReferenceTable:
     def load(cls, reference: str | Path | pd.DataFrame) -> _ReferenceTable:
         if isinstance(reference, pd.DataFrame):
             return cls(reference.reset_index(drop=True), "reference table", from_file=False)
-        from hexaccess._files import check_input_file
+        from hexaccess._files import check_input_file, read_csv
 
         if not isinstance(reference, (str, os.PathLike)):
             raise CalibrationError(
@@ -135,7 +135,7 @@ class _ReferenceTable:
             )
         check_input_file(path, "reference band table", kinds=("csv", "text"))
         try:
-            frame = pd.read_csv(path)
+            frame = read_csv(path, error=CalibrationError, name=source, role="reference band table")
         except UnicodeDecodeError as exc:
             raise CalibrationError(
                 f"{source}: not UTF-8 text (byte 0x{exc.object[exc.start]:02x} at position "

@@ -21,7 +21,7 @@ from pathlib import Path
 import pandas as pd
 
 from hexaccess import defaults, network, offices, population
-from hexaccess._files import FORMAT_NAMES, check_input_file, sniff_format
+from hexaccess._files import FORMAT_NAMES, check_input_file, read_csv, sniff_format
 from hexaccess.errors import InputError, InputFileError, PopulationInputError
 from hexaccess.profiles import SpeedProfile, load_profile
 
@@ -171,9 +171,11 @@ def _table_head(p: Path, suffix: str) -> tuple[pd.Index, bool]:
         utf16 = fh.read(2) in (b"\xff\xfe", b"\xfe\xff")
     try:  # the header line only; the reader detects the encoding of the whole file
         try:
-            head = pd.read_csv(p, nrows=0, encoding="utf-16" if utf16 else "utf-8-sig").columns
+            head = read_csv(p, error=PopulationInputError, role="population file", nrows=0,
+                            encoding="utf-16" if utf16 else "utf-8-sig").columns  # fmt: skip
         except UnicodeDecodeError:
-            head = pd.read_csv(p, nrows=0, encoding="latin-1").columns
+            head = read_csv(p, error=PopulationInputError, role="population file", nrows=0,
+                            encoding="latin-1").columns  # fmt: skip
     except (pd.errors.EmptyDataError, pd.errors.ParserError) as e:
         raise PopulationInputError(
             f"{p}: the population file has no readable header line ({' '.join(str(e).split())})"

@@ -221,9 +221,10 @@ def _read_municipality_csv(path: Path) -> pd.DataFrame:
 
     text = _decode_text(path.read_bytes(), str(path))
     try:
-        return pd.read_csv(
-            io.StringIO(text), sep=_separator(text, False), dtype={"municipality": str}
-        )
+        return _files.read_csv(
+            io.StringIO(text), error=OfficeInputError, name=str(path),
+            role="municipalities table", sep=_separator(text, False), dtype={"municipality": str},
+        )  # fmt: skip
     except (pd.errors.ParserError, pd.errors.EmptyDataError) as e:
         raise OfficeInputError(
             f"{path}: not a well-formed CSV table ({' '.join(str(e).split())}); expected "
@@ -609,8 +610,11 @@ def _read_csv(path: Path, raw: bytes, tab: bool = False) -> _OfficeTable:
         )
     sep = _separator(text, tab)
     try:
-        df = pd.read_csv(
+        df = _files.read_csv(
             io.StringIO(text),
+            error=OfficeInputError,
+            name=source,
+            role="office table",
             sep=sep,
             dtype={"municipality": str, "name": str, "agency": str},
             keep_default_na=False,

@@ -26,11 +26,13 @@ __all__ = [
     "assign",
     "best_swap",
     "column_gain",
+    "double_swap_costs",
     "evaluate_by_cell",
     "lagrangian_pmedian",
     "local_search",
     "objective",
     "open_and_update",
+    "swap_tables",
     "transpose_sorted",
 ]
 
@@ -103,16 +105,11 @@ def open_and_update(cptr, ccell, ccost, d1, j):
 
 
 @nb.njit(cache=_CACHE)
-def best_swap(
-    rptr, rcand, rcost, w, pen, is_open, removable, insertable, region, region_count, open_list
-):
-    """Best (profit, f in, r out) swap by Resende–Werneck; profit <= 0 means none improves.
-
-    ``removable``/``insertable`` encode fixed and forbidden sites. ``region[j]`` (-1 =
-    none) with ``region_count[g]`` open sites per region: a swap may not empty a region
-    that had an open site when the at-least-one-per-region rule is active (``region_count``
-    of size 0 disables it).
-    """
+def swap_tables(rptr, rcand, rcost, w, pen, is_open, insertable, open_list):
+    """The Resende–Werneck tables of the open sites ``open_list``: ``gain[f]`` (opening
+    ``f``), ``loss[s]`` (closing ``open_list[s]``) and ``extra[f, s]``, so that swapping
+    ``f`` in for ``open_list[s]`` lowers the objective by ``gain[f] - loss[s] + extra[f, s]``
+    (exactly: the objective is a sum over cells of the nearest open cost)."""
     m = is_open.size
     p = open_list.size
     slot = np.full(m, -1, np.int64)
@@ -141,6 +138,23 @@ def best_swap(
                 gain[f] += wi * (d1[i] - c)
             if r >= 0:
                 extra[f, slot[r]] += wi * (d2[i] - max(c, d1[i]))
+    return gain, loss, extra
+
+
+@nb.njit(cache=_CACHE)
+def best_swap(
+    rptr, rcand, rcost, w, pen, is_open, removable, insertable, region, region_count, open_list
+):
+    """Best (profit, f in, r out) swap by Resende–Werneck; profit <= 0 means none improves.
+
+    ``removable``/``insertable`` encode fixed and forbidden sites. ``region[j]`` (-1 =
+    none) with ``region_count[g]`` open sites per region: a swap may not empty a region
+    that had an open site when the at-least-one-per-region rule is active (``region_count``
+    of size 0 disables it).
+    """
+    m = is_open.size
+    p = open_list.size
+    gain, loss, extra = swap_tables(rptr, rcand, rcost, w, pen, is_open, insertable, open_list)
     best = 0.0
     bf = -1
     br = -1
@@ -371,3 +385,85 @@ def lagrangian_pmedian(pptr, pi, pc, w, cap, k, ub, lam, region, required, iters
         for i in range(n):
             lam[i] = max(0.0, lam[i] + step * d[i])
     return best
+
+
+@nb.njit(cache=_CACHE)
+def _region_ok(region, required, count, r1, r2, f1, f2):
+    """Whether closing ``r1``, ``r2`` and opening ``f1``, ``f2`` leaves every required
+    region that loses a site with one (``count`` of size 0: no region rule)."""
+    if count.size == 0:
+        return True
+    for r in (r1, r2):
+        g = region[r]
+        if g < 0 or not required[g]:
+            continue
+        left = count[g]
+        left -= 1 if region[r1] == g else 0
+        left -= 1 if region[r2] == g else 0
+        left += 1 if region[f1] == g else 0
+        left += 1 if region[f2] == g else 0
+        if left <= 0:
+            return False
+    return True
+
+
+@nb.njit(cache=_CACHE)
+def double_swap_costs(cost, w, pen, open_list, closed_list, removable, region, required, count):
+    """The objective ``Σ_i w_i min(pen_i, min_{j∈T} cost[j, i])`` of every open set ``T``
+    that closes two sites of ``open_list`` and opens two of ``closed_list``: rows are the
+    pairs ``s1 < s2`` of ``open_list`` positions, columns the pairs ``t1 < t2`` of
+    ``closed_list`` positions, in lexicographic order; ``inf`` where a fixed site would
+    close or a required region would lose its last site. ``cost`` is dense
+    (candidates × cells; >= ``pen`` = not usable): for small instances only. Each cell keeps
+    its three nearest open sites, so closing any two leaves its nearest remaining one."""
+    n = w.size
+    p = open_list.size
+    q = closed_list.size
+    a = np.full((n, 3), -1, np.int64)
+    c = np.empty((n, 3))
+    for i in range(n):
+        c[i, 0] = pen[i]
+        c[i, 1] = pen[i]
+        c[i, 2] = pen[i]
+        for s in range(p):
+            j = open_list[s]
+            v = cost[j, i]
+            if v >= c[i, 2]:
+                continue
+            k = 2
+            while k > 0 and v < c[i, k - 1]:
+                c[i, k] = c[i, k - 1]
+                a[i, k] = a[i, k - 1]
+                k -= 1
+            c[i, k] = v
+            a[i, k] = j
+    out = np.full((p * (p - 1) // 2, q * (q - 1) // 2), np.inf)
+    base = np.empty(n)
+    row = 0
+    for s1 in range(p):
+        for s2 in range(s1 + 1, p):
+            r1 = open_list[s1]
+            r2 = open_list[s2]
+            if not (removable[r1] and removable[r2]):
+                row += 1
+                continue
+            for i in range(n):
+                base[i] = pen[i]
+                for k in range(3):
+                    if a[i, k] >= 0 and a[i, k] != r1 and a[i, k] != r2:
+                        base[i] = c[i, k]
+                        break
+            col = 0
+            for t1 in range(q):
+                for t2 in range(t1 + 1, q):
+                    f1 = closed_list[t1]
+                    f2 = closed_list[t2]
+                    if _region_ok(region, required, count, r1, r2, f1, f2):
+                        total = 0.0
+                        for i in range(n):
+                            v = min(base[i], cost[f1, i], cost[f2, i])
+                            total += w[i] * v
+                        out[row, col] = total
+                    col += 1
+            row += 1
+    return out

@@ -13,6 +13,7 @@ import pandas as pd
 from hexaccess import _engine
 from hexaccess.errors import InputError
 from hexaccess.optimise.matrix import CoverageMatrix
+from hexaccess.optimise.problem import check_distances
 
 __all__ = ["NetworkEvaluation", "evaluate_networks"]
 
@@ -130,6 +131,7 @@ def evaluate_networks(
         raise InputError(f"band_minutes must be a finite number > 0, got {band_minutes}")
     nptr, members = _network_members(networks, matrix.num_candidates)
     w = matrix.weights(column)
+    check_distances(matrix)  # a NaN distance would make every mean distance NaN
     cutoff_min = matrix.cutoff_s / 60.0
     edges = np.arange(0.0, cutoff_min + band_minutes * 0.5, band_minutes)
     if edges[-1] < cutoff_min:

@@ -418,7 +418,8 @@ class TransportLP:
     else 0) for every allowed site's pair, ``u_i`` (share left over, at the fallback
     cost). Rows: ``Σ_j z_ij + u_i = 1`` per cell, ``Σ_i w_i z_ij <= cap_j`` per capped
     site. :meth:`value` is the objective in model units (as :meth:`CostModel.evaluate`
-    without capacities); :attr:`size` the number of pairs.
+    without capacities); :attr:`size` the number of pairs; ``time_limit_s`` holds for
+    each solve; the solution of the best set solved is kept for :meth:`assignment`.
     """
 
     def __init__(
@@ -448,7 +449,7 @@ class TransportLP:
         a = sp.csc_matrix((vals, (rows, cols)), shape=(nd + capped.size, npairs + nd))
         a.sort_indices()
         h = _silent_highs(highspy)
-        h.setOptionValue("time_limit", float(kw.get("time_limit_s", 60.0)))
+        self.time_limit_s = float(kw.get("time_limit_s", 60.0))
         if kw.get("threads") is not None:
             h.setOptionValue("threads", int(kw["threads"]))
         lp = highspy.HighsLp()
@@ -468,14 +469,19 @@ class TransportLP:
         # pairs are in by-candidate order: site j's columns are one range
         self.start = np.searchsorted(pj, np.arange(model.num_candidates + 1)).astype(np.int64)
         self.dem, self.pen = dem, model.pen
+        self.capped = capped
+        self.entry = None if model.entry is None else model.entry[keep]
         self.is_open = np.zeros(model.num_candidates, bool)
         self.evaluations = 0
+        self._value: float | None = None  # of the last solve, for self.is_open
+        self._best: tuple[float, Any, Any] = (float("inf"), None, None)  # value, sites, x
 
-    def _set(self, is_open: npt.NDArray[np.bool_]) -> None:
-        """Move the bounds of the sites whose state differs from the last solve."""
+    def _set(self, is_open: npt.NDArray[np.bool_]) -> bool:
+        """Move the bounds of the sites whose state differs from the last solve; False
+        when nothing changed."""
         changed = np.flatnonzero(is_open != self.is_open)
         if changed.size == 0:
-            return
+            return False
         idx = np.concatenate([np.arange(self.start[j], self.start[j + 1]) for j in changed])
         upper = np.concatenate(
             [np.full(self.start[j + 1] - self.start[j], float(is_open[j])) for j in changed]
@@ -483,6 +489,7 @@ class TransportLP:
         if idx.size:
             self.h.changeColsBounds(int(idx.size), idx.astype(np.int32), np.zeros(idx.size), upper)
         self.is_open = is_open.copy()
+        return True
 
     def cell_costs(self) -> npt.NDArray[np.float64]:
         """Per cell, the cost per person of the last solve's assignment (the fallback for
@@ -496,15 +503,53 @@ class TransportLP:
         np.add.at(d, pi, np.clip(x[: self.size], 0.0, 1.0) * pc)
         return d
 
+    def prices(self, is_open: npt.NDArray[np.bool_]) -> npt.NDArray[np.float64]:
+        """Per candidate, the price of one more person of capacity in the optimal
+        assignment to ``is_open`` (cost units per person, >= 0; 0 for unlimited or closed
+        sites): minus the dual of its capacity row (solved again only if ``is_open`` is
+        not the last set solved)."""
+        self.value(is_open)
+        out = np.zeros(self.is_open.size)
+        sol = self.h.getSolution()
+        dual = np.asarray(sol.row_dual, dtype=np.float64)
+        nd = self.dem.size
+        if sol.dual_valid and dual.size == nd + self.capped.size:
+            out[self.capped] = np.maximum(-dual[nd:], 0.0)
+        return np.where(self.is_open, out, 0.0)
+
     def value(self, is_open: npt.NDArray[np.bool_]) -> float:
         """The least cost of serving the cells from the open sites within their capacities
-        (people left over at the fallback cost), model units; inf if HiGHS fails."""
-        self._set(is_open)
+        (people left over at the fallback cost), model units; inf if HiGHS fails. The
+        same open sites twice in a row are solved once."""
+        if not self._set(is_open) and self._value is not None:
+            return self._value
+        # HiGHS's time limit counts the object's whole run time: each solve gets its own.
+        self.h.setOptionValue("time_limit", self.h.getRunTime() + self.time_limit_s)
         self.h.run()
         self.evaluations += 1
         if self.h.modelStatusToString(self.h.getModelStatus()) != "Optimal":
-            return float("inf")
-        return float(self.h.getInfo().objective_function_value) + self.offset
+            self._value = float("inf")
+        else:
+            self._value = float(self.h.getInfo().objective_function_value) + self.offset
+            if self._value < self._best[0]:  # kept: the search usually ends on its best set
+                x = np.asarray(self.h.getSolution().col_value, dtype=np.float64)
+                self._best = (self._value, self.is_open.copy(), x)
+        return self._value
+
+    def assignment(self, is_open: npt.NDArray[np.bool_]) -> tuple[float, Any] | None:
+        """``(cost, (pair site, pair cell, share, matrix entry))`` of the optimal assignment
+        to ``is_open`` (the pairs of its sites, as :func:`mip_capacitated` with
+        ``fix_open`` returns it), or None when HiGHS fails."""
+        value, best_open, x = self._best
+        if best_open is None or not np.array_equal(best_open, is_open):
+            value = self.value(is_open)
+            x = np.asarray(self.h.getSolution().col_value, dtype=np.float64)
+        if not np.isfinite(value) or x.size != self.size + self.dem.size:
+            return None
+        pj, pi, _ = self.pairs
+        sel = is_open[pj]
+        entry = None if self.entry is None else self.entry[sel]
+        return value, (pj[sel], pi[sel], x[: self.size][sel], entry)
 
 
 def _silent_highs(highspy: Any) -> Any:

@@ -28,6 +28,7 @@ __all__ = [
     "SiteRules",
     "SolverOptions",
     "check_candidate_count",
+    "check_distances",
     "check_threads",
     "cost_model",
     "prepare",
@@ -277,9 +278,31 @@ class CostModel:
         return float(K.objective(self.w, d1))
 
 
+def check_distances(matrix: CoverageMatrix) -> None:
+    """Refuse a matrix whose stored distances are not finite numbers >= 0 (a NaN would
+    silently count as 'not within' any distance, a NaN sum as a missing mean), naming
+    the first such entry's candidate and cell."""
+    d = matrix.distance_m
+    bad = np.flatnonzero(~(np.isfinite(d) & (d >= 0)))
+    if bad.size == 0:
+        return
+    k = int(bad[0])
+    j = int(np.searchsorted(matrix.indptr, k, side="right")) - 1
+    i = int(matrix.cell[k])
+    cell = matrix.cells["h3"].iloc[i] if "h3" in matrix.cells.columns else i
+    raise InputError(
+        f"the coverage matrix holds {bad.size:,} distance(s) that are not finite numbers "
+        f">= 0, first {d[k]} m from candidate {matrix.candidates['name'].iloc[j]!r} to cell "
+        f"{cell!r}; give distances in metres (or none: distance_m=None), or rebuild the "
+        "matrix"
+    )
+
+
 def within_km(matrix: CoverageMatrix, km: float) -> npt.NDArray[np.bool_]:
     """Per stored entry: is the fastest path at most ``km`` long? (float64, so the solver
-    and the report agree at the boundary.)"""
+    and the report agree at the boundary.) Distances that are not numbers are refused
+    (:func:`check_distances`)."""
+    check_distances(matrix)
     return matrix.distance_m.astype(np.float64) <= km * 1000.0
 
 
@@ -455,6 +478,15 @@ def capacities(matrix: CoverageMatrix, capacity: Any) -> npt.NDArray[np.float64]
             stacklevel=3,
         )
         return None
+    zero = np.flatnonzero(cap == 0)
+    if zero.size:
+        names = matrix.candidates["name"].to_numpy()[zero][:5].tolist()
+        warnings.warn(
+            f"{zero.size} candidate(s) have capacity 0 ({names}{' ...' if zero.size > 5 else ''}):"
+            " a site chosen there serves nobody but counts as one of the sites; forbid them "
+            "if they must not be chosen, or give their capacity",
+            stacklevel=3,
+        )
     return cap
 
 

@@ -13,6 +13,7 @@ import numpy as np
 from hexaccess.errors import InfeasibleError, InputError
 from hexaccess.optimise.heuristic import (
     CAPACITY_KICKS,
+    SEARCH_KICKS,
     capacitated_heuristic,
     cover_heuristic,
     heuristic,
@@ -99,13 +100,18 @@ def optimise(
 
 
 # ---------------------------------------------------------------------- p sites
+def _mip_next(problem: Problem, solver: SolverOptions) -> bool:
+    """Whether the exact MIP runs after the heuristic (``auto`` within ``mip_max_size``,
+    measured by the allowed pairs with people: at least the MIP's size)."""
+    model, rules = problem.model, problem.rules
+    size = int(np.count_nonzero(rules.allowed[model.ccand] & (model.w[model.ccell] > 0)))
+    return solver.method == "auto" and size <= solver.mip_max_size
+
+
 def _capacity_kicks(problem: Problem, solver: SolverOptions) -> int:
     """Kicks of the capacitated heuristic: ``restarts`` when the exact MIP runs next
     (``auto`` within ``mip_max_size``), else :data:`CAPACITY_KICKS` more."""
-    model, rules = problem.model, problem.rules
-    size = int(np.count_nonzero(rules.allowed[model.ccand] & (model.w[model.ccell] > 0)))
-    mip_next = solver.method == "auto" and size <= solver.mip_max_size
-    return solver.restarts + (0 if mip_next else CAPACITY_KICKS)
+    return solver.restarts + (0 if _mip_next(problem, solver) else CAPACITY_KICKS)
 
 
 def _heuristic_step(
@@ -114,7 +120,10 @@ def _heuristic_step(
     """The heuristic's sites and value (with capacities: the optimal assignment to them)."""
     assert problem.p is not None
     model, rules = problem.model, problem.rules
-    is_open, info = heuristic(model, rules, problem.p, solver.seed, solver.restarts)
+    # The iterated local search only when no MIP follows (it would prove or beat it);
+    # with capacities the capacity-aware search below does the kicking.
+    kicks = 0 if problem.capacity is not None or _mip_next(problem, solver) else SEARCH_KICKS
+    is_open, info = heuristic(model, rules, problem.p, solver.seed, solver.restarts, kicks)
     details.update(info)
     found = Solution(is_open, model.evaluate(is_open), None, "heuristic (local optimum)")
     if problem.capacity is not None:
@@ -128,12 +137,16 @@ def _heuristic_step(
             solver.seed,
             _capacity_kicks(problem, solver),
         )
+        # The search's own LP holds the optimal assignment to its sites: no second solve.
+        solved = info.pop("assignment", None)
         details.update(info)
-        out, _, found.assignment, _ = mip_capacitated(
-            model, rules, problem.p, problem.capacity, is_open, True, np.iinfo(np.int64).max,
-            **solver.highs(),
-        )  # fmt: skip
-        found.is_open, found.value = is_open, out.value
+        if solved is None:
+            out, _, assignment, _ = mip_capacitated(
+                model, rules, problem.p, problem.capacity, is_open, True,
+                np.iinfo(np.int64).max, **solver.highs(),
+            )  # fmt: skip
+            solved = (out.value, assignment)
+        found.is_open, (found.value, found.assignment) = is_open, solved
         found.status = "heuristic sites (capacity-aware swaps), optimal capacitated assignment"
     details["heuristic_seconds"] = time.perf_counter() - t0
     return found

@@ -187,11 +187,14 @@ def _forbidden_municipalities(
 def _read_forbidden(path: str | os.PathLike[str]) -> pd.DataFrame:
     """The forbidden-sites CSV as text columns; a missing, empty, binary or malformed
     file, or one that is not UTF-8, is an error naming it."""
-    from hexaccess._files import check_input_file
+    from hexaccess._files import check_input_file, read_csv
 
     p = check_input_file(path, "forbidden sites file", kinds=("csv", "text"))
     try:
-        return pd.read_csv(p, dtype=str, keep_default_na=False)
+        return read_csv(
+            p, error=OfficeInputError, name=str(path),
+            role="forbidden sites file", dtype=str, keep_default_na=False,
+        )  # fmt: skip
     except UnicodeDecodeError:
         raise OfficeInputError(
             f"forbidden sites file {path} is not UTF-8 text; save it as UTF-8 (CSV UTF-8)"

@@ -14,7 +14,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from hexaccess._files import check_input_file
+from hexaccess._files import check_input_file, read_csv
 from hexaccess.errors import PopulationInputError
 
 #: Largest count accepted in one row (square, cell, pixel): more people than live on
@@ -154,7 +154,7 @@ def _parse_csv(p: Path, name: str, role: str, kwargs: dict[str, Any]) -> pd.Data
     first data line with more fields than the header (pandas would silently turn the
     extra leading fields into an index) is refused."""
     try:
-        df = pd.read_csv(p, **kwargs)
+        df = read_csv(p, error=PopulationInputError, name=name, role=role, **kwargs)
         if "index_col" not in kwargs and not isinstance(df.index, pd.RangeIndex):
             raise PopulationInputError(
                 f"{name}: line 2 of the {role} has more fields than the header line "
