@@ -34,6 +34,10 @@ def _extra(results: dict[str, dict], name: str, key: str) -> float:
 
 
 #: (label, how to compute from the min times, target, floor, higher_is_better).
+#: The busy-machine checks use the median and the worst call of rounds run beside a
+#: busy-loop process (bench_contention.py): the worst call's floor (5×, the lock-step
+#: search before eviction measured 9×) guards the design, a time slice of the busy
+#: process inside one call of 20 ms at CI's size makes 2× too tight to gate on.
 #: Targets are the project's goals (issues #2 and #4); floors fail the gate. Where the
 #: engine meets a target with a wide margin at CI's reduced size, the floor *is* the
 #: target. The road grid against scipy meets its 5× at full size (1 M nodes: 5.7–6.9×) but
@@ -100,7 +104,7 @@ CHECKS = [
             / _stat(r, "test_busy_nearest50_1thread", "median")
         ),
         2.0,
-        3.0,
+        5.0,
         False,
     ),
     (
