@@ -183,3 +183,24 @@ def test_generator_places_a_shape_node_every_20_to_40_m(tmp_path):
     # straight pieces: < 40 m; the sideways bend lengthens them by a few per cent
     assert np.quantile(seg, 0.02) > 10.0 and np.quantile(seg, 0.98) < 42.0
     assert 20.0 < np.median(seg) < 40.0
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        ({"way_nodes": -5}, r"way_nodes must be in 1,000\.\.400,000,000, got -5"),
+        ({"way_nodes": float("nan")}, "way_nodes must be a whole number .* got nan"),
+        ({"way_nodes": "many"}, "way_nodes must be a whole number .* got 'many'"),
+        ({"way_nodes": 2_000, "seed": -1}, "seed must be >= 0, got -1"),
+        ({"way_nodes": 2_000, "centre_lonlat": (0, 95)}, r"centre_lonlat .* got \(0, 95\)"),
+        ({"way_nodes": 2_000, "centre_lonlat": "ab"}, "centre_lonlat must be"),
+    ],
+)
+def test_generator_refuses_bad_arguments(tmp_path, kwargs, match):
+    from hexaccess.errors import InputError
+    from hexaccess.synthetic import generate_osm_pbf
+
+    with pytest.raises(InputError, match=match):
+        generate_osm_pbf(tmp_path / "x.osm.pbf", **kwargs)
+    with pytest.raises(InputError, match="does not exist"):
+        generate_osm_pbf(tmp_path / "missing" / "x.osm.pbf", 2_000)

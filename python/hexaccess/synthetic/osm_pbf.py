@@ -21,6 +21,9 @@ from pathlib import Path
 
 import numpy as np
 
+from hexaccess.errors import InputError
+from hexaccess.synthetic.country import _whole_number
+
 __all__ = ["SyntheticPbf", "generate_osm_pbf"]
 
 _SPACING_M = 2000.0  # countryside lattice
@@ -203,6 +206,24 @@ def _towns(bld: _Builder, junction: np.ndarray, share: float) -> int:
     return int(sites.size)
 
 
+#: Largest synthetic extract (way node entries): about 40 GB of reader memory at most.
+MAX_WAY_NODES = 400_000_000
+
+
+def _check_centre(centre: object) -> tuple[float, float]:
+    """``(lon, lat)`` of the extract's centre, finite and away from the poles."""
+    try:
+        lon, lat = (float(v) for v in centre)  # type: ignore[attr-defined]
+    except (TypeError, ValueError):
+        raise InputError(f"centre_lonlat must be (lon, lat) in degrees, got {centre!r}") from None
+    if not (np.isfinite(lon) and np.isfinite(lat) and -180 <= lon <= 180 and -70 <= lat <= 70):
+        raise InputError(
+            f"centre_lonlat must be a finite (lon, lat) with lon in -180..180 and lat in "
+            f"-70..70 (the extract spans several degrees), got {centre!r}"
+        )
+    return lon, lat
+
+
 def generate_osm_pbf(
     path: str | Path,
     way_nodes: int = 1_000_000,
@@ -215,6 +236,14 @@ def generate_osm_pbf(
     seed, same file."""
     from hexaccess import _core
 
+    way_nodes = _whole_number("way_nodes", way_nodes, 1_000, MAX_WAY_NODES)
+    seed = _whole_number("seed", seed, 0)
+    lon0, lat0 = _check_centre(centre_lonlat)
+    if not Path(path).parent.is_dir():
+        raise InputError(
+            f"cannot write the synthetic PBF {path}: its directory {Path(path).parent} does "
+            "not exist; create it first or give a path in an existing directory"
+        )
     rng = np.random.default_rng(seed)
     g = max(round(float(np.sqrt(way_nodes / _NODES_PER_CELL))), 3)
     bld = _Builder(rng)
@@ -222,7 +251,6 @@ def generate_osm_pbf(
     _motorways(bld, junction)
     towns = _towns(bld, junction, share=0.2)
     x, y = bld.xy()
-    lon0, lat0 = centre_lonlat
     half = g * _SPACING_M / 2
     lat = lat0 + (y - half) / _M_PER_DEG_LAT
     lon = lon0 + (x - half) / (_M_PER_DEG_LAT * np.cos(np.radians(lat)))
