@@ -354,6 +354,19 @@ def means(result: AccessibilityResult, columns: Sequence[str] | str | None = Non
     return _with_provenance(pd.DataFrame(rows), result, "means")
 
 
+#: The statistics :func:`catchments` gives each office, after its ``office``, ``name`` and
+#: ``municipality`` (a contract of ``offices.csv``; the GIS layers add the same columns).
+CATCHMENT_STATS = (
+    "population",
+    "share_pct",
+    "cells",
+    "mean_time_min",
+    "max_time_min",
+    "mean_distance_km",
+    "max_distance_km",
+)
+
+
 def catchments(
     result: AccessibilityResult,
     column: str | None = None,
@@ -401,20 +414,7 @@ def catchments(
     with np.errstate(invalid="ignore", divide="ignore"):
         frame["mean_time_min"] = frame["wt"] / frame["population"]
         frame["mean_distance_km"] = frame["wd"] / frame["population"]
-    frame = frame[
-        [
-            "office",
-            "name",
-            "municipality",
-            "population",
-            "share_pct",
-            "cells",
-            "mean_time_min",
-            "max_time_min",
-            "mean_distance_km",
-            "max_distance_km",
-        ]
-    ]
+    frame = frame[["office", "name", "municipality", *CATCHMENT_STATS]]
     if visits_per_person:
         visits_per_person = check_visits(visits_per_person, "visits_per_person")
         for agency, rate in visits_per_person.items():

@@ -54,15 +54,7 @@ GPKG_NAME = "layers.gpkg"
 GEOPARQUET_DIR = "geoparquet"
 
 # The catchment statistics of analysis.catchments (beside the office's own columns).
-_STATS = (
-    "population",
-    "share_pct",
-    "cells",
-    "mean_time_min",
-    "max_time_min",
-    "mean_distance_km",
-    "max_distance_km",
-)
+_STATS = analysis.CATCHMENT_STATS
 
 
 # ------------------------------------------------------------------ dissolving

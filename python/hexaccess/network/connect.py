@@ -20,7 +20,7 @@ import pandas as pd
 from hexaccess import defaults
 from hexaccess.errors import RoadDataError
 from hexaccess.network.model import RoadNetwork
-from hexaccess.network.stats import strong_component_table, strong_components
+from hexaccess.network.stats import strong_component_table, strong_components, weak_components
 from hexaccess.profiles import SpeedProfile, load_profile
 
 __all__ = ["AttachableNodes", "attachable_nodes", "connect_points", "split_edges"]
@@ -103,17 +103,10 @@ def _far_islands(
     """SCCs that are a whole weakly connected component (no road links them to any other
     road) and lie farther than :data:`defaults.ATTACH_ISLAND_GAP_M` from every kept node:
     islands, which stay joinable (see the default's comment)."""
-    from scipy.sparse import coo_matrix
-    from scipy.sparse.csgraph import connected_components
-
-    n = network.num_nodes
     out = np.zeros(count, dtype=bool)
     if count == 0 or not kept.any():
         return out
-    adjacency = coo_matrix(
-        (np.ones(network.tail.size, dtype=np.int8), (network.tail, network.head)), shape=(n, n)
-    )
-    _, weak = connected_components(adjacency, directed=True, connection="weak")
+    _, weak = weak_components(network)
     # An SCC is a whole weak component when its weak component holds no other SCC.
     first = np.full(count, -1, dtype=np.int64)
     first[label] = weak

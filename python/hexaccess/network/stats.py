@@ -35,12 +35,11 @@ def diagnostics(
     ``nodes_outside_largest_strong`` (one-way traps), and, with ``source_nodes``,
     ``islands_without_source`` (components without a source, with their weight).
     """
-    from scipy.sparse import coo_matrix
     from scipy.sparse.csgraph import connected_components
 
     n = network.num_nodes
     tail, head, _, _ = network.to_edge_arrays()
-    g = coo_matrix((np.ones(tail.size), (tail, head)), shape=(n, n)).tocsr()
+    g = _mode_graph(n, tail, head)
     ncomp, label = connected_components(g, directed=True, connection="weak")
     nstrong, slabel = connected_components(g, directed=True, connection="strong")
     sizes = np.bincount(slabel, minlength=nstrong)
@@ -108,14 +107,31 @@ def strong_components(network: RoadNetwork) -> tuple[int, npt.NDArray[np.int64]]
     (one-way edges one way, the others both): ``(count, label per node)``. Within one
     component every node reaches every other; a one-way trap or a dead-end one-way piece
     is its own small component. Vectorised (scipy), linear in the arcs."""
-    from scipy.sparse import coo_matrix
+    return _components(network, "strong")
+
+
+def weak_components(network: RoadNetwork) -> tuple[int, npt.NDArray[np.int64]]:
+    """Weakly connected components (pieces linked by any road, whatever its direction):
+    ``(count, label per node)``."""
+    return _components(network, "weak")
+
+
+def _components(network: RoadNetwork, connection: str) -> tuple[int, npt.NDArray[np.int64]]:
     from scipy.sparse.csgraph import connected_components
 
-    n = network.num_nodes
     tail, head, _, _ = network.to_edge_arrays()
-    g = coo_matrix((np.ones(tail.size, dtype=np.int8), (tail, head)), shape=(n, n)).tocsr()
-    count, label = connected_components(g, directed=True, connection="strong")
+    g = _mode_graph(network.num_nodes, tail, head)
+    count, label = connected_components(g, directed=True, connection=connection)
     return int(count), label.astype(np.int64)
+
+
+def _mode_graph(n: int, tail: npt.NDArray[np.int64], head: npt.NDArray[np.int64]) -> Any:
+    """The directed road graph of the network's mode (its ``to_edge_arrays``: one-way
+    edges one way, the others both) as a CSR adjacency matrix."""
+    from scipy.sparse import coo_matrix
+
+    # bool: parallel arcs merge into one entry, never wrapping round to an explicit zero.
+    return coo_matrix((np.ones(tail.size, dtype=bool), (tail, head)), shape=(n, n)).tocsr()
 
 
 def strong_component_table(
