@@ -16,6 +16,7 @@ elements, zlib, in parallel): about 0.6 µs per node, generation included, again
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -260,18 +261,25 @@ def generate_osm_pbf(
     sets = sorted(bld.tag_sets.items(), key=lambda kv: kv[1])
     set_len = np.array([len(k) for k, _ in sets], dtype=np.uint64)
     refs = np.concatenate(bld.refs) + 1  # OSM ids from 1
-    _core._osm_write_pbf(
-        str(path),
-        np.arange(1, x.size + 1, dtype=np.int64),
-        np.round(lat * 1e7).astype(np.int32),
-        np.round(lon * 1e7).astype(np.int32),
-        np.arange(1, lens.size + 1, dtype=np.int64),
-        np.concatenate([[0], np.cumsum(lens)]).astype(np.uint64),
-        refs,
-        np.concatenate(bld.tags).astype(np.uint32),
-        np.concatenate([[0], np.cumsum(set_len)]).astype(np.uint64),
-        np.array([sid[k] for key, _ in sets for k, _ in key], dtype=np.uint32),
-        np.array([sid[v] for key, _ in sets for _, v in key], dtype=np.uint32),
-        strings,
-    )
+    # Written beside the target and moved into place in one step, so a killed run never
+    # leaves a half-written PBF under the real name.
+    partial = Path(path).with_name(f".{Path(path).name}.partial-{os.getpid()}")
+    try:
+        _core._osm_write_pbf(
+            str(partial),
+            np.arange(1, x.size + 1, dtype=np.int64),
+            np.round(lat * 1e7).astype(np.int32),
+            np.round(lon * 1e7).astype(np.int32),
+            np.arange(1, lens.size + 1, dtype=np.int64),
+            np.concatenate([[0], np.cumsum(lens)]).astype(np.uint64),
+            refs,
+            np.concatenate(bld.tags).astype(np.uint32),
+            np.concatenate([[0], np.cumsum(set_len)]).astype(np.uint64),
+            np.array([sid[k] for key, _ in sets for k, _ in key], dtype=np.uint32),
+            np.array([sid[v] for key, _ in sets for _, v in key], dtype=np.uint32),
+            strings,
+        )
+        os.replace(partial, path)
+    finally:
+        partial.unlink(missing_ok=True)
     return SyntheticPbf(Path(path), int(x.size), int(lens.size), int(refs.size), g, towns)
