@@ -30,6 +30,7 @@ from hexaccess.errors import (
     InfeasibleError,
     InputError,
     InputFileError,
+    MissingDependencyError,
     OfficeInputError,
     OutputError,
     PopulationInputError,
@@ -64,9 +65,9 @@ _LAZY = {
 
 #: Subpackages and modules importable as attributes (``hexaccess.optimise``).
 _SUBMODULES = {
-    "analysis", "api", "calibrate", "cli", "country", "coverage", "defaults", "errors",
-    "geoparquet", "h3", "inputs", "layers", "network", "offices", "optimise", "outputs",
-    "population", "profiles", "report", "scenario", "study", "synthetic",
+    "analysis", "api", "calibrate", "cli", "country", "coverage", "datasets", "defaults",
+    "errors", "geoparquet", "h3", "inputs", "layers", "network", "offices", "optimise",
+    "outputs", "population", "profiles", "report", "scenario", "study", "synthetic",
 }  # fmt: skip
 
 
@@ -100,6 +101,7 @@ __all__ = [
     "InfeasibleError",
     "InputError",
     "InputFileError",
+    "MissingDependencyError",
     "NearestResult",
     "NearestResultBatch",
     "OfficeInputError",

@@ -39,6 +39,7 @@ import numpy as np
 import pandas as pd
 
 from hexaccess import analysis, defaults, inputs
+from hexaccess._extras import require
 from hexaccess._files import check_input_file
 from hexaccess.errors import OutputError, ScenarioError
 from hexaccess.layers import LayerBuilder, write_layers
@@ -743,6 +744,10 @@ def _check_report_inputs(study: Study, options: ReportOptions, warn: Step) -> No
     """Cross-checks of the figure settings against the inputs, before solving: visit
     agencies, and warnings for settings that change no number."""
     check_visits_agencies(study, options.visits_per_person)
+    if options.html:  # before the solve, not after it: the figures need matplotlib
+        require(
+            "matplotlib", "report", "report.html (report = false in [outputs] writes the tables only)"
+        )
     if not options.html and options.reference is not None:
         warn("warning: the reference band table is drawn in report.html only, and html=False")
     note = unused_municipalities(study, figures=True)

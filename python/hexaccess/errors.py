@@ -25,6 +25,7 @@ __all__ = [
     "InfeasibleError",
     "InputError",
     "InputFileError",
+    "MissingDependencyError",
     "OfficeInputError",
     "OutputError",
     "PopulationInputError",
@@ -115,3 +116,10 @@ class CorruptOutputError(OutputError):
 
 class FallbackWarning(RuntimeWarning):
     """The Rust extension could not be imported; the slower Numba backend is used."""
+
+
+class MissingDependencyError(HexaccessError, ImportError):
+    """An optional package that a feature needs is not installed (the report's plotting,
+    the HiGHS solver, pyosmium ...); the message names the feature and the ``pip install``
+    of the extra that brings it. Not bad input, so not a ``ValueError``; an
+    ``ImportError`` so that code which guarded the import before keeps working."""

@@ -184,9 +184,10 @@ def _table_head(p: Path, suffix: str) -> tuple[pd.Index, bool]:
 
 
 def _checked_table_path(table: object) -> object:
-    """A municipality table given as a path must be a readable, non-empty CSV file."""
+    """A municipality table given as a path must be a readable, non-empty CSV file (or a
+    gzip-compressed one, which its reader reads)."""
     if isinstance(table, (str, os.PathLike)):
-        return check_input_file(table, "municipality table", kinds=("csv", "text"))
+        return check_input_file(table, "municipality table", kinds=("csv", "text", "gzip"))
     return table
 
 

@@ -292,7 +292,7 @@ def test_cli_reports_bad_input_clearly(study, tmp_path, capsys):
 
 
 def test_cli_demo_runs_without_inputs(tmp_path, capsys):
-    assert cli.main(["run", "--out", str(tmp_path)]) == 0
+    assert cli.main(["run", "--demo", "synthetic", "--out", str(tmp_path)]) == 0
     text = capsys.readouterr().out
     assert "SYNTHETIC" in text
     summary = json.loads((tmp_path / "summary.json").read_text())

@@ -9,6 +9,7 @@ from typing import Any
 
 import pandas as pd
 
+from hexaccess._extras import require
 from hexaccess.errors import InfeasibleError, InputError
 from hexaccess.optimise.matrix import CoverageMatrix
 from hexaccess.optimise.problem import (
@@ -153,8 +154,7 @@ def plot_coverage_curve(
 ) -> Path:
     """Draw a :func:`coverage_curve` table: best coverage (left axis) and best mean time
     (right axis) against the number of offices; written as PNG to ``path``."""
-    import matplotlib
-
+    matplotlib = require("matplotlib", "report", "Drawing the coverage curve")
     matplotlib.use("Agg")  # files only: no display on servers
     import matplotlib.pyplot as plt
 

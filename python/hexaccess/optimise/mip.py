@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from hexaccess._extras import require
 from hexaccess.optimise import _kernels as K
 from hexaccess.optimise.problem import CostModel, SiteRules
 
@@ -102,7 +103,7 @@ def _run_highs(
     threads: int | None = None,
 ) -> MipOutcome:
     """Minimise ``cost·x + offset`` s.t. ``row_lo <= A x <= row_hi``, bounds, integrality."""
-    import highspy
+    highspy = require("highspy", "optimise", "The exact site MIP (HiGHS; solver method auto/mip)")
     import scipy.sparse as sp
 
     t0 = time.perf_counter()
@@ -425,7 +426,7 @@ class TransportLP:
     def __init__(
         self, model: CostModel, rules: SiteRules, cap: npt.NDArray[np.float64], **kw: Any
     ) -> None:
-        import highspy
+        highspy = require("highspy", "optimise", "The capacity assignment (HiGHS transport LP)")
         import scipy.sparse as sp
 
         keep = rules.allowed[model.ccand] & (model.w[model.ccell] > 0)

@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 
 from hexaccess import analysis, defaults
+from hexaccess._extras import require
 
 #: Pixels per inch of every embedded figure: one CSS pixel per image pixel at 100 %, so a
 #: figure of ``w`` inches is ``100 w`` pixels wide on the page.
@@ -19,9 +20,10 @@ DPI = 100
 
 
 def mpl() -> Any:
-    """``matplotlib.pyplot`` on the headless Agg backend (never needs a display)."""
-    import matplotlib
-
+    """``matplotlib.pyplot`` on the headless Agg backend (never needs a display); a
+    :class:`~hexaccess.errors.MissingDependencyError` naming the ``report`` extra when
+    matplotlib is not installed."""
+    matplotlib = require("matplotlib", "report", "Drawing the report's maps and charts")
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 

@@ -276,9 +276,9 @@ def coverage_map(
     ``other_offices`` (indices) are drawn as hollow rings (``other_label``), e.g. a
     baseline's offices on a map of change. ``geo`` is the study's :class:`Geography`
     (computed from ``result`` when not given); the figure is ``width_px`` pixels wide."""
+    plt = mpl()  # first: a missing matplotlib names the extra to install
     from matplotlib.collections import PolyCollection
 
-    plt = mpl()
     geo = geo or geography(result)
     cells = result.cells
     v = cells["time_s"].to_numpy() / 60.0 if values_min is None else np.asarray(values_min)
