@@ -470,6 +470,15 @@ class FastEvaluator:
             network, population, offices, profile, urban_slowdown=False, backend=backend
         )
         self.access = access
+        # with edge snapping the access graph's network holds the split pieces
+        network = self.network = access.network
+        if access.turns is not None or network.meta.get("maxspeed_edges"):
+            raise CalibrationError(
+                "this network has tagged speed limits or turn rules (OSM [osm] maxspeed_tags, "
+                "restriction_tags, destination_access or turn_costs of the profile), which "
+                "calibration does not fit: it fits class speeds on the plain road graph; "
+                "calibrate with a profile without those [osm] keys"
+            )
         tail, head, _, length, ids = network.to_edge_arrays(
             both_directions=True, return_edge_ids=True
         )

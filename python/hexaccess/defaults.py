@@ -11,7 +11,9 @@ HEX_RESOLUTION = 9
 #: Travel mode; its packaged speed profile is :data:`MODE_PROFILES` [mode].
 MODE = "car"
 #: Packaged speed profile of each mode when no profile is given.
-MODE_PROFILES = {"car": "car_fi", "walk": "walk", "bike": "bike"}
+#: ``transit`` is public transport + walking on a GTFS timetable: its profile is a
+#: transit profile (:func:`hexaccess.transit.load_transit_profile`), not a speed profile.
+MODE_PROFILES = {"car": "car_fi", "walk": "walk", "bike": "bike", "transit": "transit"}
 #: Graph kind: ``road`` or ``hex``.
 GRAPH = "road"
 #: Make every shape point of a road line a node, so people join the road that passes
@@ -38,9 +40,9 @@ ATTACH_MIN_COMPONENT_KM = 2.0
 ATTACH_ISLAND_GAP_M = 250.0
 #: How a place joins the road (``[access] snap``): ``edge`` = the nearest point on the
 #: nearest usable edge, which is split there (as R5 does); ``node`` = the nearest kept
-#: node. ``node`` until :mod:`hexaccess.calibrate` rebuilds its arcs from the access
-#: graph's own (split) network: with ``edge`` its fast evaluator would miss the pieces.
-ACCESS_SNAP = "node"
+#: node. ``edge`` by default: a cell beside a long edge joins the road that passes it,
+#: not the nearest junction (R5's link to the street).
+ACCESS_SNAP = "edge"
 ACCESS_SNAP_MODES = ("edge", "node")
 #: Engine backend: ``auto`` = the Rust core, else the Numba fallback.
 BACKEND = "auto"

@@ -602,7 +602,7 @@ def _long_cell_world(tmp_path: Path) -> Any:
     return w
 
 
-@case("cells-with-long-access-legs", "warn", "populated cells", "people", "16.0 km", "cell 8")
+@case("cells-with-long-access-legs", "warn", "populated cells", "people", "15.9 km", "cell 8")
 def _(tmp_path: Path) -> Any:
     return lambda: _study(_long_cell_world(tmp_path)).solve()
 

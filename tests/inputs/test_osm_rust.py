@@ -23,6 +23,14 @@ pytestmark = pytest.mark.skipif(_rust_reader() is None, reason="extension withou
 
 PROFILES = ("car_fi", "walk", "bike")
 _COUNTS = ("ways", "excluded", "unknown_highway", "access_forbidden", "unknown_oneway")
+#: The counters of the clipped extract and of the car rules (issue #14).
+_CAR_RULE_COUNTS = (
+    "ways_without_located_segment",
+    "clipped_ways",
+    "maxspeed_edges",
+    "maxspeed_unused",
+    "restrictions_skipped",
+)
 
 
 def _read(path: Path, profile: str, split: bool, engine: str):
@@ -45,8 +53,14 @@ def _assert_same(path: Path, profile: str, split: bool) -> None:
     np.testing.assert_array_equal(a.x, b.x)
     np.testing.assert_allclose(a.mid_x, b.mid_x, rtol=0, atol=1e-6)
     np.testing.assert_allclose(a.mid_y, b.mid_y, rtol=0, atol=1e-6)
-    for k in (*_COUNTS, "ways_without_located_segment"):
-        assert a.meta[k] == b.meta[k], k
+    for k in (*_COUNTS, *_CAR_RULE_COUNTS):
+        assert a.meta.get(k) == b.meta.get(k), k
+    if "destination_only" in a.meta or "destination_only" in b.meta:
+        np.testing.assert_array_equal(a.meta["destination_only"], b.meta["destination_only"])
+    rows_a, rows_b = a.meta["turn_restriction_rows"], b.meta["turn_restriction_rows"]
+    key_a = sorted(zip(*(rows_a[k].tolist() for k in ("from", "via", "to", "only")), strict=True))
+    key_b = sorted(zip(*(rows_b[k].tolist() for k in ("from", "via", "to", "only")), strict=True))
+    assert key_a == key_b
     if split:
         np.testing.assert_array_equal(a.meta["shape_point"], b.meta["shape_point"])
         np.testing.assert_array_equal(a.meta["ferry_shape_point"], b.meta["ferry_shape_point"])

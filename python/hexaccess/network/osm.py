@@ -19,7 +19,9 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 
+from hexaccess._extras import require
 from hexaccess._files import FORMAT_NAMES, check_input_file, sniff_format
 from hexaccess.errors import InputFileError, RoadDataError
 from hexaccess.network._attributes import _edge_times
@@ -55,7 +57,8 @@ def read_osm_pbf(
     list ``oneway``. Node coordinates are projected to the local UTM zone; lengths are
     geodesic. Skipped ways are counted in ``meta`` (``excluded``, ``unknown_highway``,
     ``access_forbidden``, ``unknown_oneway``, ``ways_without_located_segment`` for ways
-    whose nodes lie outside the extract); unknown ``highway`` values also warn.
+    whose nodes lie outside the extract, ``clipped_ways`` for ways with at least one node
+    outside it: cut at its boundary); unknown ``highway`` values also warn.
 
     ``split_at_vertices=True`` (default, :data:`SPLIT_AT_VERTICES_DEFAULT`, as the CLI)
     makes every located OSM node of a kept way a graph node and every segment between
@@ -188,6 +191,11 @@ class _OsmRules:
     oneway_tags: list[str]
     respect_oneway: bool
     implied_oneway: bool
+    maxspeed_tags: list[str] = field(default_factory=list)
+    maxspeed_zones: dict[str, float] = field(default_factory=dict)
+    destination_access: set[str] = field(default_factory=set)
+    restriction_tags: list[str] = field(default_factory=list)
+    restriction_exempt: set[str] = field(default_factory=set)
 
 
 def _osm_rules(profile: SpeedProfile, path: str) -> _OsmRules:
@@ -207,7 +215,36 @@ def _osm_rules(profile: SpeedProfile, path: str) -> _OsmRules:
         oneway_tags=oneway_tags,
         respect_oneway=profile.respect_oneway,
         implied_oneway=profile.respect_oneway and "oneway" in oneway_tags,
+        maxspeed_tags=list(profile.osm_maxspeed_tags),
+        maxspeed_zones=dict(profile.osm_maxspeed_zones),
+        destination_access=set(profile.osm_destination_access),
+        restriction_tags=list(profile.osm_restriction_tags),
+        restriction_exempt=set(profile.osm_restriction_exempt),
     )
+
+
+#: Units of OSM ``maxspeed`` values (km/h per unit); no unit is km/h.
+_SPEED_UNITS = {"": 1.0, "km/h": 1.0, "kmh": 1.0, "kph": 1.0, "mph": 1.609344, "knots": 1.852}
+
+
+def parse_maxspeed(value: str, zones: dict[str, float]) -> float | None:
+    """km/h of an OSM ``maxspeed`` value: a zone of ``zones`` (``"FI:urban"``), a number
+    (km/h) or a number with a unit (mph, km/h, kmh, kph, knots); None for anything else
+    (``none``, ``signals``, ``walk``, ``50;30``) and outside 1-300 km/h. The same rule as
+    the core's reader (``rust/src/osm/tags.rs``), so both readers give the same speeds."""
+    v = value.strip()
+    if v in zones:
+        return float(zones[v])
+    end = next((i for i, c in enumerate(v) if c not in "0123456789."), len(v))
+    try:
+        number = float(v[:end])
+    except ValueError:
+        return None
+    factor = _SPEED_UNITS.get(v[end:].strip())
+    if factor is None:
+        return None
+    kmh = number * factor
+    return kmh if 1.0 <= kmh <= 300.0 else None
 
 
 # ======================================================================== scan
@@ -225,10 +262,13 @@ class _WayTable:
     way_class: list[str] = field(default_factory=list)
     way_ferry: list[bool] = field(default_factory=list)
     way_oneway: list[int] = field(default_factory=list)
+    way_maxspeed: list[float] = field(default_factory=list)
+    way_destination: list[bool] = field(default_factory=list)
     excluded: Counter[str] = field(default_factory=Counter)
     unknown: Counter[str] = field(default_factory=Counter)
     access: Counter[str] = field(default_factory=Counter)
     oneway: Counter[str] = field(default_factory=Counter)
+    maxspeed_unused: Counter[str] = field(default_factory=Counter)
 
     def add(self, way: Any, cls: str, is_ferry: bool, oneway: int) -> None:
         """Append a kept way and its node entries."""
@@ -251,7 +291,9 @@ def _scan_ways(path: str, rules: _OsmRules, osm_format: str = "pbf") -> _WayTabl
     """One pass over the ways with ``highway`` or ``route`` tags (node locations on).
     The format is the sniffed one, not the extension's; a read error (a file cut short
     inside a block, corrupt data) names the file."""
-    import osmium
+    osmium = require(
+        "osmium", "osm", f"Reading {path} with pyosmium (OSM XML, or engine='pyosmium')"
+    )
 
     table = _WayTable()
     fp = (
@@ -265,8 +307,10 @@ def _scan_ways(path: str, rules: _OsmRules, osm_format: str = "pbf") -> _WayTabl
             kept = _way_class(w.tags, rules, table)
             if kept is None:
                 continue
-            cls, is_ferry = kept
+            cls, is_ferry, destination = kept
             table.add(w, cls, is_ferry, _way_direction(w.tags, is_ferry, rules, table))
+            table.way_destination.append(destination)
+            table.way_maxspeed.append(0.0 if is_ferry else _way_maxspeed(w.tags, rules, table))
     except RuntimeError as e:  # osmium: "PBF error: unexpected EOF", XML errors, ...
         raise RoadDataError(
             f"OSM file {path} is truncated or corrupt ({' '.join(str(e).split())}); download "
@@ -275,9 +319,9 @@ def _scan_ways(path: str, rules: _OsmRules, osm_format: str = "pbf") -> _WayTabl
     return table
 
 
-def _way_class(tags: Any, rules: _OsmRules, table: _WayTable) -> tuple[str, bool] | None:
-    """``(class, is_ferry)`` of a way the mode may use, else None (counted in ``table``
-    when skipped for a reason the user may want to know)."""
+def _way_class(tags: Any, rules: _OsmRules, table: _WayTable) -> tuple[str, bool, bool] | None:
+    """``(class, is_ferry, destination only)`` of a way the mode may use, else None
+    (counted in ``table`` when skipped for a reason the user may want to know)."""
     hw = tags.get("highway")
     is_ferry = False
     if hw is None:
@@ -300,7 +344,20 @@ def _way_class(tags: Any, rules: _OsmRules, table: _WayTable) -> tuple[str, bool
     if acc in _FORBIDDEN_ACCESS:
         table.access[f"{cls}:{acc}"] += 1
         return None
-    return cls, is_ferry
+    return cls, is_ferry, acc in rules.destination_access
+
+
+def _way_maxspeed(tags: Any, rules: _OsmRules, table: _WayTable) -> float:
+    """The way's limit (km/h, as float32 like the core's reader; 0: none), from the
+    first ``maxspeed_tags`` tag present; values that give no speed are counted."""
+    val = next((tags.get(t) for t in rules.maxspeed_tags if t in tags), None)
+    if val is None:
+        return 0.0
+    kmh = parse_maxspeed(val, rules.maxspeed_zones)
+    if kmh is None:
+        table.maxspeed_unused[val] += 1
+        return 0.0
+    return float(np.float32(kmh))
 
 
 def _way_direction(tags: Any, is_ferry: bool, rules: _OsmRules, table: _WayTable) -> int:
@@ -338,7 +395,76 @@ def _pyosmium_scan(
     counts = _scan_counts(path, profile, len(ways.way_id), skipped)
     edges = _osm_edges(ways, split, path)
     counts["ways_without_located_segment"] = edges.ways_without_located_segment
+    counts["clipped_ways"] = edges.clipped_ways
+    counts["maxspeed_unused"] = dict(sorted(ways.maxspeed_unused.items()))
+    rows, counts["restrictions_skipped"] = _scan_restrictions(path, rules, osm_format)
+    counts["turn_restriction_rows"] = rows
     return _arrays_from_edges(ways, edges), counts
+
+
+def _scan_restrictions(
+    path: str, rules: _OsmRules, osm_format: str
+) -> tuple[dict[str, np.ndarray], dict[str, int]]:
+    """``type=restriction`` relations as rows (from way, via node, to way, only) and the
+    relations not applied by reason: the rules of ``rust/src/osm/restrictions.rs``."""
+    osmium = require("osmium", "osm", f"Reading the turn restrictions of {path} with pyosmium")
+
+    from_w: list[int] = []
+    via_n: list[int] = []
+    to_w: list[int] = []
+    only_f: list[bool] = []
+    skipped: Counter[str] = Counter()
+    if rules.restriction_tags:
+        fp = osmium.FileProcessor(osmium.io.File(path, osm_format)).with_filter(
+            osmium.filter.EntityFilter(osmium.osm.RELATION)
+        )
+        for rel in fp:
+            if rel.tags.get("type") != "restriction":
+                continue
+            members = [(m.role, m.type, m.ref) for m in rel.members]
+            rows, reason = _restriction_rows(rel.tags, members, rules)
+            if reason:
+                skipped[reason] += 1
+            for f, v, t, o in rows:
+                from_w.append(f)
+                via_n.append(v)
+                to_w.append(t)
+                only_f.append(o)
+    table = {
+        "from": np.asarray(from_w, dtype=np.int64),
+        "via": np.asarray(via_n, dtype=np.int64),
+        "to": np.asarray(to_w, dtype=np.int64),
+        "only": np.asarray(only_f, dtype=bool),
+    }
+    return table, dict(sorted(skipped.items()))
+
+
+def _restriction_rows(
+    tags: Any, members: list[tuple[str, str, int]], rules: _OsmRules
+) -> tuple[list[tuple[int, int, int, bool]], str]:
+    """The rows of one relation, or no rows and the reason it does not apply."""
+    value = None
+    for t in rules.restriction_tags:  # the last (most specific) tag present wins
+        if t in tags:
+            value = tags.get(t)
+    if value is None:
+        return [], "other_vehicle"
+    exempt = tags.get("except")
+    if exempt is not None and {e.strip() for e in exempt.split(";")} & rules.restriction_exempt:
+        return [], "exempt"
+    if not value.startswith(("only_", "no_")):
+        return [], "unknown_value"
+    only = value.startswith("only_")
+    if any(r == "via" and t == "w" for r, t, _ in members):
+        return [], "via_way"
+    via = [ref for r, t, ref in members if r == "via" and t == "n"]
+    frm = [ref for r, t, ref in members if r == "from" and t == "w"]
+    to = [ref for r, t, ref in members if r == "to" and t == "w"]
+    if len(via) != 1 or not frm or not to:
+        return [], "incomplete"
+    if only and len(to) > 1:
+        return [], "only_with_several_to_ways"
+    return [(f, via[0], t, only) for f in frm for t in to], ""
 
 
 def _rust_scan(
@@ -356,6 +482,11 @@ def _rust_scan(
             list(rules.oneway_tags),
             bool(rules.respect_oneway),
             bool(split),
+            maxspeed_tags=list(rules.maxspeed_tags),
+            maxspeed_zones=list(rules.maxspeed_zones.items()),
+            destination_access=sorted(rules.destination_access),
+            restriction_tags=list(rules.restriction_tags),
+            restriction_exempt=sorted(rules.restriction_exempt),
         )
     except OSError as e:
         raise InputFileError(f"OSM file {path} cannot be read: {e}") from None
@@ -372,6 +503,12 @@ def _rust_scan(
     if d["tail"].size == 0:
         raise RoadDataError(f"{path}: no usable way has two consecutive located nodes")
     counts["ways_without_located_segment"] = int(d["ways_without_located_segment"])
+    counts["clipped_ways"] = int(d["clipped_ways"])
+    counts["maxspeed_unused"] = dict(sorted(d["maxspeed_unused"].items()))
+    counts["restrictions_skipped"] = dict(sorted(d["restrictions_skipped"].items()))
+    counts["turn_restriction_rows"] = {
+        k: d[f"restriction_{k}"] for k in ("from", "via", "to", "only")
+    }
     split_ends = d["mid_lon0"].size == 0
     arrays = _OsmArrays(
         node_ref=d["node_id"],
@@ -384,6 +521,8 @@ def _rust_scan(
         class_names=[*rules.speeds, "ferry"],
         ferry=d["ferry"],
         way_dir=d["oneway"],
+        maxspeed=d["maxspeed_kmh"],
+        destination=d["destination"],
         length=d["length_m"],
         boarding=d["boarding"],
         way_id=d["way_id"],
@@ -422,6 +561,7 @@ class _OsmEdges:
     head_entry: I64
     junction: np.ndarray
     ways_without_located_segment: int
+    clipped_ways: int
 
 
 def _osm_edges(ways: _WayTable, split_at_vertices: bool, path: str) -> _OsmEdges:
@@ -463,6 +603,7 @@ def _osm_edges(ways: _WayTable, split_at_vertices: bool, path: str) -> _OsmEdges
         head_entry=np.concatenate([s[first_seg[1:] - 1], [s[-1]]]) + 1,
         junction=junction,
         ways_without_located_segment=int(wlen.size - np.unique(widx[s]).size),
+        clipped_ways=int(np.unique(widx[~ok]).size),
     )
 
 
@@ -485,6 +626,8 @@ class _OsmArrays:
     class_names: list[str]
     ferry: np.ndarray
     way_dir: np.ndarray
+    maxspeed: npt.NDArray[np.float32]
+    destination: np.ndarray
     length: F64
     boarding: np.ndarray
     way_id: I64
@@ -547,6 +690,8 @@ def _arrays_from_edges(ways: _WayTable, e: _OsmEdges) -> _OsmArrays:
         class_names=[str(c) for c in class_names],
         ferry=np.asarray(ways.way_ferry, dtype=bool)[ew],
         way_dir=np.asarray(ways.way_oneway, dtype=np.int8)[ew],
+        maxspeed=np.asarray(ways.way_maxspeed, dtype=np.float32)[ew],
+        destination=np.asarray(ways.way_destination, dtype=bool)[ew],
         length=length,
         boarding=e.junction[e.tail_entry],
         way_id=np.asarray(ways.way_id, dtype=np.int64)[ew],
@@ -557,7 +702,8 @@ def _arrays_from_edges(ways: _WayTable, e: _OsmEdges) -> _OsmArrays:
 
 
 def _lerp(v0: F64, v1: F64, frac: F64) -> F64:
-    """``v0 + frac * (v1 - v0)`` with one temporary (national graphs: millions of edges)."""
+    """``v0 + frac * (v1 - v0)`` evaluated as ``(v1 - v0) * frac + v0``, the formula of
+    the core's :func:`~hexaccess._core.edge_points` (the pyproj fallback's midpoints)."""
     out = np.subtract(v1, v0)
     out *= frac
     out += v0
@@ -566,28 +712,63 @@ def _lerp(v0: F64, v1: F64, frac: F64) -> F64:
 
 def _osm_projection(a: _OsmArrays) -> tuple[Any, F64, F64, F64, F64]:
     """Local UTM CRS (of the located nodes' bounding box), projected node coordinates
-    and edge midpoints (interpolated along the projected segment)."""
-    import pyproj
+    and edge midpoints (interpolated along the projected segment).
+
+    WGS84 UTM zones (always, from :func:`_local_utm`) are projected by the core: PROJ's
+    algorithm (within 1e-6 m of pyproj), on all threads, in place, and the midpoints in
+    one pass without per-edge temporaries; both readers go through here, so they stay
+    identical. pyproj still names the CRS (and projects any other CRS)."""
+    from hexaccess import _core
+    from hexaccess.network._crs import _own_f64, _utm_zone
 
     w, s, e, n = a.bbox
     utm = _local_utm(np.array([w, e]), np.array([s, n]))
-    tr = pyproj.Transformer.from_crs("EPSG:4326", utm, always_xy=True)
+    zone = _utm_zone(utm)
+    frac = np.ascontiguousarray(a.mid_frac, dtype=np.float64)
     # in place: the lon/lat arrays are the scan's own copies (saves 16 bytes per node)
-    x, y = (np.asarray(v) for v in tr.transform(a.node_lon, a.node_lat, inplace=True))
+    lon, lat = _own_f64(a.node_lon), _own_f64(a.node_lat)
     a.node_lon = a.node_lat = np.zeros(0)
-    if a.mid_ends is None:
-        mid_x = _lerp(x.take(a.tail), x.take(a.head), a.mid_frac)
-        mid_y = _lerp(y.take(a.tail), y.take(a.head), a.mid_frac)
+    if zone is None:
+        import pyproj
+
+        tr = pyproj.Transformer.from_crs("EPSG:4326", utm, always_xy=True)
+        x, y = (np.asarray(v) for v in tr.transform(lon, lat, inplace=True))
     else:
-        lon0, lat0, lon1, lat1 = a.mid_ends
-        x0, y0 = (np.asarray(v) for v in tr.transform(lon0, lat0, inplace=True))
-        x1, y1 = (np.asarray(v) for v in tr.transform(lon1, lat1, inplace=True))
-        mid_x, mid_y = _lerp(x0, x1, a.mid_frac), _lerp(y0, y1, a.mid_frac)
+        x, y = _core.utm_forward(lon, lat, zone[0], zone[1], inplace=True)
+    if a.mid_ends is None:
+        tail = np.ascontiguousarray(a.tail, dtype=np.int64)
+        head = np.ascontiguousarray(a.head, dtype=np.int64)
+        mid_x, mid_y = _core.edge_points(x, y, tail, head, frac)
+    else:
+        lon0, lat0, lon1, lat1 = (_own_f64(v) for v in a.mid_ends)
+        a.mid_ends = None
+        if zone is None:
+            x0, y0 = (np.asarray(v) for v in tr.transform(lon0, lat0, inplace=True))
+            x1, y1 = (np.asarray(v) for v in tr.transform(lon1, lat1, inplace=True))
+            mid_x, mid_y = _lerp(x0, x1, frac), _lerp(y0, y1, frac)
+        else:  # written over lon0/lat0: two arrays per edge fewer at the peak
+            mid_x, mid_y = _core.utm_segment_points(
+                lon0, lat0, lon1, lat1, frac, zone[0], zone[1], inplace=True
+            )
     a.mid_ends, a.mid_frac = None, np.zeros(0)
     return utm, x, y, mid_x, mid_y
 
 
 # ==================================================================== assembly
+def _apply_maxspeed(speed: F64, a: _OsmArrays, profile: SpeedProfile, meta: dict) -> None:
+    """Tagged limits × ``[osm] maxspeed_factor`` replace the class speed (in place),
+    within the mode's speed bounds; ``meta`` counts the edges that use them."""
+    if not profile.osm_maxspeed_tags:
+        return
+    from hexaccess.profiles import SPEED_BOUNDS_KMH
+
+    tagged = (np.asarray(a.maxspeed) > 0) & ~np.asarray(a.ferry, dtype=bool)
+    lo, hi = SPEED_BOUNDS_KMH[profile.mode]
+    driven = np.asarray(a.maxspeed, dtype=np.float64)[tagged] * profile.osm_maxspeed_factor
+    speed[tagged] = np.clip(driven, lo, hi)
+    meta["maxspeed_edges"] = int(tagged.sum())
+
+
 def _osm_network(
     a: _OsmArrays,
     rules: _OsmRules,
@@ -602,10 +783,13 @@ def _osm_network(
     tail[rev], head[rev] = head[rev], tail[rev]
     table = np.array([rules.speeds.get(c, np.nan) for c in a.class_names], dtype=np.float64)
     speed = table[a.class_id]
+    _apply_maxspeed(speed, a, profile, meta)
     speed[a.ferry] = np.nan
     classes = np.asarray(a.class_names, dtype=object)[a.class_id]
     meta["node_refs"] = np.asarray(a.node_ref, dtype=np.int64)
     meta["split_at_vertices"] = bool(split_at_vertices)
+    if rules.destination_access:
+        meta["destination_only"] = np.asarray(a.destination, dtype=bool)
     if split_at_vertices:
         shape_point = np.asarray(a.node_shape, dtype=bool)
         ferry_node = np.zeros(shape_point.size, dtype=bool)

@@ -35,11 +35,24 @@ TOML layout (all keys required unless marked optional)::
     warn_distance_m = 5000            # optional (default 5000): longer legs are warned about
     attach = "large_scc"              # optional: which strongly connected pieces places join
     attach_min_km = 2.0               # optional: road km of a kept SCC other than the largest
-    snap = "node"                     # optional: "node" (nearest kept node) or "edge" (split)
+    snap = "edge"                     # optional: "edge" (nearest edge, split) or "node"
 
     [osm]                             # optional; OpenStreetMap tag handling
     oneway_tags = ["oneway"]          # first tag present decides
     access_tags = ["access", "vehicle", "motor_vehicle", "motorcar"]  # last present decides
+    maxspeed_tags = ["maxspeed"]      # optional: per-way limits (first present), else class
+    maxspeed_factor = 0.85            # optional: driven speed = limit x factor (0.3-1.2)
+    destination_access = ["destination"]   # optional: no through traffic on such ways
+    restriction_tags = ["restriction", "restriction:motorcar"]  # optional: turn
+    restriction_exempt = ["motorcar"]      # restrictions (last present decides; except=)
+    [osm.maxspeed_zones]              # optional: implicit limits, e.g. "FI:urban" = 50
+    [osm.turn_costs]                  # optional: seconds per turn at junctions
+    left_s = 8                        # geometric left/right: across traffic is left where
+                                      # people drive on the right
+    right_s = 3
+    u_turn_s = 30
+    straight_deg = 30                 # |deviation| up to this is straight on (no cost)
+    [urban_slowdown] osm = false      # optional: also slow OSM (street-level) networks
 
 Validation bounds (physically sensible; a value outside raises ``ProfileError`` naming the
 TOML key and the file):
@@ -67,7 +80,7 @@ and a cell is counted unreachable. A ``warn_distance_m`` at or above ``max_dista
 never warns.
 
 Graph hygiene (``attach``, ``attach_min_km``, ``snap``; defaults in
-:mod:`hexaccess.defaults`: ``large_scc``, 2 km, ``node``): places join only strongly
+:mod:`hexaccess.defaults`: ``large_scc``, 2 km, ``edge``): places join only strongly
 connected components (SCCs) of the mode's directed road graph from which every other
 node of the component can be reached and back. ``large_scc`` keeps the largest SCC and
 every SCC with at least ``attach_min_km`` of road; ``office_scc`` keeps the largest SCC and
@@ -75,6 +88,16 @@ every SCC with an office and at least ``attach_min_km`` of road; ``largest_scc``
 only the largest; ``all`` keeps every node (the old behaviour, one-way traps included).
 With ``snap = "edge"`` a place joins the nearest point of the nearest kept, non-ferry
 edge, which is split there; ``"node"`` joins the nearest kept node.
+
+Car rules on OpenStreetMap (all off unless the profile sets them; the packaged ``car_fi``
+sets them, see its comments and :mod:`hexaccess.network.turns`): a way's ``maxspeed``
+(times ``maxspeed_factor``) replaces its class speed; ways whose most specific access
+tag is a ``destination_access`` value may be driven only at the start or the end of a
+trip, never through; ``type=restriction`` relations (via a node) forbid or mandate turns;
+``[osm.turn_costs]`` adds seconds to left, right and U-turns at junctions. Restrictions,
+destination-only ways and turn costs route on a turn-expanded graph (exact, not a
+penalty). The urban slowdown models streets a coarse map lacks, so it is not applied to
+OSM networks unless ``[urban_slowdown] osm = true``.
 """
 
 from __future__ import annotations
@@ -122,6 +145,17 @@ DETOUR_BOUNDS = (1.0, 3.0)
 MAX_ACCESS_BOUNDS_M = (0.0, 200_000.0)  # low bound exclusive
 #: Default of ``[access] warn_distance_m``: access legs longer than this warn (metres).
 DEFAULT_WARN_ACCESS_DISTANCE_M = 5_000.0
+
+#: Bounds of ``[osm] maxspeed_factor`` and of a turn cost (seconds).
+MAXSPEED_FACTOR_BOUNDS = (0.3, 1.2)
+TURN_COST_BOUNDS_S = (0.0, 600.0)
+#: ``[osm.turn_costs]`` keys and their defaults (no costs; straight within 30 degrees).
+TURN_COST_DEFAULTS: dict[str, Any] = {
+    "left_s": 0.0,
+    "right_s": 0.0,
+    "u_turn_s": 0.0,
+    "straight_deg": 30.0,
+}
 
 _DEFAULT_OSM_ONEWAY_TAGS = ("oneway",)
 _DEFAULT_OSM_ACCESS_TAGS = ("access",)
@@ -175,6 +209,14 @@ class SpeedProfile:
     access_attach: str = defaults.ACCESS_ATTACH
     access_attach_min_km: float = defaults.ATTACH_MIN_COMPONENT_KM
     access_snap: str = defaults.ACCESS_SNAP
+    osm_maxspeed_tags: tuple[str, ...] = ()
+    osm_maxspeed_factor: float = 1.0
+    osm_maxspeed_zones: Mapping[str, float] = field(default_factory=dict)
+    osm_destination_access: tuple[str, ...] = ()
+    osm_restriction_tags: tuple[str, ...] = ()
+    osm_restriction_exempt: tuple[str, ...] = ()
+    turn_costs: Mapping[str, Any] = field(default_factory=lambda: dict(TURN_COST_DEFAULTS))
+    urban_slowdown_osm: bool = False
     source: str = field(default="<memory>", compare=False)
 
     def __post_init__(self) -> None:
@@ -220,6 +262,11 @@ class SpeedProfile:
         f = np.where(np.isnan(d), 1.0, f)
         return f if f.ndim else float(f)
 
+    @property
+    def has_turn_costs(self) -> bool:
+        """Whether any turn costs seconds (``[osm.turn_costs]``)."""
+        return any(float(self.turn_costs[k]) > 0 for k in ("left_s", "right_s", "u_turn_s"))
+
     # ------------------------------------------------------------ serialisation
     def to_dict(self) -> dict[str, Any]:
         """TOML-shaped nested dict (inverse of :meth:`from_dict`)."""
@@ -239,6 +286,7 @@ class SpeedProfile:
             "urban_slowdown": {
                 "density_thresholds_per_km2": list(self.urban_density_thresholds),
                 "factors": list(self.urban_factors),
+                "osm": self.urban_slowdown_osm,
             },
             "access": {
                 "speed_kmh": self.access_speed_kmh,
@@ -252,6 +300,13 @@ class SpeedProfile:
             "osm": {
                 "oneway_tags": list(self.osm_oneway_tags),
                 "access_tags": list(self.osm_access_tags),
+                "maxspeed_tags": list(self.osm_maxspeed_tags),
+                "maxspeed_factor": self.osm_maxspeed_factor,
+                "maxspeed_zones": dict(self.osm_maxspeed_zones),
+                "destination_access": list(self.osm_destination_access),
+                "restriction_tags": list(self.osm_restriction_tags),
+                "restriction_exempt": list(self.osm_restriction_exempt),
+                "turn_costs": dict(self.turn_costs),
             },
         }
         return d
@@ -325,6 +380,14 @@ _FIELD_TO_PATH: dict[str, tuple[str, ...]] = {
     "access_snap": ("access", "snap"),
     "osm_oneway_tags": ("osm", "oneway_tags"),
     "osm_access_tags": ("osm", "access_tags"),
+    "osm_maxspeed_tags": ("osm", "maxspeed_tags"),
+    "osm_maxspeed_factor": ("osm", "maxspeed_factor"),
+    "osm_maxspeed_zones": ("osm", "maxspeed_zones"),
+    "osm_destination_access": ("osm", "destination_access"),
+    "osm_restriction_tags": ("osm", "restriction_tags"),
+    "osm_restriction_exempt": ("osm", "restriction_exempt"),
+    "turn_costs": ("osm", "turn_costs"),
+    "urban_slowdown_osm": ("urban_slowdown", "osm"),
 }
 
 
@@ -389,6 +452,24 @@ def _validate(p: SpeedProfile) -> None:
                 src, f"exclude.{col}", f"classes {both} also have a speed in speeds_kmh.{col}"
             )
     _validate_slowdown(p)
+    _validate_osm(p)
+
+
+def _validate_osm(p: SpeedProfile) -> None:
+    """The car rules of ``[osm]``: factor, zone limits and turn costs."""
+    src = p.source
+    f = _number(src, "osm.maxspeed_factor", p.osm_maxspeed_factor)
+    _in_range(src, "osm.maxspeed_factor", f, *MAXSPEED_FACTOR_BOUNDS, "")
+    for zone, v in p.osm_maxspeed_zones.items():
+        key = f"osm.maxspeed_zones.{zone}"
+        _in_range(src, key, _number(src, key, v), 1.0, 300.0, "km/h")
+    tc = p.turn_costs
+    for k in ("left_s", "right_s", "u_turn_s"):
+        key = f"osm.turn_costs.{k}"
+        _in_range(src, key, _number(src, key, tc[k]), *TURN_COST_BOUNDS_S, "s")
+    _in_range(
+        src, "osm.turn_costs.straight_deg", _number(src, "", tc["straight_deg"]), 0, 90, "deg"
+    )
 
 
 def _validate_access(p: SpeedProfile, lo: float, hi: float) -> None:
@@ -468,7 +549,7 @@ _KNOWN_KEYS: dict[str, tuple[str, ...]] = {
         "osm",
     ),
     "ferry": ("speed_kmh", "boarding_s", "detect"),
-    "urban_slowdown": ("density_thresholds_per_km2", "factors"),
+    "urban_slowdown": ("density_thresholds_per_km2", "factors", "osm"),
     "access": (
         "speed_kmh",
         "detour_factor",
@@ -478,7 +559,18 @@ _KNOWN_KEYS: dict[str, tuple[str, ...]] = {
         "attach_min_km",
         "snap",
     ),
-    "osm": ("oneway_tags", "access_tags"),
+    "osm": (
+        "oneway_tags",
+        "access_tags",
+        "maxspeed_tags",
+        "maxspeed_factor",
+        "maxspeed_zones",
+        "destination_access",
+        "restriction_tags",
+        "restriction_exempt",
+        "turn_costs",
+    ),
+    "osm.turn_costs": tuple(TURN_COST_DEFAULTS),
 }
 _TABLES = ("speeds_kmh", "exclude", "ferry", "urban_slowdown", "access", "osm")
 
@@ -494,7 +586,11 @@ def _check_keys(data: Mapping[str, Any], source: str) -> None:
                 source, name, f"must be a table ([{name}] with keys below it), got {data[name]!r}"
             )
     for table, known in _KNOWN_KEYS.items():
-        node = data if not table else data.get(table, {})
+        node: Any = data
+        for part in table.split(".") if table else ():
+            node = node.get(part, {}) if isinstance(node, Mapping) else {}
+        if not isinstance(node, Mapping):
+            raise _err(source, table, f"must be a table ([{table}] with keys below it)")
         extra = sorted(str(k) for k in node if k not in known)
         if not extra:
             continue
@@ -626,8 +722,41 @@ def _from_dict(data: Mapping[str, Any], source: str) -> SpeedProfile:
         exclude=_value_lists(data, ("exclude",), source),
         osm_oneway_tags=str_list("osm", "oneway_tags", default=list(_DEFAULT_OSM_ONEWAY_TAGS)),
         osm_access_tags=str_list("osm", "access_tags", default=list(_DEFAULT_OSM_ACCESS_TAGS)),
+        osm_maxspeed_tags=str_list("osm", "maxspeed_tags", default=[]),
+        osm_maxspeed_factor=num("osm", "maxspeed_factor", default=1.0),
+        osm_maxspeed_zones=_zone_table(data, source),
+        osm_destination_access=str_list("osm", "destination_access", default=[]),
+        osm_restriction_tags=str_list("osm", "restriction_tags", default=[]),
+        osm_restriction_exempt=str_list("osm", "restriction_exempt", default=[]),
+        turn_costs=_turn_costs(data, source),
+        urban_slowdown_osm=_flag(data, ("urban_slowdown", "osm"), source, False),
         source=source,
     )
+
+
+def _flag(data: Mapping[str, Any], path: tuple[str, ...], source: str, default: bool) -> bool:
+    v = _get(data, path, source, default)
+    if not isinstance(v, bool):
+        raise _err(source, ".".join(path), f"expected true or false, got {v!r}")
+    return v
+
+
+def _zone_table(data: Mapping[str, Any], source: str) -> dict[str, float]:
+    """``[osm.maxspeed_zones]``: zone value (``"FI:urban"``) -> km/h."""
+    raw = _get(data, ("osm", "maxspeed_zones"), source, {})
+    if not isinstance(raw, Mapping):
+        raise _err(source, "osm.maxspeed_zones", 'must be a table {"FI:urban" = 50, ...}')
+    return {str(k): _number(source, f"osm.maxspeed_zones.{k}", v) for k, v in raw.items()}
+
+
+def _turn_costs(data: Mapping[str, Any], source: str) -> dict[str, Any]:
+    """``[osm.turn_costs]`` over its defaults (seconds; ``straight_deg`` in degrees)."""
+    raw = _get(data, ("osm", "turn_costs"), source, {})
+    out = dict(TURN_COST_DEFAULTS)
+    for k, v in raw.items():
+        key = f"osm.turn_costs.{k}"
+        out[k] = _number(source, key, v)
+    return out
 
 
 # ------------------------------------------------------------------- loading

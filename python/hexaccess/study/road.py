@@ -3,21 +3,22 @@
 The engine graph is the road network plus one node per populated H3 cell and one per
 office. Graph hygiene first: places join only the strongly connected components (SCCs)
 of the mode's road graph kept by the profile's ``[access] attach`` rule (default
-``office_scc``: the largest SCC, plus any SCC with an office and at least
-``attach_min_km`` of road), never a one-way trap or a small fragment from which no trip
-leaves. A cell joins the nearest kept node (``[access] snap = "node"``, the default) or
-the nearest point of the nearest kept edge (``"edge"``: the edge is split there, as R5
-does) with an *access
+``large_scc``: the largest SCC, plus any SCC with at least ``attach_min_km`` of road),
+never a one-way trap or a small fragment from which no trip leaves. A cell joins the
+nearest point of the nearest kept edge (``[access] snap = "edge"``, the default: the
+edge is split there, as R5 does) or the nearest kept node (``"node"``) with an *access
 leg* (straight line × detour factor, at the profile's access speed) when that point is
-within the profile's maximum access distance; an office joins the same way. Trips are measured
-**from home to the office**: the search runs from the offices over the *reversed* graph,
-so one-way streets count in the direction people drive them. Every trip also pays the
-profile's terminal time (parking and walking at the ends), as a start offset.
+within the profile's maximum access distance; an office joins the same way. Turn
+restrictions, turn costs and destination-only ways (OSM car rules) route on the turn-
+expanded road graph of :mod:`hexaccess.network.turns`. Trips are measured **from home to
+the office**: the search runs from the offices over the *reversed* graph, so one-way
+streets count in the direction people drive them. Every trip also pays the profile's
+terminal time (parking and walking at the ends), as a start offset.
 
 People are never dropped: cells too far from any road (``unconnected``) and cells whose
 road component holds no office are *unreachable*, counted in every summary, and split
-into too far from a road, in a component without an office and outside the extent of
-the road data (the convex hull of its nodes: a clipped extract).
+into too far from a road, in a component without an office and outside the extent of the
+road data (the convex hull of its nodes: a clipped extract).
 """
 
 from __future__ import annotations
@@ -39,6 +40,7 @@ from hexaccess.graph import Graph, Progress
 from hexaccess.h3 import cell_to_str, latlng_to_cells
 from hexaccess.network import RoadNetwork, apply_urban_slowdown, connect_points, diagnostics
 from hexaccess.network.connect import AttachableNodes, attachable_nodes, split_edges
+from hexaccess.network.turns import TurnGraph, needs_turn_graph, turn_graph
 from hexaccess.offices import Offices
 from hexaccess.population import PopulationGrid
 from hexaccess.profiles import SpeedProfile, load_profile
@@ -60,6 +62,10 @@ class AccessGraph:
     ``network``, which holds the split nodes of edge snapping, plus ``nearest_node``, the
     nearest node of the road data as read whatever the attach rule, and
     ``inside_extract``). ``attach`` holds the strong components and the kept ones.
+    ``turns`` is the turn-expanded road graph when the network has turn restrictions,
+    turn costs or destination-only ways (:mod:`hexaccess.network.turns`): then road
+    node ``v`` is where trips from ``v`` start and ``turns.destination_state(v)`` where
+    trips to it end.
     """
 
     graph: Graph
@@ -73,6 +79,7 @@ class AccessGraph:
     office_connection: pd.DataFrame
     num_road_nodes: int
     attach: AttachableNodes | None = None
+    turns: TurnGraph | None = None
 
     def weights(self, columns: Sequence[str]) -> npt.NDArray[np.float64]:
         """Per-graph-node weights: people of each column on cell nodes, zero elsewhere."""
@@ -159,6 +166,7 @@ class AccessGraph:
         out.update(_leg_stats(self.cell_connection, self.office_connection, result))
         out["unreachable"] = unreachable_split(result, column)
         out["extract"] = _extract_diagnostics(self, w)
+        out["car_rules"] = _car_rule_diagnostics(self.network, self.turns)
         a = self.attach
         if a is None:
             return out
@@ -187,6 +195,26 @@ class AccessGraph:
                 "population_nearest": float(w[hit].sum()),
             }
         return out
+
+
+def _car_rule_diagnostics(network: RoadNetwork, turns: TurnGraph | None) -> dict[str, Any]:
+    """What the OSM car rules did, JSON-ready: edges on tagged limits and the values that
+    gave none, destination-only edges, turn restrictions read, applied and not applied
+    (by reason), turn costs, and whether the expanded graph was routed."""
+    meta = network.meta
+    rows = meta.get("turn_restriction_rows")
+    dest = meta.get("destination_only")
+    out: dict[str, Any] = {
+        "maxspeed_edges": int(meta.get("maxspeed_edges", 0)),
+        "maxspeed_unused": dict(meta.get("maxspeed_unused", {})),
+        "destination_only_edges": 0 if dest is None else int(np.asarray(dest).sum()),
+        "turn_restrictions_read": 0 if rows is None else len(rows["via"]),
+        "turn_restrictions_skipped": dict(meta.get("restrictions_skipped", {})),
+        "edge_expanded": turns is not None,
+    }
+    if turns is not None:
+        out.update({k: v for k, v in turns.stats.items() if k != "arcs"})
+    return out
 
 
 def _median_max(values: npt.NDArray[np.float64]) -> dict[str, float | None]:
@@ -320,7 +348,7 @@ def build_access_graph(
     profile = load_profile(profile) if profile is not None else network.profile
     if len(offices) == 0:
         raise AccessibilityInputError("the office set is empty; give at least one office")
-    if urban_slowdown and len(profile.urban_factors) and min(profile.urban_factors) < 1.0:
+    if urban_slowdown and slows_down(network, profile):
         if "slowdown_factor" not in network.meta:
             network = apply_urban_slowdown(network, density_lookup(population, network.crs))
     to_net = Transformer.from_crs("EPSG:4326", network.crs, always_xy=True)
@@ -338,13 +366,19 @@ def build_access_graph(
     warn_long_cell_legs(cells, population, profile)
 
     r = network.num_nodes
-    cell_node = np.arange(r, r + c, dtype=np.int64)
-    office_node = np.arange(r + c, r + c + len(offices), dtype=np.int64)
-    tail, head, time_s, length_m = network.to_edge_arrays(both_directions=True)
+    turns = turn_graph(network, profile) if needs_turn_graph(network, profile) else None
+    if turns is None:
+        tail, head, time_s, length_m = network.to_edge_arrays(both_directions=True)
+        road_states, office_end = r, offs["node"].to_numpy()
+    else:  # trips start at origin states (road node ids), end at destination states
+        tail, head, time_s, length_m = turns.tail, turns.head, turns.time_s, turns.length_m
+        road_states, office_end = turns.num_nodes, turns.destination_state(offs["node"])
+    cell_node = np.arange(road_states, road_states + c, dtype=np.int64)
+    office_node = np.arange(road_states + c, road_states + c + len(offices), dtype=np.int64)
     ok = cells["connected"].to_numpy()
     # Reversed arcs: road head -> tail; road node -> cell; office -> road node.
     rev_tail = np.concatenate([head, cells["node"].to_numpy()[ok], office_node])
-    rev_head = np.concatenate([tail, cell_node[ok], offs["node"].to_numpy()])
+    rev_head = np.concatenate([tail, cell_node[ok], office_end])
     rev_time = np.concatenate(
         [time_s, cells["access_time_s"].to_numpy()[ok], offs["access_time_s"].to_numpy()]
     )
@@ -352,7 +386,12 @@ def build_access_graph(
         [length_m, cells["access_length_m"].to_numpy()[ok], offs["access_length_m"].to_numpy()]
     )
     graph = Graph.from_edges(
-        rev_tail, rev_head, rev_time, rev_len, num_nodes=r + c + len(offices), backend=backend
+        rev_tail,
+        rev_head,
+        rev_time,
+        rev_len,
+        num_nodes=road_states + c + len(offices),
+        backend=backend,
     )
     return AccessGraph(
         graph=graph,
@@ -366,7 +405,18 @@ def build_access_graph(
         office_connection=offs,
         num_road_nodes=r,
         attach=attach,
+        turns=turns,
     )
+
+
+def slows_down(network: RoadNetwork, profile: SpeedProfile) -> bool:
+    """Whether the profile's urban slowdown applies to this network: it models the
+    streets a coarse map lacks, so OpenStreetMap networks (``highway`` classes: street
+    level, urban speeds in the class speeds and limits) are not slowed unless the profile
+    says ``[urban_slowdown] osm = true``."""
+    if not len(profile.urban_factors) or min(profile.urban_factors) >= 1.0:
+        return False
+    return network.class_column != "highway" or profile.urban_slowdown_osm
 
 
 def attach_places(
@@ -428,13 +478,17 @@ def _inside_extent(network: RoadNetwork, px: np.ndarray, py: np.ndarray) -> np.n
     """Whether each point lies inside the convex hull of the road nodes (the extent of
     the road data: beyond it an extract was clipped, not the road network ended)."""
     import shapely
+    from scipy.spatial import ConvexHull, QhullError
 
     if network.num_nodes < 3:
         return np.ones(px.shape, dtype=bool)
-    hull = shapely.convex_hull(shapely.multipoints(np.column_stack([network.x, network.y])))
-    if hull.geom_type != "Polygon":  # collinear nodes: a line has no inside
+    xy = np.column_stack([network.x, network.y])
+    try:  # qhull: a national network's hull in a fraction of a second (no GEOS points)
+        ring = xy[ConvexHull(xy).vertices]
+    except QhullError:  # collinear nodes: a line has no inside
         return np.ones(px.shape, dtype=bool)
-    return np.asarray(shapely.contains_xy(shapely.buffer(hull, 1.0), px, py), dtype=bool)
+    hull = shapely.buffer(shapely.Polygon(ring), 1.0)
+    return np.asarray(shapely.contains_xy(hull, px, py), dtype=bool)
 
 
 def warn_office_fragments(

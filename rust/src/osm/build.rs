@@ -30,6 +30,10 @@ pub struct OsmGraph {
     /// Way direction: +1 one-way along, -1 against, 0 two-way.
     pub oneway: Vec<i8>,
     pub ferry: Vec<bool>,
+    /// The way's tagged speed limit, km/h (0: untagged, or no `maxspeed_tags` rule).
+    pub maxspeed_kmh: Vec<f32>,
+    /// Open to destination traffic only (`[osm] destination_access`).
+    pub destination: Vec<bool>,
     /// Geodesic length, metres.
     pub length_m: Vec<f64>,
     /// Edges that start at an unsplit graph node (ferry boarding is paid there).
@@ -49,8 +53,12 @@ pub struct OsmGraph {
     /// Kept ways, kept ways without one usable segment, way node entries.
     pub ways: usize,
     pub ways_without_located_segment: usize,
+    /// Kept ways with at least one node missing from the extract (cut at its boundary).
+    pub clipped_ways: usize,
     pub way_nodes: usize,
     pub counts: SkipCounts,
+    /// Turn-restriction rows of the extract (OSM ids; matched to arcs in Python).
+    pub restrictions: Vec<super::Restriction>,
 }
 
 const LOCATED: u8 = 1;
@@ -119,10 +127,12 @@ pub(crate) fn build(
         .map(|&c| if c == MISSING { 0 } else { LOCATED })
         .collect();
     let located = |flag: &[u8], i: usize| flag[entries[i] as usize] & LOCATED != 0;
-    // usage counts of entries on usable segments (saturating at two)
+    // usage counts of entries on usable segments (saturating at two), clipped ways
     let mut start = 0usize;
+    let mut clipped = 0usize;
     for w in &ways {
         let end = start + w.n as usize;
+        clipped += usize::from((start..end).any(|i| !located(&flag, i)));
         for i in start..end {
             let next_ok = i + 1 < end && located(&flag, i) && located(&flag, i + 1);
             let prev_ok = i > start && located(&flag, i - 1) && located(&flag, i);
@@ -134,9 +144,11 @@ pub(crate) fn build(
         start = end;
     }
     let (cuts, without) = cut(&ways, entries, &mut flag, split);
-    edges_and_nodes(
+    let mut g = edges_and_nodes(
         ways, entries, coords, ids, flag, cuts, without, counts, split,
-    )
+    );
+    g.clipped_ways = clipped;
+    g
 }
 
 /// The edges of every way, marking junctions and graph nodes in `flag`; also the number
@@ -279,18 +291,13 @@ fn edges_and_nodes(
         .iter()
         .map(|c| rank[entries[end_of(c)] as usize] as i64)
         .collect();
-    g.class = cuts
-        .iter()
-        .map(|c| ways[c.way as usize].kind.class)
-        .collect();
-    g.oneway = cuts
-        .iter()
-        .map(|c| ways[c.way as usize].kind.oneway)
-        .collect();
-    g.ferry = cuts
-        .iter()
-        .map(|c| ways[c.way as usize].kind.ferry)
-        .collect();
+    // per edge, a field of its way's kind
+    let kind = |c: &Cut| &ways[c.way as usize].kind;
+    g.class = cuts.iter().map(|c| kind(c).class).collect();
+    g.oneway = cuts.iter().map(|c| kind(c).oneway).collect();
+    g.ferry = cuts.iter().map(|c| kind(c).ferry).collect();
+    g.maxspeed_kmh = cuts.iter().map(|c| kind(c).maxspeed_kmh).collect();
+    g.destination = cuts.iter().map(|c| kind(c).destination).collect();
     g.way_id = cuts.iter().map(|c| ways[c.way as usize].id).collect();
     g.boarding = cuts.iter().map(|c| c.boarding).collect();
     drop(cuts);

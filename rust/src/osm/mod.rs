@@ -9,6 +9,7 @@
 //! 4-byte index per way node and 8 bytes of coordinates per distinct node.
 
 mod build;
+mod restrictions;
 mod tags;
 mod write;
 
@@ -19,6 +20,7 @@ use osmpbf::{BlobDecode, BlobReader, PrimitiveBlock};
 use rayon::prelude::*;
 
 pub use build::OsmGraph;
+pub use restrictions::Restriction;
 pub use tags::{classify, OsmRules, SkipCounts, WayKind};
 pub use write::{write_pbf, PbfWays};
 
@@ -69,6 +71,7 @@ pub(crate) struct WayRec {
 struct BlockWays {
     ways: Vec<WayRec>,
     refs: Vec<i64>,
+    restrictions: Vec<Restriction>,
     counts: SkipCounts,
     /// Whether the block holds nodes (pass 2 decodes only those blocks).
     nodes: bool,
@@ -94,7 +97,7 @@ pub fn read_pbf(
     rules: &OsmRules,
     split_at_vertices: bool,
 ) -> Result<OsmGraph, OsmError> {
-    let (ways, refs, counts, node_blobs) = scan_ways(path, rules)?;
+    let (ways, refs, restrictions, counts, node_blobs) = scan_ways(path, rules)?;
     if refs.len() >= u32::MAX as usize {
         return Err(OsmError::TooLarge(refs.len()));
     }
@@ -112,14 +115,9 @@ pub fn read_pbf(
     } else {
         scan_nodes(path, &ids, &node_blobs)?
     };
-    Ok(build::build(
-        ways,
-        &entries,
-        &coords,
-        &ids,
-        counts,
-        split_at_vertices,
-    ))
+    let mut g = build::build(ways, &entries, &coords, &ids, counts, split_at_vertices);
+    g.restrictions = restrictions;
+    Ok(g)
 }
 
 fn open(path: &str) -> Result<BlobReader<std::io::BufReader<std::fs::File>>, OsmError> {
@@ -156,26 +154,37 @@ fn par_blocks<T: Send>(
     Ok(out)
 }
 
-/// Pass 1: the kept ways in file order, their node ids, the skip counts.
-/// Also which blobs (by index) hold nodes.
+/// Pass 1: the kept ways in file order, their node ids, the turn restrictions, the skip
+/// counts. Also which blobs (by index) hold nodes.
 #[allow(clippy::type_complexity)]
 fn scan_ways(
     path: &str,
     rules: &OsmRules,
-) -> Result<(Vec<WayRec>, Vec<i64>, SkipCounts, Vec<bool>), OsmError> {
+) -> Result<
+    (
+        Vec<WayRec>,
+        Vec<i64>,
+        Vec<Restriction>,
+        SkipCounts,
+        Vec<bool>,
+    ),
+    OsmError,
+> {
     let blocks = par_blocks(path, |_| true, |block| block_ways(block, rules))?;
     let n_refs = blocks.iter().map(|b| b.1.refs.len()).sum();
     let mut refs = Vec::with_capacity(n_refs);
     let mut ways = Vec::with_capacity(blocks.iter().map(|b| b.1.ways.len()).sum());
     let mut node_blobs = vec![false; blocks.last().map_or(0, |b| b.0 + 1)];
     let mut counts = SkipCounts::default();
+    let mut restrictions = Vec::new();
     for (i, b) in blocks {
         refs.extend_from_slice(&b.refs);
         ways.extend_from_slice(&b.ways);
+        restrictions.extend_from_slice(&b.restrictions);
         counts.merge(b.counts);
         node_blobs[i] = b.nodes;
     }
-    Ok((ways, refs, counts, node_blobs))
+    Ok((ways, refs, restrictions, counts, node_blobs))
 }
 
 fn block_ways(block: &PrimitiveBlock, rules: &OsmRules) -> BlockWays {
@@ -207,6 +216,7 @@ fn block_ways(block: &PrimitiveBlock, rules: &OsmRules) -> BlockWays {
             });
         }
     }
+    restrictions::block_restrictions(block, rules, &mut out.restrictions, &mut out.counts);
     out
 }
 

@@ -21,6 +21,19 @@ pub struct OsmRules {
     pub oneway_tags: Vec<String>,
     /// Whether the mode obeys one-way restrictions at all.
     pub respect_oneway: bool,
+    /// Speed-limit tags, first present decides (`[osm] maxspeed_tags`; empty: class
+    /// speeds only).
+    pub maxspeed_tags: Vec<String>,
+    /// Implicit limits by zone value (`"FI:urban" = 50`; `[osm.maxspeed_zones]`).
+    pub maxspeed_zones: Vec<(String, f64)>,
+    /// Access values that allow only trips starting or ending on the way
+    /// (`[osm] destination_access`, e.g. `destination`; empty: such ways are ordinary).
+    pub destination_access: Vec<String>,
+    /// Restriction tags of `type=restriction` relations, general to specific: the last
+    /// present decides (`[osm] restriction_tags`; empty: no turn restrictions read).
+    pub restriction_tags: Vec<String>,
+    /// `except=` values that exempt this mode from a restriction (`motorcar`, ...).
+    pub restriction_exempt: Vec<String>,
 }
 
 impl OsmRules {
@@ -44,6 +57,11 @@ pub struct SkipCounts {
     pub unknown_highway: HashMap<String, u64>,
     pub access_forbidden: HashMap<String, u64>,
     pub unknown_oneway: HashMap<String, u64>,
+    /// `maxspeed` values of kept ways that give no speed (`none`, `signals`, typos):
+    /// those ways keep their class speed.
+    pub maxspeed_unused: HashMap<String, u64>,
+    /// Turn-restriction relations not applied, by reason (`via_way`, `exempt`, ...).
+    pub restrictions_skipped: HashMap<String, u64>,
 }
 
 impl SkipCounts {
@@ -54,6 +72,8 @@ impl SkipCounts {
             (&mut self.unknown_highway, other.unknown_highway),
             (&mut self.access_forbidden, other.access_forbidden),
             (&mut self.unknown_oneway, other.unknown_oneway),
+            (&mut self.maxspeed_unused, other.maxspeed_unused),
+            (&mut self.restrictions_skipped, other.restrictions_skipped),
         ] {
             for (k, v) in theirs {
                 *mine.entry(k).or_insert(0) += v;
@@ -62,16 +82,20 @@ impl SkipCounts {
     }
 }
 
-fn bump(map: &mut HashMap<String, u64>, key: &str) {
+pub(crate) fn bump(map: &mut HashMap<String, u64>, key: &str) {
     *map.entry(key.to_owned()).or_insert(0) += 1;
 }
 
-/// A kept way's class id, ferry flag and direction (+1 along, -1 against, 0 two-way).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// A kept way's class id, ferry flag, direction (+1 along, -1 against, 0 two-way), its
+/// tagged speed limit (km/h; 0 when untagged or unusable) and whether it is open to
+/// destination traffic only.
+#[derive(Clone, Copy, Debug, PartialEq)]
 pub struct WayKind {
     pub class: u16,
     pub ferry: bool,
     pub oneway: i8,
+    pub maxspeed_kmh: f32,
+    pub destination: bool,
 }
 
 /// The first value of `key` among the way's tags (as osmium's `tags.get`).
@@ -116,12 +140,57 @@ pub fn classify(
         bump(&mut counts.access_forbidden, &format!("{name}:{acc}"));
         return None;
     }
+    let destination = access.is_some_and(|a| rules.destination_access.iter().any(|d| d == a));
     let oneway = direction(tags, ferry, rules, counts);
+    let maxspeed_kmh = if ferry {
+        0.0
+    } else {
+        way_maxspeed(tags, rules, counts)
+    };
     Some(WayKind {
         class,
         ferry,
         oneway,
+        maxspeed_kmh,
+        destination,
     })
+}
+
+/// The way's speed limit from the first `maxspeed_tags` tag present (0: none; values
+/// that give no speed are counted).
+fn way_maxspeed(tags: &[(&str, &str)], rules: &OsmRules, counts: &mut SkipCounts) -> f32 {
+    let Some(val) = rules.maxspeed_tags.iter().find_map(|t| get(tags, t)) else {
+        return 0.0;
+    };
+    match parse_maxspeed(val, &rules.maxspeed_zones) {
+        Some(v) => v as f32,
+        None => {
+            bump(&mut counts.maxspeed_unused, val);
+            0.0
+        }
+    }
+}
+
+/// km/h of an OSM `maxspeed` value: a zone of the table (`FI:urban`), a number (km/h),
+/// or a number with a unit (`mph`, `km/h`, `kmh`, `kph`, `knots`); None for anything else
+/// (`none`, `signals`, `walk`, lists such as `50;30`) and for limits outside 1-300 km/h.
+pub fn parse_maxspeed(value: &str, zones: &[(String, f64)]) -> Option<f64> {
+    let v = value.trim();
+    if let Some((_, kmh)) = zones.iter().find(|(z, _)| z == v) {
+        return Some(*kmh);
+    }
+    let end = v
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(v.len());
+    let number: f64 = v[..end].parse().ok()?;
+    let factor = match v[end..].trim() {
+        "" | "km/h" | "kmh" | "kph" => 1.0,
+        "mph" => 1.609_344,
+        "knots" => 1.852,
+        _ => return None,
+    };
+    let kmh = number * factor;
+    (1.0..=300.0).contains(&kmh).then_some(kmh)
 }
 
 /// +1 one-way along the way, -1 against it, 0 two-way; unknown values are counted.
@@ -157,6 +226,11 @@ mod tests {
             access_tags: vec!["access".into(), "vehicle".into(), "motor_vehicle".into()],
             oneway_tags: vec!["oneway".into()],
             respect_oneway: true,
+            maxspeed_tags: vec!["maxspeed".into()],
+            maxspeed_zones: vec![("FI:urban".into(), 50.0)],
+            destination_access: vec!["destination".into()],
+            restriction_tags: vec![],
+            restriction_exempt: vec![],
         }
     }
 
@@ -174,7 +248,9 @@ mod tests {
             Some(WayKind {
                 class: 1,
                 ferry: false,
-                oneway: 0
+                oneway: 0,
+                maxspeed_kmh: 0.0,
+                destination: false,
             })
         );
         let (k, c) = kind(&[("highway", "footway")], &r);
@@ -189,7 +265,9 @@ mod tests {
             Some(WayKind {
                 class: 3,
                 ferry: true,
-                oneway: 0
+                oneway: 0,
+                maxspeed_kmh: 0.0,
+                destination: false,
             })
         );
     }
@@ -244,5 +322,30 @@ mod tests {
         };
         let tags = [("highway", "primary"), ("oneway", "yes")];
         assert_eq!(kind(&tags, &free).0.map(|k| k.oneway), Some(0));
+    }
+
+    #[test]
+    fn speed_limits_and_destination_only_ways() {
+        let r = car();
+        let speed = |v: &str| kind(&[("highway", "primary"), ("maxspeed", v)], &r);
+        assert_eq!(speed("60").0.unwrap().maxspeed_kmh, 60.0);
+        assert_eq!(speed("FI:urban").0.unwrap().maxspeed_kmh, 50.0);
+        assert!((speed("30 mph").0.unwrap().maxspeed_kmh - 48.280_32).abs() < 1e-4);
+        for bad in ["none", "signals", "50;30", "0", "fast"] {
+            let (k, c) = speed(bad);
+            assert_eq!((k.unwrap().maxspeed_kmh, c.maxspeed_unused[bad]), (0.0, 1));
+        }
+        let tags = [("highway", "residential"), ("motor_vehicle", "destination")];
+        assert!(kind(&tags, &r).0.unwrap().destination);
+        let tags = [
+            ("highway", "residential"),
+            ("access", "destination"),
+            ("motorcar", "yes"),
+        ];
+        let r2 = OsmRules {
+            access_tags: vec!["access".into(), "motorcar".into()],
+            ..car()
+        };
+        assert!(!kind(&tags, &r2).0.unwrap().destination);
     }
 }

@@ -11,6 +11,7 @@ fn rules() -> OsmRules {
         access_tags: vec!["access".into()],
         oneway_tags: vec!["oneway".into()],
         respect_oneway: true,
+        ..OsmRules::default()
     }
 }
 

@@ -21,8 +21,20 @@ fn to_py(e: OsmError) -> PyErr {
 /// `oneway`, `ferry`, `length_m`, `boarding`, `way_id`, `mid_frac`, `mid_lon0` ...),
 /// `bbox`, the way counts and the skip counters. `OSError` when the file cannot be
 /// read, `ValueError` when it cannot be decoded.
+///
+/// The car rules are keyword arguments (empty: off): `maxspeed_tags`, `maxspeed_zones`
+/// (zone value, km/h), `destination_access`, `restriction_tags`, `restriction_exempt`;
+/// they add `maxspeed_kmh`, `destination`, the restriction rows (`restriction_from`,
+/// `restriction_via`, `restriction_to`, `restriction_only`) and the counters
+/// `maxspeed_unused` and `restrictions_skipped`.
 #[pyfunction]
 #[pyo3(name = "_osm_read_pbf")]
+#[pyo3(signature = (
+    path, classes, exclude, ferry_routes, access_tags, oneway_tags, respect_oneway,
+    split_at_vertices, *, maxspeed_tags = Vec::new(), maxspeed_zones = Vec::new(),
+    destination_access = Vec::new(), restriction_tags = Vec::new(),
+    restriction_exempt = Vec::new()
+))]
 #[allow(clippy::too_many_arguments)]
 pub(super) fn osm_read_pbf<'py>(
     py: Python<'py>,
@@ -34,6 +46,11 @@ pub(super) fn osm_read_pbf<'py>(
     oneway_tags: Vec<String>,
     respect_oneway: bool,
     split_at_vertices: bool,
+    maxspeed_tags: Vec<String>,
+    maxspeed_zones: Vec<(String, f64)>,
+    destination_access: Vec<String>,
+    restriction_tags: Vec<String>,
+    restriction_exempt: Vec<String>,
 ) -> PyResult<Bound<'py, PyDict>> {
     let rules = OsmRules {
         classes,
@@ -42,6 +59,11 @@ pub(super) fn osm_read_pbf<'py>(
         access_tags,
         oneway_tags,
         respect_oneway,
+        maxspeed_tags,
+        maxspeed_zones,
+        destination_access,
+        restriction_tags,
+        restriction_exempt,
     };
     let g = py
         .detach(|| read_pbf(&path, &rules, split_at_vertices))
@@ -56,6 +78,15 @@ pub(super) fn osm_read_pbf<'py>(
     d.set_item("class", g.class.into_pyarray(py))?;
     d.set_item("oneway", g.oneway.into_pyarray(py))?;
     d.set_item("ferry", g.ferry.into_pyarray(py))?;
+    d.set_item("maxspeed_kmh", g.maxspeed_kmh.into_pyarray(py))?;
+    d.set_item("destination", g.destination.into_pyarray(py))?;
+    let r = &g.restrictions;
+    let col = |f: fn(&crate::osm::Restriction) -> i64| r.iter().map(f).collect::<Vec<i64>>();
+    d.set_item("restriction_from", col(|x| x.from_way).into_pyarray(py))?;
+    d.set_item("restriction_via", col(|x| x.via_node).into_pyarray(py))?;
+    d.set_item("restriction_to", col(|x| x.to_way).into_pyarray(py))?;
+    let only: Vec<bool> = r.iter().map(|x| x.only).collect();
+    d.set_item("restriction_only", only.into_pyarray(py))?;
     d.set_item("length_m", g.length_m.into_pyarray(py))?;
     d.set_item("boarding", g.boarding.into_pyarray(py))?;
     d.set_item("way_id", g.way_id.into_pyarray(py))?;
@@ -71,10 +102,13 @@ pub(super) fn osm_read_pbf<'py>(
         g.ways_without_located_segment,
     )?;
     d.set_item("way_nodes", g.way_nodes)?;
+    d.set_item("clipped_ways", g.clipped_ways)?;
     d.set_item("excluded", g.counts.excluded)?;
     d.set_item("unknown_highway", g.counts.unknown_highway)?;
     d.set_item("access_forbidden", g.counts.access_forbidden)?;
     d.set_item("unknown_oneway", g.counts.unknown_oneway)?;
+    d.set_item("maxspeed_unused", g.counts.maxspeed_unused)?;
+    d.set_item("restrictions_skipped", g.counts.restrictions_skipped)?;
     Ok(d)
 }
 
