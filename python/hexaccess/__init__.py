@@ -26,6 +26,7 @@ from hexaccess.errors import (
     EngineInputError,
     FallbackWarning,
     GeoParquetError,
+    GtfsError,
     HexaccessError,
     InfeasibleError,
     InputError,
@@ -61,6 +62,7 @@ _LAZY = {
     "StudyResult": "hexaccess.api",
     "ReportOptions": "hexaccess.api",
     "StudyOutputs": "hexaccess.api",
+    "TransitStudyResult": "hexaccess.api",
 }
 
 #: Subpackages and modules importable as attributes (``hexaccess.optimise``).
@@ -68,6 +70,7 @@ _SUBMODULES = {
     "analysis", "api", "calibrate", "cli", "country", "coverage", "datasets", "defaults",
     "errors", "geoparquet", "h3", "inputs", "layers", "network", "offices", "optimise",
     "outputs", "population", "profiles", "report", "scenario", "study", "synthetic",
+    "transit", "distributed",
 }  # fmt: skip
 
 
@@ -97,6 +100,7 @@ __all__ = [
     "FallbackWarning",
     "GeoParquetError",
     "Graph",
+    "GtfsError",
     "HexaccessError",
     "InfeasibleError",
     "InputError",
@@ -115,6 +119,7 @@ __all__ = [
     "Study",
     "StudyOutputs",
     "StudyResult",
+    "TransitStudyResult",
     "UnknownNameError",
     "__version__",
     "rust_available",

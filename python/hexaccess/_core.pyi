@@ -119,3 +119,98 @@ def evaluate_networks(
 ) -> tuple[_F64, _F64, _F64, _F64]:
     """Per network ``(counts[S, bands], beyond[S], time_units_sum[S], distance_sum[S])``
     from a coverage matrix stored by cell."""
+
+def utm_forward(
+    lon: _F64, lat: _F64, zone: int, south: bool, inplace: bool = False
+) -> tuple[_F64, _F64]:
+    """``(easting, northing)`` metres in WGS84 UTM ``zone`` (1-60; ``south``: false
+    northing 10,000 km) of points in degrees: PROJ's transverse Mercator (Poder/Engsager,
+    order n^6); ``inf`` outside its domain. ``inplace``: written over ``lon``/``lat``
+    (contiguous, writeable), which are returned."""
+
+def utm_segment_points(
+    lon0: _F64,
+    lat0: _F64,
+    lon1: _F64,
+    lat1: _F64,
+    frac: _F64,
+    zone: int,
+    south: bool,
+    inplace: bool = False,
+) -> tuple[_F64, _F64]:
+    """Points at ``frac`` along segments (degrees): both ends projected to UTM, then
+    ``(x1 - x0) * frac + x0`` in the plane. ``inplace``: written over ``lon0``/``lat0``."""
+
+def edge_points(x: _F64, y: _F64, tail: _I64, head: _I64, frac: _F64) -> tuple[_F64, _F64]:
+    """Points at ``frac`` along edges ``tail -> head`` between nodes ``x, y``:
+    ``(x[head] - x[tail]) * frac + x[tail]``."""
+
+class TransitProfiles:
+    """Backward profile Connection Scan from all offices at once (rust/src/transit/):
+    for every stop and time ``τ >= first_departure`` the earliest office arrival with at
+    most ``k`` vehicles, ``k = 1..max_rides``. Connections sorted by ``(dep_time,
+    arr_time, trip, seq)``, footpaths by ``foot_from``; targets are ``(stop, office,
+    walk seconds)`` rows. ``horizon``: office arrivals after it are dropped (None: kept).
+    ``walk_first``: one footpath may precede the first boarding; ``footpath_slack``: a
+    boarding after a footpath also needs the change time of the stop walked to."""
+
+    def __init__(
+        self,
+        num_stops: int,
+        conn_dep_stop: _I32,
+        conn_arr_stop: _I32,
+        conn_dep_time: _I32,
+        conn_arr_time: _I32,
+        conn_trip: _I32,
+        conn_seq: _I32,
+        foot_from: _I32,
+        foot_to: _I32,
+        foot_s: _I32,
+        stop_transfer_s: _I32,
+        target_stop: _I32,
+        target_office: _I32,
+        target_walk_s: _I32,
+        first_departure: int,
+        horizon: int | None = None,
+        max_rides: int = 4,
+        walk_first: bool = False,
+        footpath_slack: bool = True,
+        threads: int | None = None,
+    ) -> None: ...
+    @property
+    def num_stops(self) -> int: ...
+    @property
+    def max_rides(self) -> int: ...
+    @property
+    def first_departure(self) -> int: ...
+    @property
+    def horizon(self) -> int | None: ...
+    @property
+    def scanned(self) -> int:
+        """Connections scanned."""
+    @property
+    def num_entries(self) -> int:
+        """Profile entries over all rounds and stops."""
+    @property
+    def memory_bytes(self) -> int: ...
+    def query(self, stop: _I32, time_s: _I32) -> tuple[_F64, _I32, _I32]:
+        """``(arrival_s, office, rides)`` at each ``(stop[i], time_s[i])``: the earliest
+        office arrival (inf: none), its office (-1) and the fewest rides reaching it (0)."""
+    def evaluate_cells(
+        self,
+        cell_ptr: _I64,
+        cell_stop: _I32,
+        cell_walk_s: _I32,
+        walk_only_s: _I32,
+        walk_only_office: _I32,
+        first_departure: int,
+        num_departures: int,
+        step_s: int = 60,
+        max_time_s: int | None = None,
+        percentiles: _F64 | None = None,
+        threads: int | None = None,
+    ) -> tuple[_F64, _F64, _F64, _I32, _I32, _I32, _I32]:
+        """Per cell (legs as CSR; ``walk_only_s`` -1: none) over the departures
+        ``first_departure + j * step_s``: ``(min_s, median_s, percentiles_s[cells, P],
+        office, transfers, median_departure, unreachable)``; R5's nearest-rank
+        percentiles, inf when unreachable, transfers -1 for walking alone."""

@@ -56,11 +56,19 @@ from hexaccess.study import (
     provenance,
     solve,
 )
+from hexaccess.study.transit import (
+    TransitAccess,
+    TransitWindowSpec,
+    build_transit_access,
+    solve_transit,
+    transit_summary,
+)
+from hexaccess.transit import Timetable, load_transit_profile, read_gtfs
 
 if TYPE_CHECKING:
     import geopandas as gpd
 
-__all__ = ["RUN_FILES", "Study", "StudyResult", "write_run_files"]
+__all__ = ["RUN_FILES", "Study", "StudyResult", "TransitStudyResult", "write_run_files"]
 
 #: The files of ``hexaccess run --out DIR`` (a contract: names and columns only added).
 RUN_FILES = ("bands.csv", "summary.json", "cells.parquet")
@@ -186,6 +194,21 @@ class StudyResult(AccessibilityResult):
         return self._layers(column).layers(crs)
 
 
+@dataclass(frozen=True)
+class TransitStudyResult(StudyResult):
+    """A public-transport network solved (``Study(mode="transit", ...)``): a
+    :class:`StudyResult` whose ``time_s`` is one percentile of the departure window
+    (default the median) and whose summary states it, with the window and the feeds
+    (``summary()["transit"]``); ``cells`` also has ``time_min_s``, the percentiles
+    (``time_p25_s`` ...), ``walk_only_s``, ``transfers`` and ``departures_unreachable``
+    (:mod:`hexaccess.study.transit`)."""
+
+    def summary(self, column: str | None = None) -> dict[str, Any]:
+        out = super().summary(column)
+        out.update(transit_summary(self.access))
+        return out
+
+
 def write_run_files(
     target: OutputDirectory, result: AccessibilityResult, summary: dict, *, layers: bool = True
 ) -> None:
@@ -223,6 +246,7 @@ def study_input_files(study: Study) -> dict[str, Any]:
     return {
         **{k.replace("_", " "): v for k, v in study.inputs.items()},
         **{f"offices {n}": v for n, v in study.office_inputs.items()},
+        **{f"GTFS feed {k + 1}": v for k, v in enumerate(study.gtfs_inputs)},
         "profile": study.profile_input,
     }
 
@@ -298,6 +322,16 @@ class Study:
     (people join the nearest road node by an access leg) or ``"hex"`` (the H3 friction
     graph at ``hex_resolution``, with ``off_road_speed_kmh`` and ``water`` polygons).
     ``progress(label)`` is called before each long step.
+
+    ``mode="transit"`` is public transport + walking (:mod:`hexaccess.study.transit`):
+    ``gtfs`` (a GTFS zip or folder, a list of them, or a
+    :class:`~hexaccess.transit.Timetable`) and ``departure`` (``"2026-03-04T08:00"``: the
+    service day and the first departure) are required, ``roads`` is not used;
+    ``window_min`` (default the transit profile's 120) and ``percentiles`` (default
+    25, 50, 75) describe the window, ``time_percentile`` (default 50: the median) is the
+    percentile reported as ``time_s`` and in the bands; ``profile`` is then a transit
+    profile (default the packaged ``transit``). These settings with another mode are an
+    error, never silently ignored.
     """
 
     def __init__(
@@ -320,16 +354,34 @@ class Study:
         off_road_speed_kmh: float | None = None,
         water: Any = None,
         progress: Step | None = None,
+        gtfs: Any = None,
+        departure: Any = None,
+        window_min: int | None = None,
+        percentiles: Any = None,
+        time_percentile: float | None = None,
     ) -> None:
         if graph not in GRAPH_KINDS:
             raise ScenarioError(f"graph must be one of {list(GRAPH_KINDS)}, got {graph!r}")
         self.graph = graph
         self.resolution = _check_resolution(resolution, "resolution (--resolution)")
+        self.transit_window = self._transit_options(
+            mode, graph, roads, gtfs, departure, window_min, percentiles, time_percentile, profile
+        )
+        if self.transit_window is not None:
+            self.graph = "transit"
         self.hex_options = self._hex_options(hex_resolution, off_road_speed_kmh, water)
         self.mode = mode
-        self.profile: SpeedProfile = _study_profile(profile, mode, roads)
+        self.profile: Any = (
+            load_transit_profile("transit" if profile is None else profile)
+            if self.transit_window is not None
+            else _study_profile(profile, mode, roads)
+        )
+        if self.transit_window is not None:  # the transit profile's window is the default
+            self.transit_window = TransitWindowSpec.of(
+                departure, window_min, percentiles, time_percentile, self.profile
+            )
         # The profile decides the mode (a walk profile under the default mode is a walk).
-        self.mode = self.profile.mode
+        self.mode = getattr(self.profile, "mode", "transit")
         self.profile_input = None if isinstance(profile, SpeedProfile) else profile
         self.exclude = inputs.municipality_codes(exclude_municipalities)
         self.population_columns = _column_names(population_columns)
@@ -344,6 +396,7 @@ class Study:
             "municipality_table": municipality_table,
             "municipalities": municipalities,
         }
+        self.gtfs_inputs: list[Any] = _gtfs_inputs(gtfs)
         self.office_inputs = _office_networks(offices)
         self._check_input_paths()
         self.step: Step = progress or _no_step
@@ -362,6 +415,71 @@ class Study:
         for role, value in named.items():
             if isinstance(value, (str, os.PathLike)) and str(value):
                 check_input_file(value, role)
+        for k, feed in enumerate(self.gtfs_inputs):
+            # A GTFS feed is a zip or an unpacked folder (read_gtfs checks its files).
+            if isinstance(feed, (str, os.PathLike)) and not Path(feed).is_dir():
+                check_input_file(feed, f"GTFS feed {k + 1}" if k else "GTFS feed")
+
+    @staticmethod
+    def _transit_options(
+        mode: str,
+        graph: str,
+        roads: Any,
+        gtfs: Any,
+        departure: Any,
+        window_min: Any,
+        percentiles: Any,
+        time_percentile: Any,
+        profile: Any,
+    ) -> TransitWindowSpec | None:
+        """The transit settings, checked: given only with ``mode='transit'``, which
+        needs the feed(s) and a departure. Returns a placeholder window (the profile's
+        own window fills the defaults once the profile is read), ``None`` otherwise."""
+        given = [
+            name
+            for name, v in (
+                ("gtfs (--gtfs)", gtfs),
+                ("departure (--departure)", departure),
+                ("window_min (--window)", window_min),
+                ("percentiles (--percentiles)", percentiles),
+                ("time_percentile", time_percentile),
+            )
+            if v is not None and not (name.startswith("gtfs") and not _gtfs_inputs(gtfs))
+        ]
+        if mode != "transit":
+            if given:
+                raise ScenarioError(
+                    f"{', '.join(given)} apply to public transport only; give mode='transit' "
+                    f"(--mode transit) or leave them out (mode is {mode!r})"
+                )
+            return None
+        if not _gtfs_inputs(gtfs):
+            raise ScenarioError(
+                "mode='transit' (--mode transit) needs a timetable: give gtfs=FEED.zip "
+                "(--gtfs FEED.zip, repeatable for several feeds) or a hexaccess.transit.Timetable"
+            )
+        if departure is None:
+            raise ScenarioError(
+                "mode='transit' (--mode transit) needs departure='2026-03-04T08:00' "
+                "(--departure): the service day and the first departure of the window"
+            )
+        if graph != defaults.GRAPH:
+            raise ScenarioError(
+                f"graph={graph!r} (--graph) does not apply to mode='transit': public transport "
+                "routes on the timetable and walking; leave graph out"
+            )
+        if roads is not None:
+            raise ScenarioError(
+                "roads (--roads) are not used by mode='transit' (walking legs are straight "
+                "lines x the transit profile's detour factor); leave them out"
+            )
+        if profile is not None and isinstance(profile, SpeedProfile):
+            raise ScenarioError(
+                f"mode='transit' takes a transit profile (packaged 'transit', a TOML path or "
+                f"a TransitProfile), not the speed profile {profile.name!r}"
+            )
+        # Checked now with the packaged defaults, so bad values fail before any read.
+        return TransitWindowSpec.of(departure, window_min, percentiles, time_percentile)
 
     def _hex_options(
         self, hex_resolution: int | None, off_road_speed_kmh: float | None, water: Any
@@ -375,7 +493,7 @@ class Study:
             )
             if v is not None
         }
-        if self.graph == "road":
+        if self.graph in ("road", "transit"):
             if given:
                 raise ScenarioError(
                     f"{sorted(given)} apply to the hexagon graph only; give graph='hex' (or "
@@ -441,9 +559,13 @@ class Study:
     def offices(self) -> Offices:
         """The union of all office networks (with several, column ``office_set`` names
         each office's network), checked to lie within the study area."""
+        # The margin: the longest access leg (road, hex) or walk to a stop (transit).
+        margin = getattr(self.profile, "max_access_distance_m", None)
+        if margin is None:
+            margin = self.profile.max_access_m
         if len(self.networks) == 1:  # one network: its offices as they were read
             union = next(iter(self.networks.values()))
-            check_offices_in_study_area(self.population, union, self.profile.max_access_distance_m)
+            check_offices_in_study_area(self.population, union, margin)
             return union
         frames = []
         for name, offs in self.networks.items():
@@ -451,7 +573,7 @@ class Study:
             f["office_set"] = name
             frames.append(f)
         union = Offices(pd.concat(frames, ignore_index=True))
-        check_offices_in_study_area(self.population, union, self.profile.max_access_distance_m)
+        check_offices_in_study_area(self.population, union, margin)
         return union
 
     def network_indices(self) -> dict[str, np.ndarray]:
@@ -463,8 +585,45 @@ class Study:
         return out
 
     @cached_property
+    def timetable(self) -> Timetable:
+        """The transit study's timetable on the departure's service day (the GTFS
+        feed(s) read on first use, or the :class:`~hexaccess.transit.Timetable` given)."""
+        if self.transit_window is None:
+            raise ScenarioError("this study has no timetable: give mode='transit' and gtfs=...")
+        feeds = self.gtfs_inputs
+        if len(feeds) == 1 and isinstance(feeds[0], Timetable):
+            return feeds[0]
+        if any(isinstance(f, Timetable) for f in feeds):
+            raise ScenarioError("give one Timetable, or GTFS feed paths, not a mix of both")
+        self.step("timetable")
+        return read_gtfs(feeds, self.transit_window.departure.date(), profile=self.profile)
+
+    @cached_property
+    def transit_access(self) -> TransitAccess:
+        """The transit study ready to solve (population, offices, timetable, window)."""
+        pop, offices = self.population, self.offices
+        tt = self.timetable
+        self.step("stops")
+        return build_transit_access(
+            pop,
+            offices,
+            tt,
+            self.transit_window,
+            profile=self.profile,
+            columns=self.population_columns,
+        )
+
+    @cached_property
     def access(self):
         """The engine graph of the study (built once for every network)."""
+        if self.transit_window is not None:
+            raise ScenarioError(
+                "mode='transit' (--mode transit) studies are solved on a timetable, not an "
+                "engine graph: solve(), hexaccess run, hexaccess report and hexaccess "
+                "optimise support it (in Python: Study.transit_access, which "
+                "hexaccess.optimise.coverage_matrix accepts); calibrate needs the road or "
+                "hexagon graph (another --mode)"
+            )
         pop, offices = self.population, self.offices
         if self.graph == "hex":  # before the roads are rasterised at that resolution
             check_hex_graph_size(pop, offices, self.hex_options["resolution"])
@@ -510,6 +669,21 @@ class Study:
         }
         if self.graph == "hex":
             settings["hex_resolution"] = self.hex_options["resolution"]
+        if self.transit_window is not None:
+            w = self.transit_window
+            settings.update(
+                departure=w.departure.isoformat(timespec="minutes"),
+                window_min=w.window_min,
+                percentiles=list(w.percentiles),
+                time_percentile=w.percentile,
+            )
+            files.update(
+                {
+                    f"gtfs:{k}" if len(self.gtfs_inputs) > 1 else "gtfs": f
+                    for k, f in enumerate(self.gtfs_inputs)
+                    if isinstance(f, (str, os.PathLike)) and Path(f).is_file()
+                }
+            )
         return provenance(
             files, exclude_municipalities=list(self.exclude), settings=settings, **extra
         )
@@ -518,7 +692,7 @@ class Study:
         """The same study (inputs already read are shared, not read again) with other
         office networks, e.g. the candidate sites of an optimisation."""
         other = copy.copy(self)
-        for name in ("networks", "offices", "access", "provenance"):
+        for name in ("networks", "offices", "access", "transit_access", "provenance"):
             other.__dict__.pop(name, None)
         other.office_inputs = _office_networks(offices)
         return other
@@ -534,6 +708,11 @@ class Study:
             )
         idx = self.network_indices()[name]
         info = {**self.provenance, "network": name}
+        if self.transit_window is not None:
+            taccess = self.transit_access
+            self.step(f"solve {name}")
+            result = solve_transit(taccess, offices=idx, provenance_info=info)
+            return TransitStudyResult.of(result, name, self.municipality_info)
         self.step(f"solve {name}")
         access = self.access
         result = solve(access, self.population_columns, offices=idx, provenance_info=info)
@@ -565,6 +744,26 @@ class Study:
             target.commit(self.provenance)
         outputs.files = [Path(out) / p for p in staged]
         return outputs
+
+
+def _gtfs_inputs(gtfs: Any) -> list[Any]:
+    """``gtfs`` as a list of feeds (paths or one Timetable); ``[]`` when not given."""
+    if gtfs is None:
+        return []
+    if isinstance(gtfs, (str, os.PathLike, Timetable)):
+        return [gtfs]
+    if isinstance(gtfs, Sequence):
+        feeds = list(gtfs)
+        bad = [f for f in feeds if not isinstance(f, (str, os.PathLike, Timetable))]
+        if bad:
+            raise ScenarioError(
+                f"gtfs must be GTFS zip/folder paths or a hexaccess.transit.Timetable, got {bad!r}"
+            )
+        return feeds
+    raise ScenarioError(
+        f"gtfs must be a GTFS zip/folder path, a list of them or a Timetable, got "
+        f"{type(gtfs).__name__}"
+    )
 
 
 def _study_profile(profile: Any, mode: str, roads: Any) -> SpeedProfile:
@@ -745,9 +944,7 @@ def _check_report_inputs(study: Study, options: ReportOptions, warn: Step) -> No
     agencies, and warnings for settings that change no number."""
     check_visits_agencies(study, options.visits_per_person)
     if options.html:  # before the solve, not after it: the figures need matplotlib
-        require(
-            "matplotlib", "report", "report.html (report = false in [outputs] writes the tables only)"
-        )
+        require("matplotlib", "report", "report.html (report = false in [outputs]: tables only)")
     if not options.html and options.reference is not None:
         warn("warning: the reference band table is drawn in report.html only, and html=False")
     note = unused_municipalities(study, figures=True)

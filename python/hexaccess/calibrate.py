@@ -43,7 +43,7 @@ import math
 import numbers
 import os
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -563,6 +563,35 @@ class FastEvaluator:
             columns=[self.column],
         )
 
+    # --- distributed (issue #13): a batch of evaluations, on Dask with a client
+    def histograms(
+        self,
+        profiles: Sequence[SpeedProfile],
+        band_edges_s: npt.ArrayLike | None = None,
+        *,
+        client: Any = None,
+    ) -> Iterator[BandHistogram]:
+        """:meth:`histogram` of each profile, yielded in order and counted as yielded.
+
+        Here one after the other; with a Dask ``client`` each profile is one task on the
+        workers (:mod:`hexaccess.distributed.calibrate`; the evaluator's arrays are sent
+        to every worker at the first batch on that client), bit-identical histograms.
+        """
+        if client is None:
+            for profile in profiles:
+                yield self.histogram(profile, band_edges_s)
+            return
+        shipped = getattr(self, "_shipped", None)
+        if shipped is None or shipped.client is not client:
+            from hexaccess.distributed.calibrate import RemoteEvaluator
+
+            shipped = self._shipped = RemoteEvaluator(self, client)
+        for hist in shipped.histograms(profiles, band_edges_s):
+            self.evaluations += 1
+            yield hist
+
+    # --- end distributed
+
 
 # ---------------------------------------------------------------- calibration
 @dataclass
@@ -682,6 +711,7 @@ def calibrate(
     progress: Callable[[int, float], None] | None = None,
     evaluator: FastEvaluator | None = None,
     reference_tolerance_pp: float = REFERENCE_SUM_TOLERANCE_PP,
+    client: Any = None,
 ) -> CalibrationResult:
     """Fit the profile's free parameters to a reference band table (module docstring).
 
@@ -690,6 +720,11 @@ def calibrate(
     after each evaluation. ``reference_tolerance_pp`` relaxes the check that the
     reference shares sum to 100 % (only for a reference that deliberately covers part of
     the population, e.g. when the rest is unreachable).
+
+    With a Dask ``client`` (``hexaccess[dask]``, :func:`hexaccess.distributed.connect`)
+    the coordinate scan evaluates each parameter's grid as one batch of Dask tasks; the
+    Powell refinement, one evaluation after another by nature, stays here. The fit, its
+    histograms and the evaluation count are those of the single-machine run.
     """
     t0 = time.perf_counter()
     check_search_settings(reference_mean_time_min, mean_weight, max_evaluations)
@@ -710,7 +745,9 @@ def calibrate(
         params = _checked_parameters(profile, parameters)
     else:
         params = default_parameters(profile, network)
-    search = _Search(ev, profile, params, ref, reference_mean_time_min, mean_weight, progress)
+    search = _Search(
+        ev, profile, params, ref, reference_mean_time_min, mean_weight, progress, client=client
+    )
     start = search.start()
     if params and max_evaluations > 1:
         search.coordinate_scan(max_evaluations)
@@ -790,6 +827,8 @@ class _Search:
         reference_mean_time_min: float | None,
         mean_weight: float,
         progress: Callable[[int, float], None] | None,
+        *,
+        client: Any = None,
     ) -> None:
         self.evaluator = evaluator
         self.profile = profile
@@ -812,6 +851,8 @@ class _Search:
         self.last_hist: BandHistogram | None = None
         #: Where Powell starts: the initial values, or the coordinate scan's best point.
         self.z_start: npt.NDArray[np.float64] | None = None
+        #: A Dask client for the coordinate scan's batches (None: all here).
+        self.client = client
 
     def loss(self, hist: BandHistogram) -> float:
         """The objective of one histogram."""
@@ -826,6 +867,13 @@ class _Search:
         it is the best so far."""
         ev = self.evaluator
         hist = ev.histogram(apply_parameters(self.profile, self.params, values), self.edges_s)
+        return self.record(z, values, hist)
+
+    def record(
+        self, z: npt.NDArray[np.float64], values: npt.NDArray[np.float64], hist: BandHistogram
+    ) -> float:
+        """The objective of one evaluation's histogram, kept when it is the best so far."""
+        ev = self.evaluator
         self.last_hist = hist
         f = self.loss(hist)
         if f < self.best_f:
@@ -866,10 +914,18 @@ class _Search:
         for i in range(len(self.params)):
             if self.evaluator.evaluations + len(grid) >= max_evaluations // 2:
                 break
+            # The grid of parameter i is one batch: a trial differs from the best point
+            # only in coordinate i, so a better trial never changes the trials after it.
+            trials = []
             for g in grid:
                 trial = self.best_z.copy()  # type: ignore[union-attr]
                 trial[i] = g
-                self.objective(trial)
+                trials.append(trial)
+            values = [self.lo + np.clip(z, 0.0, 1.0) * self.span for z in trials]
+            profiles = [apply_parameters(self.profile, self.params, v) for v in values]
+            hists = self.evaluator.histograms(profiles, self.edges_s, client=self.client)
+            for z, v, hist in zip(trials, values, hists, strict=True):
+                self.record(z, v, hist)
         self.z_start = self.best_z.copy()  # type: ignore[union-attr]
 
     def refine(self, max_evaluations: int) -> None:

@@ -21,6 +21,7 @@ __all__ = [
     "EngineInputError",
     "FallbackWarning",
     "GeoParquetError",
+    "GtfsError",
     "HexaccessError",
     "InfeasibleError",
     "InputError",
@@ -80,6 +81,11 @@ class ProfileError(InputError):
 
 class GeoParquetError(InputError):
     """Not a GeoParquet file this reader understands; the message names the file."""
+
+
+class GtfsError(InputError):
+    """A GTFS feed that cannot be read; the message names the feed, the file inside it,
+    the line, the id and the fix."""
 
 
 class AccessibilityInputError(InputError):

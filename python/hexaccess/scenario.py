@@ -12,7 +12,7 @@ Layout (paths are relative to the scenario file; keys marked optional have defau
     exclude_municipalities = "aland"               # optional (codes or 'aland')
     resolution = 8                                 # optional, H3 resolution
     population_columns = ["total", "age_65_plus"]  # optional
-    mode = "car"                                   # optional: car | walk | bike
+    mode = "car"                                   # optional: car | walk | bike | transit
     split_roads = true                             # optional: nodes at shape points
     profile = "car_fi"                             # optional: packaged name or TOML path
     backend = "auto"                               # optional
@@ -20,6 +20,10 @@ Layout (paths are relative to the scenario file; keys marked optional have defau
     hex_resolution = 9                             # optional, hex only: graph resolution
     off_road_speed_kmh = 5                         # optional, hex only
     water = "lakes.gpkg"                           # optional, hex only: impassable polygons
+    gtfs = ["feed.zip"]                            # transit only (required): GTFS feed(s)
+    departure = "2026-03-04T08:00"                 # transit only (required): day, first departure
+    window_min = 120                               # transit only, optional: window, minutes
+    percentiles = [25, 50, 75]                     # transit only, optional
 
     [[offices]]                                    # one or more office networks;
     name = "joint50"                               # the first is the comparison baseline
@@ -122,6 +126,10 @@ KNOWN_KEYS: dict[str, set[str]] = {
         "hex_resolution",
         "off_road_speed_kmh",
         "water",
+        "gtfs",
+        "departure",
+        "window_min",
+        "percentiles",
     },
     "offices": {"name", "file"},
     "analysis": {
@@ -151,6 +159,10 @@ _KEYS: dict[str, tuple[str, str]] = {
     "graph": ("inputs.graph", "--graph"),
     "hex_resolution": ("inputs.hex_resolution", "--hex-resolution"),
     "off_road_speed_kmh": ("inputs.off_road_speed_kmh", "--off-road-speed"),
+    "gtfs": ("inputs.gtfs", "--gtfs"),
+    "departure": ("inputs.departure", "--departure"),
+    "window_min": ("inputs.window_min", "--window"),
+    "percentiles": ("inputs.percentiles", "--percentiles"),
     "overwrite": ("outputs.overwrite", "--overwrite"),
     "split_roads": ("inputs.split_roads", "--junction-nodes-only"),
     "exclude_municipalities": ("inputs.exclude_municipalities", "--exclude-municipalities"),
@@ -211,6 +223,12 @@ class Scenario:
     overwrite: bool = False
     #: The GIS layers beside each network's tables (``outputs.layers``, ``--no-layers``).
     layers: bool = True
+    #: ``mode = "transit"``: the GTFS feed(s), the first departure, the window (minutes)
+    #: and the percentiles (:class:`hexaccess.Study`).
+    gtfs: list[Path] | None = None
+    departure: str | None = None
+    window_min: int | None = None
+    percentiles: list[float] | None = None
     #: Warnings found while reading the scenario (settings that change no number).
     notes: list[str] = field(default_factory=list)
 
@@ -246,6 +264,15 @@ class Scenario:
             raise ScenarioError(
                 f"{', '.join(hex_only)}: apply to the hexagon graph only, and the graph is "
                 f'{self.graph!r}; set graph = "hex" (--graph hex) or leave them out'
+            )
+        transit_only = [
+            w(k) for k in ("gtfs", "departure", "window_min", "percentiles")
+            if getattr(self, k) is not None
+        ]  # fmt: skip
+        if transit_only and self.mode != "transit":
+            raise ScenarioError(
+                f"{', '.join(transit_only)}: apply to public transport only, and the mode is "
+                f'{self.mode!r}; set mode = "transit" (--mode transit) or leave them out'
             )
         for key in ("split_roads", "language", "report", "overwrite", "layers"):
             if not isinstance(getattr(self, key), bool):
@@ -381,7 +408,8 @@ def _tables(src: str, data: dict[str, Any]) -> tuple[dict, dict, dict]:
         raise ScenarioError(f"{src}: missing [inputs] table (population, roads, ...)")
     _check_keys(src, inp, "inputs", "[inputs]")
     for key in ("population", "roads"):
-        if key not in inp and not (key == "roads" and inp.get("graph") == "hex"):
+        no_roads = inp.get("graph") == "hex" or inp.get("mode") == "transit"
+        if key not in inp and not (key == "roads" and no_roads):
             raise ScenarioError(f"{src}: [inputs] needs '{key}'")
     outputs = data.get("outputs")
     if not isinstance(outputs, dict) or "dir" not in outputs:
@@ -424,6 +452,14 @@ def _profile_key(src: str, base: Path, profile: Any) -> str | None:
     return profile
 
 
+def _gtfs_paths(src: str, base: Path, value: Any) -> list[Path] | None:
+    """``inputs.gtfs``: one path or a list of paths, relative to the scenario file."""
+    if value is None:
+        return None
+    values = value if isinstance(value, list) else [value]
+    return [_path(base, v, f"{src}: inputs.gtfs") for v in values]
+
+
 def load_scenario(path: str | Path) -> Scenario:
     """Parse and check a scenario TOML file (see the module docstring)."""
     path = Path(path)
@@ -462,6 +498,10 @@ def load_scenario(path: str | Path) -> Scenario:
         hex_resolution=inp.get("hex_resolution"),
         off_road_speed_kmh=inp.get("off_road_speed_kmh"),
         water=opt_path(inp, "water", "inputs"),
+        gtfs=_gtfs_paths(src, base, inp.get("gtfs")),
+        departure=inp.get("departure"),
+        window_min=inp.get("window_min"),
+        percentiles=inp.get("percentiles"),
         column=an.get("column"),
         band_minutes=an.get("band_minutes", defaults.BAND_MINUTES),
         coverage_minutes=an.get("coverage_minutes", list(defaults.COVERAGE_MINUTES)),
@@ -507,6 +547,10 @@ def study_of(scn: Scenario, step: Step | None = None) -> Study:
         off_road_speed_kmh=scn.off_road_speed_kmh,
         water=scn.water,
         progress=step,
+        gtfs=scn.gtfs,
+        departure=scn.departure,
+        window_min=scn.window_min,
+        percentiles=scn.percentiles,
     )
 
 
@@ -557,6 +601,7 @@ def scenario_files(scn: Scenario) -> dict[str, Any]:
         for k in ("population", "roads", "municipality_table", "municipalities", "water")
     }
     files.update({f"offices {n}": p for n, p in scn.office_sets.items()})
+    files.update({f"{scn.where('gtfs')} ({k + 1})": p for k, p in enumerate(scn.gtfs or [])})
     files[scn.where("reference")] = scn.reference
     if scn.profile is not None and scn.profile.endswith(".toml"):
         files["profile"] = scn.profile

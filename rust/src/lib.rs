@@ -26,8 +26,10 @@ mod h3;
 mod histogram;
 mod memory;
 mod osm;
+pub mod projection;
 mod scan;
 mod search;
+mod transit;
 
 #[cfg(feature = "python")]
 mod python;
@@ -55,4 +57,8 @@ pub use crate::search::{
     nearest, nearest_parallel, nearest_parallel_with, nearest_sequential, nearest_with,
     parallel_evictions, validate_query, NearestResult, Query, RadixHeap, SearchScratch, Workspace,
     DEFAULT_SEARCH_THREADS, MIN_PARALLEL_NODES, NO_SOURCE,
+};
+pub use crate::transit::{
+    evaluate_cells, percentile_index, profile_search, CellLegs, CellStats, Profiles, Rules,
+    Targets, Timetable, TransitError, Window, MAX_RIDES, UNREACHED,
 };

@@ -27,7 +27,8 @@ def add_input_arguments(
     """Add ``--population --roads [--offices] --out --profile --resolution
     --exclude-municipalities --mode --municipality-table --municipalities
     --population-columns --junction-nodes-only --graph --hex-resolution
-    --off-road-speed --water --overwrite --quiet --debug --backend``."""
+    --off-road-speed --water --overwrite --quiet --debug --backend`` (``hexaccess run``
+    adds :func:`add_transit_arguments`)."""
     p.add_argument(
         "--population",
         required=required,
@@ -55,7 +56,13 @@ def add_input_arguments(
         default=None,
         help="comma-separated municipality codes to leave out; 'aland' = the Åland Islands",
     )
-    p.add_argument("--mode", choices=sorted(defaults.MODE_PROFILES), default=defaults.MODE)
+    p.add_argument(
+        "--mode",
+        choices=sorted(defaults.MODE_PROFILES),
+        default=defaults.MODE,
+        help="travel mode (default car); transit = public transport + walking on --gtfs "
+        "timetables (--profile is then a transit profile TOML)",
+    )
     p.add_argument(
         "--municipality-table", default=None, help="grid cell -> municipality CSV (GRD_ID,...)"
     )
@@ -74,6 +81,41 @@ def add_input_arguments(
     )
     add_graph_arguments(p)
     add_run_arguments(p)
+
+
+def add_transit_arguments(p: argparse.ArgumentParser) -> None:
+    """``--gtfs --departure --window --percentiles``: the options of ``--mode transit``
+    (refused with any other mode, by :class:`hexaccess.Study`). ``hexaccess run`` and
+    ``hexaccess report`` have them: a command that would ignore them must not accept
+    them."""
+    p.add_argument(
+        "--gtfs",
+        action="append",
+        default=None,
+        metavar="FEED",
+        help="--mode transit: GTFS feed (zip or folder); repeat for several feeds",
+    )
+    p.add_argument(
+        "--departure",
+        default=None,
+        metavar="YYYY-MM-DDTHH:MM",
+        help="--mode transit: service day and first departure of the window, e.g. 2026-03-04T08:00",
+    )
+    p.add_argument(
+        "--window",
+        type=int,
+        default=None,
+        metavar="MIN",
+        help="--mode transit: departure window in minutes, one departure a minute "
+        "(default: the transit profile's, 120)",
+    )
+    p.add_argument(
+        "--percentiles",
+        default=None,
+        metavar="P,P,...",
+        help="--mode transit: percentiles of the window's travel times in cells.parquet "
+        "(default 25,50,75); time_s and the bands are the median",
+    )
 
 
 def add_graph_arguments(p: argparse.ArgumentParser) -> None:
@@ -156,6 +198,10 @@ def study_from_args(
         off_road_speed_kmh=args.off_road_speed,
         water=args.water,
         progress=step,
+        gtfs=getattr(args, "gtfs", None),
+        departure=getattr(args, "departure", None),
+        window_min=getattr(args, "window", None),
+        percentiles=getattr(args, "percentiles", None),
     )
 
 
@@ -166,7 +212,10 @@ def input_files_of(args: argparse.Namespace) -> dict[str, Any]:
         "population", "roads", "offices", "profile", "municipality_table", "municipalities",
         "water", "reference",
     )  # fmt: skip
-    return {f"--{n.replace('_', '-')}": getattr(args, n, None) for n in names}
+    out = {f"--{n.replace('_', '-')}": getattr(args, n, None) for n in names}
+    for k, feed in enumerate(getattr(args, "gtfs", None) or []):
+        out[f"--gtfs ({k + 1})"] = feed
+    return out
 
 
 class Progress:

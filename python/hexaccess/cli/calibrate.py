@@ -4,11 +4,14 @@
 BANDS.csv`` and ``--out DIR``; it writes ``DIR/profile.toml`` (usable as ``hexaccess run
 --profile``), ``DIR/calibration.csv`` (per band: reference, before, after),
 ``DIR/calibration.json``, ``DIR/calibration.png`` and ``DIR/manifest.json``, atomically.
+With ``--scheduler ADDRESS|local[:N]`` the coordinate scan's evaluations run as Dask tasks
+(the same fit; the Powell refinement stays on this machine).
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import sys
 import warnings
 from typing import Any
@@ -71,7 +74,52 @@ def add_calibrate_parser(subparsers: Any) -> argparse.ArgumentParser:
     p.add_argument(
         "--fix", action="append", default=None, metavar="KEY", help="hold a parameter fixed"
     )
+    _add_scheduler_argument(p)  # distributed (issue #13)
     return p
+
+
+# --- distributed (issue #13): --scheduler
+def _add_scheduler_argument(p: argparse.ArgumentParser) -> None:
+    """``--scheduler``, as for ``hexaccess optimise``: here the coordinate scan's
+    evaluations go to the workers."""
+    p.add_argument(
+        "--scheduler",
+        default=None,
+        metavar="ADDRESS|local[:N]",
+        help="evaluate the coordinate scan's profiles on Dask (the same fit; the Powell "
+        "refinement stays here): the address of a running scheduler (tcp://host:8786, or "
+        "a scheduler .json file), or local[:N] for N worker processes here; needs pip "
+        'install "hexaccess[dask]"',
+    )
+
+
+def _scheduler(args: argparse.Namespace) -> Any:
+    """The parsed ``--scheduler`` (None without it), checked before any input is read
+    (and Dask importable)."""
+    if getattr(args, "scheduler", None) is None:
+        return None
+    from hexaccess._extras import require
+    from hexaccess.errors import InputError
+
+    require("distributed", "dask", "--scheduler (Dask distributed)")
+    from hexaccess.distributed.cluster import parse_scheduler
+
+    try:
+        return parse_scheduler(args.scheduler)
+    except InputError as exc:
+        raise ScenarioError(str(exc)) from None
+
+
+def _client(spec: Any, quiet: bool) -> Any:
+    """A block giving the Dask client of ``spec`` (None without ``--scheduler``)."""
+    if spec is None:
+        return contextlib.nullcontext(None)
+    from hexaccess.distributed.cluster import connect
+
+    return connect(spec, quiet=quiet)
+
+
+# --- end distributed
 
 
 def _bounds(pairs: list[str] | None) -> dict[str, tuple[float, float]]:
@@ -172,6 +220,7 @@ def run_calibrate(args: argparse.Namespace) -> int:
     from hexaccess import calibrate
 
     check_output_keeps_inputs(args.out, input_files_of(args))
+    spec = _scheduler(args)
     with prepare_output(args.out, overwrite=args.overwrite, kind="calibration") as target:
         bar = Progress(4, args.quiet)
         try:
@@ -180,20 +229,22 @@ def run_calibrate(args: argparse.Namespace) -> int:
             bar.close()
         search = Progress(args.max_evaluations, args.quiet, unit="eval")
         try:
-            result = calibrate.calibrate(
-                study.roads,
-                study.population,
-                study.offices,
-                reference,
-                study.profile,
-                column=args.column,
-                parameters=params,
-                reference_mean_time_min=args.reference_mean_time,
-                mean_weight=args.mean_weight,
-                max_evaluations=args.max_evaluations,
-                evaluator=ev,
-                progress=lambda n, f: search.to(n, f"objective {f:.3g}"),
-            )
+            with _client(spec, args.quiet) as client:
+                result = calibrate.calibrate(
+                    study.roads,
+                    study.population,
+                    study.offices,
+                    reference,
+                    study.profile,
+                    column=args.column,
+                    parameters=params,
+                    reference_mean_time_min=args.reference_mean_time,
+                    mean_weight=args.mean_weight,
+                    max_evaluations=args.max_evaluations,
+                    evaluator=ev,
+                    progress=lambda n, f: search.to(n, f"objective {f:.3g}"),
+                    client=client,
+                )
         finally:
             search.close()
         result.write(target.staging)

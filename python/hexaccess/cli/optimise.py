@@ -25,6 +25,10 @@ Writes (a contract: add, never rename):
   municipalities; :mod:`hexaccess.layers`);
 * with ``--curve 18:250[:STEP]``: ``DIR/curve.csv`` and ``DIR/curve.png`` (best
   coverage within ``--threshold`` and best mean time per number of offices);
+* with ``--scheduler ADDRESS|local[:N]``: the coverage matrix is computed in candidate
+  blocks on Dask workers (a running scheduler, or a local cluster of N worker processes),
+  bit-identical to one machine; with ``--matrix`` the workers write the blocks into the
+  cache as ``entries/part-NNNNN.parquet``, which single-machine runs read unchanged;
 * with ``--matrix DIR2``: the coverage matrix is loaded from ``DIR2`` when present and
   computed and saved there otherwise. It is reused only if it was built from the same
   inputs (SHA-256 of every input file but ``--forbidden``), settings (profile, mode,
@@ -34,8 +38,10 @@ Writes (a contract: add, never rename):
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import math
+import os
 import sys
 import time
 import warnings
@@ -53,6 +59,7 @@ from hexaccess.cli._options import (
     Progress,
     add_input_arguments,
     add_layer_arguments,
+    add_transit_arguments,
     study_from_args,
 )
 from hexaccess.errors import (
@@ -160,7 +167,21 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
         help="threads of the coverage-matrix searches and of HiGHS (at most 64, or the core "
         "count when larger; default: every core)",
     )
+    _add_scheduler_argument(p)  # distributed (issue #13)
+    add_transit_arguments(p)  # transit (issue #12): --gtfs --departure --window --percentiles
     return p
+
+
+def _add_scheduler_argument(p: argparse.ArgumentParser) -> None:
+    """``--scheduler`` (issue #13: the coverage matrix on Dask)."""
+    p.add_argument(
+        "--scheduler",
+        default=None,
+        metavar="ADDRESS|local[:N]",
+        help="compute the coverage matrix on Dask: the address of a running scheduler "
+        "(tcp://host:8786, or a scheduler .json file), or local[:N] for N worker processes "
+        'here; needs pip install "hexaccess[dask]"',
+    )
 
 
 def _parse_curve(text: str) -> list[int]:
@@ -287,6 +308,8 @@ def _check_arguments(args: argparse.Namespace) -> tuple[list[int] | None, Solver
     counts = _parse_curve(args.curve) if args.curve else None
     _check_thresholds(args, counts)
     solver = _solver(args)
+    if getattr(args, "scheduler", None) is not None:  # distributed (issue #13)
+        _scheduler(args.scheduler)
     if args.matrix is not None and args.matrix.exists() and not args.matrix.is_dir():
         raise OutputError(
             f"--matrix {args.matrix} is a file, not a directory; give a directory for the "
@@ -384,8 +407,9 @@ def _check_candidates(
         check_totals(cand, counts, constraints, what=f"--curve {args.curve}")
 
 
-def _solve(args, matrix, counts, constraints, solver):
-    """The main optimisation and the ``--curve`` (None without it)."""
+def _solve(args, matrix, counts, constraints, solver, cluster=None):
+    """The main optimisation and the ``--curve`` (None without it; on the ``--scheduler``
+    cluster when that pays, :meth:`_Cluster.curve_pays`)."""
     result = optimise(
         matrix,
         args.objective,
@@ -399,14 +423,18 @@ def _solve(args, matrix, counts, constraints, solver):
     )
     curve = None
     if counts is not None:
-        curve = coverage_curve(
-            matrix,
-            counts,
-            threshold_min=_curve_threshold(args),
-            threshold_km=args.threshold_km,
-            constraints=constraints,
-            solver=replace(solver, method="heuristic"),
-        )
+        curve_kw = {
+            "threshold_min": _curve_threshold(args),
+            "threshold_km": args.threshold_km,
+            "constraints": constraints,
+            "solver": replace(solver, method="heuristic"),
+        }
+        if cluster is not None and cluster.curve_pays(len(counts)):  # distributed (#13)
+            from hexaccess.distributed import coverage_curve as curve_on_dask
+
+            curve = curve_on_dask(matrix, counts, cluster.client(), **curve_kw)
+        else:
+            curve = coverage_curve(matrix, counts, **curve_kw)
     return result, curve
 
 
@@ -507,20 +535,123 @@ def _print(args, result, matrix, summary, curve) -> None:
     print(f"wrote chosen.csv, summary.json, bands.csv in {args.out}")
 
 
-def _matrix(args, study, key, say) -> Any:
+def _matrix(args, study, key, say, cluster=None) -> Any:
     bar = Progress(len(study.offices), args.quiet, unit="site")
+    build = {
+        "cache_dir": args.matrix,
+        "provenance_key": matrix_provenance(key),
+        "cutoff_s": args.cutoff * 60.0,
+        "threads": args.threads,
+        "progress": lambda done, _total: bar.to(done, "coverage matrix"),
+        "log": say,
+    }
     try:
-        return cached_or_new_matrix(
-            study.access,
-            cache_dir=args.matrix,
-            provenance_key=matrix_provenance(key),
-            cutoff_s=args.cutoff * 60.0,
-            threads=args.threads,
-            progress=lambda done, _total: bar.to(done, "coverage matrix"),
-            log=say,
-        )
+        # --- transit (issue #12): the matrix of window percentiles, on this machine
+        if study.transit_window is not None:
+            if cluster is not None:
+                raise ScenarioError(
+                    "--scheduler (Dask) computes road and hexagon matrices only; a --mode "
+                    "transit matrix is computed on this machine: drop --scheduler"
+                )
+            return cached_or_new_matrix(study.transit_access, **build)
+        # --- end transit
+        if cluster is None:
+            return cached_or_new_matrix(study.access, **build)
+        return _distributed_matrix(args, study, build, say, cluster)
     finally:
         bar.close()
+
+
+# --- distributed (issue #13): --scheduler
+def _scheduler(text: str) -> Any:
+    """``--scheduler``, checked before any input is read (and dask importable)."""
+    from hexaccess._extras import require
+
+    require("distributed", "dask", "--scheduler (Dask distributed)")
+    from hexaccess.distributed import parse_scheduler
+
+    try:
+        return parse_scheduler(text)
+    except InputError as exc:
+        raise ScenarioError(str(exc)) from None
+
+
+class _Cluster:
+    """The ``--scheduler`` cluster, connected at its first use (a run whose matrix is
+    cached and whose curve stays here starts none); closed on leaving the block."""
+
+    def __init__(self, args: argparse.Namespace) -> None:
+        self.spec = _scheduler(args.scheduler)
+        self.quiet = bool(args.quiet)
+        self._client: Any = None
+        self._stack = contextlib.ExitStack()
+
+    def __enter__(self) -> _Cluster:
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self._stack.close()
+
+    def client(self) -> Any:
+        """The Dask client (connecting now if not yet)."""
+        if self._client is None:
+            from hexaccess.distributed import connect
+
+            self._client = self._stack.enter_context(connect(self.spec, quiet=self.quiet))
+        return self._client
+
+    def curve_pays(self, totals: int) -> bool:
+        """Whether the curve's office counts go to the workers: only when the cluster has
+        more task slots than this machine has cores (measured: on 2 cores, 2 local
+        workers run the curve no faster than the Numba-parallel heuristic here)."""
+        cores = os.cpu_count() or 1
+        if totals < 2 or (self.spec.local and (self.spec.workers or cores) <= cores):
+            return False
+        workers = self.client().scheduler_info()["workers"].values()
+        return sum(int(w.get("nthreads", 1)) for w in workers) > cores
+
+
+def _distributed_matrix(args, study, build: dict[str, Any], say, cluster: _Cluster) -> Any:
+    """The matrix on the Dask cluster of ``--scheduler`` (connected only when the cache
+    cannot be reused, so a cached run starts no cluster)."""
+    from hexaccess.optimise import reusable_matrix
+
+    said: set[str] = set()
+
+    def once(msg: str) -> None:  # the cache is checked twice: say why it is stale once
+        if msg not in said:
+            said.add(msg)
+            say(msg)
+
+    build["log"] = once
+    if args.matrix is not None:
+        names = [str(n) for n in study.access.offices.names]
+        cached = reusable_matrix(
+            args.matrix, provenance_key=build["provenance_key"], cutoff_s=build["cutoff_s"],
+            names=names, log=once,
+        )  # fmt: skip
+        if cached is not None:
+            return cached
+    client = cluster.client()
+    say(f"coverage matrix on Dask: {len(client.scheduler_info()['workers'])} worker(s)")
+    return cached_or_new_matrix(study.access, **build, client=client)
+
+
+def _cluster(args: argparse.Namespace) -> Any:
+    """A :class:`_Cluster` with ``--scheduler``, else a block that gives None."""
+    if getattr(args, "scheduler", None) is None:
+        return contextlib.nullcontext(None)
+    return _Cluster(args)
+
+
+def _cluster(args: argparse.Namespace) -> Any:
+    """A :class:`_Cluster` with ``--scheduler``, else a block that gives None."""
+    if getattr(args, "scheduler", None) is None:
+        return contextlib.nullcontext(None)
+    return _Cluster(args)
+
+
+# --- end distributed
 
 
 def _check_outputs_keep_inputs(args: argparse.Namespace) -> None:
@@ -535,9 +666,36 @@ def _check_outputs_keep_inputs(args: argparse.Namespace) -> None:
         for r in roles
         if not str(getattr(args, r, None) or "").startswith("h3:")
     }
+    for k, feed in enumerate(getattr(args, "gtfs", None) or []):  # transit (issue #12)
+        files[f"--gtfs ({k + 1})"] = feed
     for out in (args.out, args.matrix):
         if out is not None:
             check_output_keeps_inputs(out, files)
+
+
+# --- transit (issue #12)
+#: summary.json's note on the transit matrix (``matrix`` -> ``transit``).
+TRANSIT_NOTE = (
+    "the optimisation ('optimisation': matrix_mean_time_min, coverage) scores a network by "
+    "each cell's minimum over the chosen offices of the per-office percentile over the "
+    "departure window, an approximation never below the exact figure; bands.csv and the "
+    "accessibility figures at the top level of summary.json are the exact transit study of "
+    "the chosen offices (the percentile over the window of the time to the nearest chosen "
+    "office at each departure), as hexaccess run --mode transit with those offices gives"
+)
+
+
+def _evaluate(study: Any, chosen: Any, key: dict[str, Any]) -> Any:
+    """The chosen network solved by the study's engine: the road/hexagon graph, or the
+    exact transit study (window statistic of the nearest chosen office)."""
+    if study.transit_window is not None:
+        from hexaccess.study.transit import solve_transit
+
+        return solve_transit(study.transit_access, offices=chosen, provenance_info=key)
+    return solve(study.access, offices=chosen, provenance_info=key)
+
+
+# --- end transit
 
 
 @reports_errors("hexaccess optimise")
@@ -558,14 +716,20 @@ def run(args: argparse.Namespace) -> int:
             key = _matrix_key(args, study)
         finally:
             bar.close()
-        matrix = _matrix(args, study, key, say)
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always")
-            result, curve = _solve(args, matrix, counts, constraints, solver)
-            access_result = solve(study.access, offices=result.chosen, provenance_info=key)
+        with _cluster(args) as cluster:  # None without --scheduler
+            matrix = _matrix(args, study, key, say, cluster)
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always")
+                result, curve = _solve(args, matrix, counts, constraints, solver, cluster)
+                access_result = _evaluate(study, result.chosen, key)
         for w in caught:
             say(f"warning: {w.message}")
         summary = _summary(result, matrix, access_result.summary())
+        if study.transit_window is not None:  # transit (issue #12): what the times are
+            from hexaccess.study.transit import transit_summary
+
+            summary.update(transit_summary(study.transit_access))  # as hexaccess run's
+            summary["matrix"]["transit"] = {**matrix.meta["transit"], "note": TRANSIT_NOTE}
         summary["seconds"] = time.perf_counter() - t0
         _write(target, args, result, curve, summary, access_result, study)
         target.commit(key)

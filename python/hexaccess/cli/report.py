@@ -22,6 +22,7 @@ from hexaccess.cli._options import (
     Progress,
     add_input_arguments,
     add_layer_arguments,
+    add_transit_arguments,
     resolution_of,
     split_columns,
 )
@@ -37,6 +38,7 @@ def add_report_parser(subparsers: Any) -> argparse.ArgumentParser:
         description="Solve one or more office networks and write tables and report.html.",
     )
     add_input_arguments(p)
+    add_transit_arguments(p)
     p.add_argument(
         "--compare",
         action="append",
@@ -102,6 +104,10 @@ def _scenario_from_args(args: argparse.Namespace) -> scenario_mod.Scenario:
         reference=Path(args.reference) if args.reference else None,
         overwrite=args.overwrite,
         layers=not args.no_layers,
+        gtfs=[Path(g) for g in args.gtfs] if args.gtfs else None,
+        departure=args.departure,
+        window_min=args.window,
+        percentiles=args.percentiles,
     )
 
 

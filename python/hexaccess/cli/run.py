@@ -31,6 +31,7 @@ from hexaccess.cli._options import (
     Progress,
     add_input_arguments,
     add_layer_arguments,
+    add_transit_arguments,
     input_files_of,
     study_from_args,
 )
@@ -69,6 +70,7 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
         "Finland-sized country, as used by the benchmarks)",
     )
     add_input_arguments(run, required=False)
+    add_transit_arguments(run)
     add_layer_arguments(run)
     return run
 
@@ -100,7 +102,15 @@ def _headline(summary: dict[str, Any]) -> str:
 
 def _unreachable_split(summary: dict[str, Any]) -> str:
     """`` (a outside the extract, b too far from a road, c with no office in their
-    component)`` for the parts that are not zero, or the older two-way split."""
+    component)`` for the parts that are not zero, or the older two-way split; for a
+    transit study the people without a stop within walking distance."""
+    if "transit" in summary:
+        net = summary.get("network", {})
+        far = net.get("population_without_stop_within_walk", 0.0)
+        return (
+            f" (no office within {summary['transit']['max_time_min']:.0f} min; {far:,.0f} "
+            f"people have no stop within {summary['transit']['max_walk_m']:.0f} m)"
+        )
     parts = (
         ("population_unreachable_outside_extract", "outside the road data"),
         ("population_unreachable_too_far_from_road", "too far from a road"),
@@ -166,12 +176,17 @@ def run_demo(args: argparse.Namespace) -> int:
 
 def _check_study_arguments(args: argparse.Namespace) -> None:
     missing = [f"--{n}" for n in ("population", "offices") if getattr(args, n) is None]
-    if args.roads is None and args.graph == "road":
+    transit = args.mode == "transit"
+    if args.roads is None and args.graph == "road" and not transit:
         missing.insert(1, "--roads")
     if missing:
+        need = (
+            "--population, --offices and --gtfs"
+            if transit
+            else ("--population, --roads and --offices")
+        )
         raise ScenarioError(
-            f"{', '.join(missing)} missing; give --population, --roads and --offices (or "
-            "none of them for the synthetic demo)"
+            f"{', '.join(missing)} missing; give {need} (or none of them for the synthetic demo)"
         )
     if args.out is None:
         raise ScenarioError("--out DIR is required with real inputs")
@@ -222,6 +237,13 @@ def _files_written(args: argparse.Namespace) -> str:
 
 
 def _graph_size(study: Any) -> str:
+    if study.graph == "transit":
+        tt, w = study.timetable, study.transit_window
+        return (
+            f"{tt.n_stops:,} stops, {tt.n_connections:,} connections ({', '.join(tt.feeds)}), "
+            f"departures {w.describe()}, time = the "
+            f"{study.transit_access.settings()['time_statistic']}"
+        )
     if study.graph == "hex":
         return f"{study.access.hex.num_nodes:,} hexagon graph cells"
     return f"{study.roads.num_nodes:,} road nodes"
@@ -245,8 +267,12 @@ def _study_options_given(args: argparse.Namespace) -> list[str]:
             "hex_resolution",
             "off_road_speed",
             "water",
+            "gtfs",
+            "departure",
+            "window",
+            "percentiles",
         )
-        if getattr(args, name) is not None
+        if getattr(args, name, None) is not None
     ]
     given += [f"--{n}" for n in ("junction_nodes_only",) if getattr(args, n)]
     if args.graph != "road":

@@ -95,32 +95,11 @@ def _cell_table(population: Any, columns: tuple[str, ...]) -> pd.DataFrame:
     return cells
 
 
-def coverage_matrix(
-    access: Any,
-    *,
-    cutoff_s: float = DEFAULT_CUTOFF_S,
-    time_unit_s: float | None = None,
-    columns: Sequence[str] | None = None,
-    threads: int | None = None,
-    progress: Progress | None = None,
-    inputs: dict[str, str | Path | None] | None = None,
-    log: Callable[[str], Any] | None = None,
-    provenance_info: dict[str, Any] | None = None,
-) -> CoverageMatrix:
-    """Compute the coverage matrix of an :class:`~hexaccess.accessibility.AccessGraph`
-    whose *offices* are the candidate sites (fixed sites included).
-
-    One single-source search per candidate (start offset = terminal time), cut off at
-    ``cutoff_s`` (inclusive), kept only at cell nodes. ``inputs`` (role → path) are recorded
-    with their SHA-256 in ``meta["provenance"]``, unless the caller has already computed
-    that record (:func:`hexaccess.study.provenance.provenance`) and passes it as
-    ``provenance_info``; ``log`` receives a one-line time/memory report.
-    """
-    from hexaccess.study.provenance import provenance
-
-    cutoff_s = float(cutoff_s)
-    unit = _time_unit(cutoff_s, time_unit_s)
-    t0 = time.perf_counter()
+def _search(
+    access: Any, cutoff_s: float, unit: float, threads: int | None, progress: Progress | None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The matrix arrays (indptr, cell, time units, distance) from one batch search of
+    every candidate on this machine."""
     sources = np.asarray(access.office_node, dtype=np.int64)
     batch = access.graph.nearest_batch(
         sources,
@@ -136,7 +115,78 @@ def coverage_matrix(
     cell = node_to_cell[batch.node]
     if np.any(cell < 0):  # pragma: no cover - the engine honours targets
         raise RuntimeError("the batch returned non-cell nodes despite targets")
-    time_units = np.floor(batch.time_s / unit).astype(np.uint16)
+    return (
+        np.asarray(batch.indptr, dtype=np.int64),
+        cell.astype(np.int32),
+        np.floor(batch.time_s / unit).astype(np.uint16),
+        batch.length_m.astype(np.float32),
+    )
+
+
+def coverage_matrix(
+    access: Any,
+    *,
+    cutoff_s: float = DEFAULT_CUTOFF_S,
+    time_unit_s: float | None = None,
+    columns: Sequence[str] | None = None,
+    threads: int | None = None,
+    progress: Progress | None = None,
+    inputs: dict[str, str | Path | None] | None = None,
+    log: Callable[[str], Any] | None = None,
+    provenance_info: dict[str, Any] | None = None,
+    client: Any = None,
+    block_size: int | None = None,
+    out: Any = None,
+) -> CoverageMatrix:
+    """Compute the coverage matrix of an :class:`~hexaccess.accessibility.AccessGraph`
+    whose *offices* are the candidate sites (fixed sites included).
+
+    A :class:`~hexaccess.study.transit.TransitAccess` (``Study.transit_access``) gives
+    the transit matrix of :func:`hexaccess.optimise.transit.transit_coverage_matrix`
+    (per candidate, the window percentile of the time to it alone).
+
+    One single-source search per candidate (start offset = terminal time), cut off at
+    ``cutoff_s`` (inclusive), kept only at cell nodes. ``inputs`` (role → path) are recorded
+    with their SHA-256 in ``meta["provenance"]``, unless the caller has already computed
+    that record (:func:`hexaccess.study.provenance.provenance`) and passes it as
+    ``provenance_info``; ``log`` receives a one-line time/memory report.
+
+    ``client`` (a ``distributed.Client``, e.g. from
+    :func:`hexaccess.distributed.connect`): the searches run as Dask tasks in blocks of
+    ``block_size`` candidates (default: eight blocks per worker slot, within the workers'
+    memory), with the same result bit for bit (:mod:`hexaccess.distributed.matrix`).
+    ``out``: with ``client``, the matrix output being staged
+    (:func:`~hexaccess.optimise.cache.prepare_matrix_output`); the workers write each
+    block into it as one file of the partitioned ``entries/`` dataset, and
+    :func:`~hexaccess.optimise.cache.commit_matrix` then publishes them.
+    """
+    # --- transit (issue #12): a transit study's matrix is of window percentiles
+    from hexaccess.optimise.transit import is_transit_access, transit_coverage_matrix
+
+    if is_transit_access(access):
+        return transit_coverage_matrix(
+            access, cutoff_s=cutoff_s, time_unit_s=time_unit_s, columns=columns,
+            threads=threads, progress=progress, inputs=inputs, log=log,
+            provenance_info=provenance_info, client=client,
+        )  # fmt: skip
+    # --- end transit
+    from hexaccess.study.provenance import provenance
+
+    cutoff_s = float(cutoff_s)
+    unit = _time_unit(cutoff_s, time_unit_s)
+    t0 = time.perf_counter()
+    # --- distributed (issue #13): the same searches in candidate blocks on Dask workers
+    if client is not None:
+        from hexaccess.distributed.matrix import search_blocks
+
+        staged = search_blocks(
+            access, client, cutoff_s=cutoff_s, unit=unit, threads=threads, progress=progress,
+            block_size=block_size, staging=None if out is None else out.staging,
+        )  # fmt: skip
+        arrays = (staged.indptr, staged.cell, staged.time, staged.distance_m)
+    else:
+        arrays = _search(access, cutoff_s, unit, threads, progress)
+    # --- end distributed
     pop = access.population
     cols = tuple(columns or pop.columns)
     cells = _cell_table(pop, cols)
@@ -149,11 +199,10 @@ def coverage_matrix(
         "build_seconds": seconds,
         "provenance": provenance(inputs or {}) if provenance_info is None else provenance_info,
     }
+    if client is not None and staged.blocks is not None:  # distributed: the parts written
+        meta["entry_blocks"] = staged.blocks
     matrix = CoverageMatrix(
-        np.asarray(batch.indptr, dtype=np.int64),
-        cell.astype(np.int32),
-        time_units,
-        batch.length_m.astype(np.float32),
+        *arrays,
         candidate_frame(access.offices),
         cells,
         cols,

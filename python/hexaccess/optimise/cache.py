@@ -6,6 +6,14 @@ A saved matrix is an output directory of :mod:`hexaccess.outputs` of kind
 file, and the matrix's provenance). The matrix settings (cutoff, unit, profile, input
 checksums) are JSON in every Parquet file's key-value metadata under ``hexaccess``.
 
+A matrix computed on Dask (:mod:`hexaccess.distributed.matrix`) keeps its entries as a
+partitioned Parquet dataset instead of ``entries.parquet``: ``entries/part-NNNNN.parquet``,
+one file per block of candidates (same columns; candidate indices global), each tagged
+with the save it belongs to and its candidate range (key ``hexaccess_block``); the matrix
+settings are then in ``cells.parquet`` and ``candidates.parquet``, with the list of parts
+under ``entry_blocks``. :func:`load_matrix` reads both layouts, so a single-machine run
+reuses a cache that a cluster wrote.
+
 Writing goes through :func:`hexaccess.outputs.prepare_output`, so a reader sees the whole
 old matrix or the whole new one, never a mix, and two runs cannot write one cache at once.
 Reading verifies the manifest first: a file changed after the save, or copied in from
@@ -47,8 +55,80 @@ MATRIX_FILES = {name: f"{name}.parquet" for name in ("entries", "candidates", "c
 #: Metadata keys :func:`write_matrix_files` derives from the matrix (not kept in ``meta``).
 _SAVED_SETTINGS = frozenset(
     {"format_version", "cutoff_s", "time_unit_s", "time_encoding", "population_columns",
-     "num_candidates", "num_cells", "nnz"}
+     "num_candidates", "num_cells", "nnz", "entry_blocks"}
 )  # fmt: skip
+# --- partitioned entries (issue #13: blocks written by Dask workers)
+#: Folder of the partitioned entries, and the Parquet metadata key of each part.
+PARTS_DIR = "entries"
+BLOCK_KEY = b"hexaccess_block"
+
+
+def _part_info(path: Path) -> dict[str, Any]:
+    """The ``hexaccess_block`` record of one part (save, block, start, stop, rows)."""
+    import pyarrow.parquet as pq
+
+    raw = (pq.read_schema(path).metadata or {}).get(BLOCK_KEY)
+    if raw is None:
+        raise InputError(f"{path}: no 'hexaccess_block' metadata (not a block of a matrix)")
+    return json.loads(raw)
+
+
+def _written_blocks(matrix: CoverageMatrix, out: OutputDirectory) -> dict[str, Any] | None:
+    """The matrix's ``entry_blocks`` when its workers wrote every part into this staging
+    directory (then no ``entries.parquet`` is written), else None."""
+    blocks = matrix.meta.get("entry_blocks")
+    if not isinstance(blocks, dict):
+        return None
+    for rel in blocks.get("parts", []):
+        path = out.staging / rel
+        if not path.is_file() or _part_info(path).get("save") != blocks.get("save"):
+            return None
+    return blocks
+
+
+def _check_parts(src: Path, meta: dict[str, Any]) -> list[Path]:
+    """The parts of a partitioned matrix, checked: listed in ``entry_blocks``, present,
+    of this save, and their candidate ranges tiling ``0..num_candidates`` in order."""
+    blocks = meta.get("entry_blocks") or {}
+    parts, ranges = blocks.get("parts") or [], blocks.get("ranges") or []
+    if len(parts) != len(ranges):
+        raise InputError(f"{src}: the metadata lists {len(parts)} parts for {len(ranges)} blocks")
+    expect = 0
+    paths = []
+    for i, (rel, (start, stop)) in enumerate(zip(parts, ranges, strict=True)):
+        path = src / rel
+        if not path.is_file():
+            raise InputFileError(f"{path} is missing (block {i} of the matrix); recompute it")
+        info = _part_info(path)
+        if info.get("save") != blocks.get("save") or [info.get("start"), info.get("stop")] != [
+            start, stop,
+        ]:  # fmt: skip
+            raise InputError(
+                f"{path} is not block {i} (candidates {start}..{stop}) of this save; "
+                "recompute the matrix"
+            )
+        if start != expect:
+            raise InputError(f"{src}: block {i} starts at candidate {start}, not {expect}")
+        expect = stop
+        paths.append(path)
+    if expect != meta.get("num_candidates"):
+        raise InputError(f"{src}: the blocks cover {expect} of {meta.get('num_candidates')} "
+                         "candidates; recompute the matrix")  # fmt: skip
+    return paths
+
+
+def _read_entries(src: Path, files: dict[str, Path], meta: dict[str, Any]) -> Any:
+    """The entries table: ``entries.parquet``, or the parts end to end."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    if files["entries"].is_file():
+        return pq.read_table(files["entries"])
+    tables = [pq.read_table(p).replace_schema_metadata(None) for p in _check_parts(src, meta)]
+    return pa.concat_tables(tables)
+
+
+# --- end partitioned entries
 
 
 # ---------------------------------------------------------------------- writing
@@ -90,8 +170,10 @@ def write_matrix_files(matrix: CoverageMatrix, out: OutputDirectory) -> None:
     import pyarrow as pa
     import pyarrow.parquet as pq
 
+    blocks = _written_blocks(matrix, out)  # partitioned entries already staged
     meta = {
-        **matrix.meta,
+        **{k: v for k, v in matrix.meta.items() if k != "entry_blocks"},
+        **({"entry_blocks": blocks} if blocks is not None else {}),
         "format_version": FORMAT_VERSION,
         "cutoff_s": matrix.cutoff_s,
         "time_unit_s": matrix.time_unit_s,
@@ -102,16 +184,17 @@ def write_matrix_files(matrix: CoverageMatrix, out: OutputDirectory) -> None:
         "nnz": matrix.nnz,
     }
     kv = {b"hexaccess": json.dumps(meta, default=str).encode()}
-    rows = np.repeat(np.arange(matrix.num_candidates, dtype=np.int32), np.diff(matrix.indptr))
-    entries = pa.table(
-        {
-            "candidate": rows,
-            "cell": matrix.cell,
-            "time": matrix.time,
-            "distance_m": matrix.distance_m,
-        }
-    )
-    pq.write_table(entries.replace_schema_metadata(kv), out.file(MATRIX_FILES["entries"]))
+    if blocks is None:  # one file (the workers did not already write the parts)
+        rows = np.repeat(np.arange(matrix.num_candidates, dtype=np.int32), np.diff(matrix.indptr))
+        entries = pa.table(
+            {
+                "candidate": rows,
+                "cell": matrix.cell,
+                "time": matrix.time,
+                "distance_m": matrix.distance_m,
+            }
+        )
+        pq.write_table(entries.replace_schema_metadata(kv), out.file(MATRIX_FILES["entries"]))
     for name, frame in (("cells", matrix.cells), ("candidates", matrix.candidates)):
         table = pa.Table.from_pandas(frame.reset_index(drop=True), preserve_index=False)
         pq.write_table(
@@ -149,6 +232,8 @@ def _matrix_files(src: Path) -> dict[str, Path]:
             "written by CoverageMatrix.save"
         )
     files = {name: src / file for name, file in MATRIX_FILES.items()}
+    if not files["entries"].exists() and (src / PARTS_DIR).is_dir():
+        files["entries"] = src / PARTS_DIR  # partitioned entries (written on Dask)
     missing = [f.name for f in files.values() if not f.exists()]
     if missing:
         raise InputFileError(
@@ -163,25 +248,27 @@ def _settings(files: dict[str, Path]) -> dict[str, Any]:
     other two files (files of two saves never mix)."""
     import pyarrow.parquet as pq
 
-    raw = (pq.read_schema(files["entries"]).metadata or {}).get(b"hexaccess")
+    # Partitioned entries carry block records only: the settings are in cells.parquet.
+    first = "entries" if files["entries"].is_file() else "cells"
+    raw = (pq.read_schema(files[first]).metadata or {}).get(b"hexaccess")
     if raw is None:
         raise InputError(
-            f"{files['entries']}: no 'hexaccess' metadata (not written by "
+            f"{files[first]}: no 'hexaccess' metadata (not written by "
             "CoverageMatrix.save); recompute the matrix"
         )
     meta = json.loads(raw)
     if meta.get("format_version") != FORMAT_VERSION:
         raise InputError(
-            f"{files['entries']}: coverage matrix format {meta.get('format_version')}, "
+            f"{files[first]}: coverage matrix format {meta.get('format_version')}, "
             f"this hexaccess reads {FORMAT_VERSION}; recompute the matrix"
         )
     lacking = [k for k in ("cutoff_s", "time_unit_s", "population_columns") if k not in meta]
     if lacking:
-        raise InputError(f"{files['entries']}: metadata lacks {lacking}; recompute the matrix")
+        raise InputError(f"{files[first]}: metadata lacks {lacking}; recompute the matrix")
     for name in ("cells", "candidates"):
         if (pq.read_schema(files[name]).metadata or {}).get(b"hexaccess") != raw:
             raise InputError(
-                f"{files[name]} and {files['entries']} come from different saves (their "
+                f"{files[name]} and {files[first]} come from different saves (their "
                 "'hexaccess' metadata differ); recompute the matrix"
             )
     return meta
@@ -189,10 +276,9 @@ def _settings(files: dict[str, Path]) -> dict[str, Any]:
 
 def _read_files(src: Path, files: dict[str, Path]) -> CoverageMatrix:
     """The matrix in ``files``, with every check of the metadata and the CSR structure."""
-    import pyarrow.parquet as pq
 
     meta = _settings(files)
-    table = pq.read_table(files["entries"])
+    table = _read_entries(src, files, meta)
     cand = table.column("candidate").to_numpy()
     candidates = pd.read_parquet(files["candidates"])
     cells = pd.read_parquet(files["cells"])

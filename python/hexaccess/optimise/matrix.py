@@ -25,7 +25,9 @@ cells fully within reach would take 0.9 GB.
 Saved as a directory of three Parquet files (``entries.parquet``, ``cells.parquet``,
 ``candidates.parquet``) and a ``manifest.json`` (see :mod:`hexaccess.optimise.cache`); the
 settings (cutoff, unit, profile, input checksums) are JSON in the Parquet key-value
-metadata under ``hexaccess``.
+metadata under ``hexaccess``. A matrix computed on Dask (``client=``) stores its entries
+as a partitioned dataset instead, ``entries/part-NNNNN.parquet`` (one file per block of
+candidates); :meth:`CoverageMatrix.load` reads either.
 """
 
 from __future__ import annotations
@@ -336,6 +338,33 @@ class CoverageMatrix:
             dict(self.meta),
         )
 
+    # --- distributed sweeps (issue #13): one partition of the cells
+    def cell_slice(self, start: int, stop: int) -> CoverageMatrix:
+        """The matrix over cells ``start..stop-1`` only (renumbered from 0; every candidate
+        kept): a partition of :class:`hexaccess.distributed.MatrixPartitions`, whose band
+        histograms add up to the whole matrix's."""
+        if not 0 <= int(start) <= int(stop) <= self.num_cells:
+            raise InputError(
+                f"cell range {start}..{stop} is not within 0..{self.num_cells} (the cells)"
+            )
+        keep = (self.cell >= start) & (self.cell < stop)
+        rows = np.repeat(np.arange(self.num_candidates), np.diff(self.indptr))[keep]
+        indptr = np.zeros(self.num_candidates + 1, dtype=np.int64)
+        np.cumsum(np.bincount(rows, minlength=self.num_candidates), out=indptr[1:])
+        return CoverageMatrix(
+            indptr,
+            (self.cell[keep] - int(start)).astype(np.int32),
+            self.time[keep],
+            self.distance_m[keep],
+            self.candidates,
+            self.cells.iloc[int(start) : int(stop)].reset_index(drop=True),
+            self.population_columns,
+            self.cutoff_s,
+            self.time_unit_s,
+            dict(self.meta),
+        )
+
+    # --- end distributed sweeps
     def __repr__(self) -> str:
         return (
             f"CoverageMatrix({self.num_candidates} candidates × {self.num_cells} cells, "

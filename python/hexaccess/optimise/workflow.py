@@ -344,6 +344,7 @@ def cached_or_new_matrix(
     threads: int | None = None,
     progress: Progress | None = None,
     log: Callable[[str], Any] | None = None,
+    client: Any = None,
 ) -> CoverageMatrix:
     """The coverage matrix of ``access`` (whose offices are the candidates): reused from
     ``cache_dir`` when :func:`reusable_matrix` allows it, else computed
@@ -353,10 +354,13 @@ def cached_or_new_matrix(
     cache directory is checked and locked *before* the matrix is computed: a file, or a
     directory holding other files, raises :class:`~hexaccess.errors.OutputError` at once.
     ``log`` receives one line per step (loaded, why recomputed, built, saved).
+    ``client`` (Dask): the matrix is computed in candidate blocks on its workers, which
+    write the blocks straight into the cache (:mod:`hexaccess.distributed.matrix`).
     """
     names = [str(n) for n in (access.offices.names if names is None else names)]
     build: dict[str, Any] = {"cutoff_s": cutoff_s, "threads": threads, "progress": progress,
-                             "log": log, "provenance_info": provenance_key}  # fmt: skip
+                             "log": log, "provenance_info": provenance_key,
+                             "client": client}  # fmt: skip
     if cache_dir is None:
         return coverage_matrix(access, **build)
     cache = Path(cache_dir)
@@ -366,7 +370,7 @@ def cached_or_new_matrix(
     if matrix is not None:
         return matrix
     with prepare_matrix_output(cache) as out:
-        matrix = coverage_matrix(access, **build)
+        matrix = coverage_matrix(access, **build, out=out)  # out: where Dask workers write
         commit_matrix(matrix, out)
     if log is not None:
         log(f"saved the coverage matrix to {cache}")

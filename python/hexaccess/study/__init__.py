@@ -5,6 +5,9 @@ solved, with one interface for the two graph kinds.
   node by an access leg; :class:`~hexaccess.study.road.AccessGraph`).
 - :mod:`hexaccess.study.hexagon`: the hexagon friction graph (every H3 cell a node;
   :class:`~hexaccess.study.hexagon.HexAccess`).
+- :mod:`hexaccess.study.transit`: public transport + walking on a GTFS timetable
+  (:class:`~hexaccess.study.transit.TransitAccess`, solved by
+  :func:`~hexaccess.study.transit.solve_transit` into the same result).
 - :mod:`hexaccess.study.provenance`: how a result was made (inputs with SHA-256).
 
 :func:`build_access` and :func:`solve` take either kind and return the same
@@ -26,7 +29,7 @@ from hexaccess.network import RoadNetwork
 from hexaccess.offices import Offices
 from hexaccess.population import PopulationGrid
 from hexaccess.profiles import SpeedProfile
-from hexaccess.study import hexagon, road
+from hexaccess.study import hexagon, road, transit
 from hexaccess.study.hexagon import HexAccess, build_hex_access, solve_study
 from hexaccess.study.provenance import describe_input, provenance, sha256_file
 from hexaccess.study.road import (
@@ -54,6 +57,7 @@ __all__ = [
     "road",
     "sha256_file",
     "solve",
+    "transit",
 ]
 
 #: The graph kinds of a study: ``road`` (junctions and shape points of a road network,

@@ -8,7 +8,9 @@ mod evaluate;
 mod graph;
 mod h3;
 mod osm;
+mod project;
 mod search;
+mod transit;
 
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
@@ -67,5 +69,9 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(h3::cell_wkb, m)?)?;
     m.add_function(wrap_pyfunction!(osm::osm_read_pbf, m)?)?;
     m.add_function(wrap_pyfunction!(osm::osm_write_pbf, m)?)?;
+    m.add_function(wrap_pyfunction!(project::utm_forward, m)?)?;
+    m.add_function(wrap_pyfunction!(project::utm_segment_points, m)?)?;
+    m.add_function(wrap_pyfunction!(project::edge_points, m)?)?;
+    m.add_class::<transit::PyTransitProfiles>()?;
     Ok(())
 }
