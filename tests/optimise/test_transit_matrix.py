@@ -295,3 +295,22 @@ def test_cli_refuses_scheduler_with_transit(
     args = _optimise_args(tmp_path, "out", "--scheduler", "local:1")
     assert cli.main(args) == 2
     assert "drop --scheduler" in capsys.readouterr().err
+
+
+def test_cache_not_reused_for_a_gtfs_folder(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A feed folder has no file hash: nothing proves a cached matrix was built from its
+    files, so the cache is recomputed (never reused unchecked)."""
+    cache = tmp_path / "matrix"
+    args = _optimise_args(tmp_path, "out", "--matrix", str(cache))
+    folder = tmp_path / "feed_folder"
+    with zipfile.ZipFile(args[args.index("--gtfs") + 1]) as z:
+        z.extractall(folder)
+    args[args.index("--gtfs") + 1] = str(folder)
+    assert cli.main(args) == 0
+    args[args.index("--out") + 1] = str(tmp_path / "out2")
+    assert cli.main([a for a in args if a != "--quiet"]) == 0
+    err = capsys.readouterr().err
+    assert "no content hash" in err and "recomputing" in err, err
+    assert (tmp_path / "out2" / "chosen.csv").exists()

@@ -85,9 +85,9 @@ def add_input_arguments(
 
 def add_transit_arguments(p: argparse.ArgumentParser) -> None:
     """``--gtfs --departure --window --percentiles``: the options of ``--mode transit``
-    (refused with any other mode, by :class:`hexaccess.Study`). ``hexaccess run`` and
-    ``hexaccess report`` have them: a command that would ignore them must not accept
-    them."""
+    (refused with any other mode, by :class:`hexaccess.Study`). ``hexaccess run``,
+    ``hexaccess report`` and ``hexaccess optimise`` have them: a command that would
+    ignore them must not accept them."""
     p.add_argument(
         "--gtfs",
         action="append",

@@ -29,10 +29,17 @@ Writes (a contract: add, never rename):
   blocks on Dask workers (a running scheduler, or a local cluster of N worker processes),
   bit-identical to one machine; with ``--matrix`` the workers write the blocks into the
   cache as ``entries/part-NNNNN.parquet``, which single-machine runs read unchanged;
+* with ``--mode transit --gtfs FEED --departure YYYY-MM-DDTHH:MM [--window MIN]``: the
+  matrix holds, per candidate, the median (the study's percentile) over the departure
+  window of the time to that candidate alone; the optimiser scores a network by the
+  minimum of these over its offices, an approximation never below the exact figure, and
+  bands.csv and the top-level figures of summary.json are the exact transit study of the
+  chosen offices (as ``hexaccess run --mode transit``); :mod:`hexaccess.optimise.transit`;
 * with ``--matrix DIR2``: the coverage matrix is loaded from ``DIR2`` when present and
   computed and saved there otherwise. It is reused only if it was built from the same
   inputs (SHA-256 of every input file but ``--forbidden``), settings (profile, mode,
-  resolution, exclusions, candidates) and cutoff; otherwise it is recomputed and replaced.
+  resolution, exclusions, candidates; with transit the feeds, departure, window and
+  percentile) and cutoff; otherwise it is recomputed and replaced.
 """
 
 from __future__ import annotations
@@ -334,12 +341,20 @@ def _study(args: argparse.Namespace, bar: Progress) -> tuple[Any, Any, np.ndarra
 def _matrix_key(args: argparse.Namespace, study: Any) -> dict[str, Any]:
     """The run's provenance (hashed once: the matrix cache key and summary.json's)."""
     h3_candidates = str(args.candidates).startswith("h3:")
+    # transit (issue #12): a GTFS folder has no file hash in the study's provenance;
+    # named here (without a hash) it keeps a cached matrix from being reused for it.
+    folders = {
+        f"gtfs_folder:{k}": f
+        for k, f in enumerate(getattr(args, "gtfs", None) or [])
+        if Path(f).is_dir()
+    }
     return study.provenance_for(
         {
             # h3:RES:MIN candidates are derived from the population file (checksummed).
             "candidates": None if h3_candidates else args.candidates,
             "fixed": args.fixed,
             "forbidden": args.forbidden,
+            **folders,
         },
         candidates=str(args.candidates),
     )
