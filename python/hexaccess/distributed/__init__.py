@@ -9,6 +9,8 @@
   office networks evaluated over a matrix partitioned by cells across the workers
   (band histograms summed per partition; :mod:`hexaccess.distributed.sweep`), and the
   coverage curve's office counts solved as separate tasks.
+* calibration: ``calibrate(..., client=)`` evaluates the coordinate scan's grids as tasks
+  (:class:`RemoteEvaluator`, :mod:`hexaccess.distributed.calibrate`), bit-identical.
 
 Nothing here is imported by the single-machine path: ``dask`` is needed only when a
 client is given.
@@ -16,13 +18,16 @@ client is given.
 
 from __future__ import annotations
 
+from hexaccess.distributed.calibrate import EvaluatorArrays, RemoteEvaluator
 from hexaccess.distributed.cluster import SchedulerSpec, connect, host_slots, parse_scheduler
 from hexaccess.distributed.matrix import GraphBundle, block_ranges, search_blocks
 from hexaccess.distributed.sweep import MatrixPartitions, coverage_curve, evaluate_networks
 
 __all__ = [
+    "EvaluatorArrays",
     "GraphBundle",
     "MatrixPartitions",
+    "RemoteEvaluator",
     "SchedulerSpec",
     "block_ranges",
     "connect",
