@@ -228,7 +228,7 @@ impl Utm {
         let sin_cn = sp * cd + cp * sd;
         let cos_cn = cp * cd - sp * sd;
         // Gaussian latitude and longitude -> complex sphere latitude.
-        let (sin_ce, cos_ce, mut cn);
+        let (sin_ce, cos_ce, cn);
         if lam.abs() <= SMALL_LAM {
             // Within a zone (and far beyond): the sine and 1 - cosine of lam by their
             // Taylor series, and atan2(sin chi, cos chi cos lam) as chi + atan(u) with
@@ -270,9 +270,24 @@ impl Utm {
         let tan_ce = sin_ce * cos_cn * inv_denom_tan_ce;
         // Complex sphere N, E -> ellipsoidal normalised N, E.
         let t = tan_ce.abs();
-        let mut ce = (t + t * t / (1.0 + inv_denom_tan_ce))
+        let ce = (t + t * t / (1.0 + inv_denom_tan_ce))
             .ln_1p()
             .copysign(tan_ce);
+        self.plane(cn, ce, sin_cn, cos_cn_cos_ce, inv_denom_tan_ce, tan_ce)
+    }
+
+    /// The complex sphere's (N, E) to the plane: PROJ's Clenshaw step of the `gtu` series,
+    /// the domain check, the scale and the false easting/northing (shared by the fast
+    /// path and the transcription).
+    fn plane(
+        &self,
+        mut cn: f64,
+        mut ce: f64,
+        sin_cn: f64,
+        cos_cn_cos_ce: f64,
+        inv_denom_tan_ce: f64,
+        tan_ce: f64,
+    ) -> (f64, f64) {
         let two_inv_denom_tan_ce = 2.0 * inv_denom_tan_ce;
         let two_inv_denom_tan_ce_square = two_inv_denom_tan_ce * inv_denom_tan_ce;
         let tmp_r = cos_cn_cos_ce * two_inv_denom_tan_ce_square;
@@ -314,25 +329,8 @@ impl Utm {
         let inv_denom_tan_ce = 1.0 / sin_cn.hypot(cos_cn_cos_ce);
         let tan_ce = sin_ce * cos_cn * inv_denom_tan_ce;
         // Complex sphere N, E -> ellipsoidal normalised N, E.
-        let mut ce = tan_ce.asinh();
-        let two_inv_denom_tan_ce = 2.0 * inv_denom_tan_ce;
-        let two_inv_denom_tan_ce_square = two_inv_denom_tan_ce * inv_denom_tan_ce;
-        let tmp_r = cos_cn_cos_ce * two_inv_denom_tan_ce_square;
-        let sin_arg_r = sin_cn * tmp_r;
-        let cos_arg_r = cos_cn_cos_ce * tmp_r - 1.0;
-        let sinh_arg_i = tan_ce * two_inv_denom_tan_ce;
-        let cosh_arg_i = two_inv_denom_tan_ce_square - 1.0;
-        let (dcn, dce) = clens(&self.gtu, sin_arg_r, cos_arg_r, sinh_arg_i, cosh_arg_i);
-        cn += dcn;
-        ce += dce;
-        if ce.abs() <= MAX_CE {
-            // PROJ: plane units of the semi-major axis, then * a, + false easting/northing.
-            let x = WGS84_A * (self.qn * ce) + UTM_FALSE_EASTING;
-            let y = WGS84_A * (self.qn * cn) + self.y0;
-            (x, y)
-        } else {
-            (f64::INFINITY, f64::INFINITY)
-        }
+        let ce = tan_ce.asinh();
+        self.plane(cn, ce, sin_cn, cos_cn_cos_ce, inv_denom_tan_ce, tan_ce)
     }
 
     /// Longitude and latitude (degrees) of a projected point: PROJ's `exact_e_inv`
