@@ -44,11 +44,17 @@ ARRAYS = ("indptr", "cell", "time", "distance_m")
 CUTOFF_S = 3600.0
 
 
+#: Small, but above what a worker holds at rest (about 470 MB with the graph, Numba and the
+#: Rust core): Dask pauses a worker at 80 % of its limit, and a paused worker never runs
+#: the next task (with 600 MB the suite hung on a loaded machine).
+WORKER_MEMORY = "1.5GB"
+
+
 @pytest.fixture(scope="module")
 def client():
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        with connect("local:2", quiet=True, memory_limit="600MB") as c:
+        with connect("local:2", quiet=True, memory_limit=WORKER_MEMORY) as c:
             yield c
 
 
