@@ -525,3 +525,16 @@ def test_real_feed_slice_matches_the_references():
             ea = reference.earliest_arrival(tt, origins[i], max_transfers)
             got = min(arr[i], times[i] + direct.get(int(stops[i]), np.inf))
             assert got == np.min(ea[targets[0]] + targets[2]), (stops[i], times[i])
+
+
+def test_without_the_compiled_core_routing_is_a_clear_error(monkeypatch):
+    import sys
+
+    import hexaccess
+    from hexaccess.errors import MissingDependencyError
+    from hexaccess.transit import route
+
+    monkeypatch.setitem(sys.modules, "hexaccess._core", None)
+    monkeypatch.delattr(hexaccess, "_core", raising=False)
+    with pytest.raises(MissingDependencyError, match="compiled core"):
+        route._core()

@@ -37,7 +37,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from hexaccess.errors import InputError
+from hexaccess.errors import InputError, MissingDependencyError
 
 __all__ = [
     "TransitWindow",
@@ -67,8 +67,15 @@ _TIMETABLE_ARRAYS = (
 
 
 def _core() -> Any:
-    from hexaccess import _core
-
+    """The compiled core (the only implementation of transit routing: no Numba fallback)."""
+    try:
+        from hexaccess import _core
+    except ImportError as exc:
+        raise MissingDependencyError(
+            f"public transport routing needs hexaccess's compiled core, which cannot be "
+            f"imported ({exc}); reinstall hexaccess (a wheel), or build it from source "
+            "with cargo (pip install .)"
+        ) from exc
     return _core
 
 
