@@ -17,7 +17,7 @@ import pandas as pd
 import pytest
 from fixtures.shared import shared_file
 
-from hexaccess.errors import HexaccessError, InputError, InputFileError, ProfileError
+from hexaccess.errors import GtfsError, HexaccessError, InputError, InputFileError, ProfileError
 from hexaccess.transit import (
     NO_TRANSFER_S,
     Timetable,
@@ -105,7 +105,13 @@ def test_calendar_weekdays_and_date_range(tmp_path: Path) -> None:
     sat = read_gtfs(path, "2026-03-07")
     assert list(sat.trip_id) == ["we1"]
     assert sat.trip_route_type.tolist() == [2] and list(sat.trip_route_id) == ["T"]
-    assert read_gtfs(path, "2027-03-03").n_connections == 0  # after end_date
+    # after end_date no trip runs: an error naming the date and the service period
+    with pytest.raises(GtfsError, match=r"no trip runs on 2027-03-03 .*2026-01-01 to 2026-12-31"):
+        read_gtfs(path, "2027-03-03")
+    # one idle feed among others only warns
+    other = feed(tmp_path, "other", calendar=CALENDAR.replace("20261231", "20260301"))
+    with pytest.warns(UserWarning, match=r"no trip runs on 2026-03-04 .* in 1 of 2 feeds"):
+        assert list(read_gtfs([path, other], WED).trip_id) == ["feed:wk1"]
     # the station (location_type 1) is not used by any stop time: left out
     assert list(wed.stop_id) == ["A", "B", "C", "D"]
     assert wed.stop_lat.dtype == np.float64 and wed.conn_dep_time.dtype == np.int32

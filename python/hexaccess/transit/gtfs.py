@@ -355,6 +355,36 @@ def _active_services(feed: _Feed, day: dt.date) -> set[str]:
     return active
 
 
+def _service_span(feed: _Feed) -> str:
+    """The first and last dates the feed's calendars name (for messages)."""
+    dates: list[Any] = []
+    for name, cols in (
+        ("calendar.txt", ("start_date", "end_date")),
+        ("calendar_dates.txt", ("date",)),
+    ):
+        if feed.has(name):
+            table = feed.table(name)
+            for col in cols:
+                dates.extend(_parse_dates(table, col, feed.where(name)))
+    return f"{min(dates)} to {max(dates)}" if dates else "no dates"
+
+
+def _check_service_day(feeds: list[_Feed], trips: list[int], day: dt.date) -> None:
+    """A feed with no trip on ``day`` warns; no trip in any feed is an error: every time
+    would silently be walking only."""
+    idle = [f for f, n in zip(feeds, trips, strict=True) if n == 0]
+    if not idle:
+        return
+    spans = "; ".join(f"{f.path}: services {_service_span(f)}" for f in idle)
+    text = f"no trip runs on {day} ({day:%A})"
+    if len(idle) == len(feeds):
+        raise GtfsError(
+            f"GTFS: {text} in any feed ({spans}); give a date inside the feeds' service "
+            "period (--departure)"
+        )
+    warnings.warn(f"GTFS: {text} in {len(idle)} of {len(feeds)} feeds ({spans})", stacklevel=3)
+
+
 # ---------------------------------------------------------------------- references
 @dataclass(frozen=True)
 class _Broken:
@@ -937,6 +967,8 @@ def read_gtfs(
     prof = load_transit_profile("transit" if profile is None else profile)
     opened = _feeds(feeds)
     results = [_read_feed(f, day, on_error) for f in opened]
+    running = [r.meta["trips_active"] + r.meta["trips_previous_day"] for r in results]
+    _check_service_day(opened, running, day)
     boms = [f"{f.tag}/{n}" for f in opened for n in f.boms]
     if boms:
         warnings.warn(
