@@ -327,10 +327,6 @@ class _StateIds:
         return np.where(arcs.expanded[v], self.port[arc, layer], plain_state)
 
 
-def _block(tail: I64, head: I64, time_s: F64, length_m: F64) -> _Block:
-    return tail, head, time_s, length_m
-
-
 def _plain_departures(arcs: _Arcs, ids: _StateIds) -> _Block:
     """Arcs leaving plain nodes: ordinary ones from the node's state; destination-only
     ones (from inside nodes) from the start zone and from the end zone, same layer."""
@@ -364,7 +360,7 @@ def _blocks(arcs: _Arcs, blocks: list[tuple[I64, I64, I64]]) -> _Block:
     tail = np.concatenate([t for t, _, _ in blocks])
     head = np.concatenate([h for _, h, _ in blocks])
     arc = np.concatenate([k for _, _, k in blocks])
-    return _block(tail, head, arcs.time_s[arc], arcs.length_m[arc])
+    return tail, head, arcs.time_s[arc], arcs.length_m[arc]
 
 
 def _turns(arcs: _Arcs, ids: _StateIds, a: I64, b: I64, cost: F64) -> _Block:
@@ -381,7 +377,7 @@ def _turns(arcs: _Arcs, ids: _StateIds, a: I64, b: I64, cost: F64) -> _Block:
     ):
         k = np.flatnonzero(sel)
         out.append(
-            _block(
+            (
                 ids.port[a[k], la],
                 ids.arrival(arcs, b[k], lb),
                 arcs.time_s[b[k]] + cost[k],
@@ -408,4 +404,4 @@ def _arrivals(arcs: _Arcs, ids: _StateIds, n: int) -> _Block:
     tail, head = np.concatenate(tails), np.concatenate(heads)
     keep = (tail >= 0) & (head >= 0)
     zero = np.zeros(int(keep.sum()))
-    return _block(tail[keep], head[keep], zero, zero)
+    return tail[keep], head[keep], zero, zero
